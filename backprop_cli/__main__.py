@@ -1,0 +1,5 @@
+"""`python -m backprop_cli` runs the command-line interface."""
+
+from backprop_cli.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""The `backprop` command: thin Typer commands over the logic modules.
+
+Only this module imports typer and owns exit codes: 0 done, 1 a check disagreed,
+2 bad input. Heavy modules (sympy, numpy, the engine) are imported inside the
+commands, so `backprop --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backprop_cli import __version__
+from backprop_cli.errors import BackpropError, InputError
+
+app = typer.Typer(
+    name="backprop",
+    help=(
+        "A tutor for backpropagation: see the chain rule done gate by gate, "
+        "with every number cross-checked by sympy and finite differences.\n\n"
+        "Start here:  backprop trace \"(x + y) * z\" x=-2 y=5 z=-4"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+MAX_FILE_BYTES = 1_000_000
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"backprop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """A tutor for backpropagation."""
+
+
+def error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """The one place where our exceptions become a message on stderr and an exit code."""
+    try:
+        yield
+    except BackpropError as exc:
+        error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except (RecursionError, MemoryError):
+        error("the input is too large or too deeply nested to work with; trace a smaller one")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def read_text(source: str) -> str:
+    """Text from a file path, or standard input for '-'."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1) if hasattr(sys.stdin, "buffer") else (
+            sys.stdin.read(MAX_FILE_BYTES + 1).encode()
+        )
+        where = "standard input"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"no such file: {source}")
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror}") from None
+        where = source
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{where} is larger than {MAX_FILE_BYTES:,} bytes; trace a smaller circuit")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where} is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8"
+        ) from None
+
+
+def example_command(text: str, inputs: list[str]) -> str:
+    values = " ".join(f"{name}=1" for name in inputs)
+    shown = shlex.quote(text.strip()) if "\n" not in text.strip() else "--file PROGRAM.txt"
+    return f"backprop trace {shown} {values}".rstrip()
+
+
+def stdout_console() -> object:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+@app.command()
+def trace(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="EXPR [NAME=VALUE]...",
+            help="An expression or a staged program ('-' reads standard input), then values.",
+            show_default=False,
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Read the expression or program from a file."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Which assigned name of a program is the output."),
+    ] = None,
+    digits: Annotated[
+        int, typer.Option("--digits", min=1, max=17, help="Significant digits to print.")
+    ] = 4,
+    check: Annotated[
+        bool,
+        typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences."),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+) -> None:
+    """Trace an expression gate by gate: forward values, local gradients, chain rule.
+
+    Each operation becomes a staged gate, as in the lecture notes (mul, add, *-1, exp,
+    +1, 1/x). Without values the trace is symbolic.
+
+    [bold]Examples[/bold]
+
+      backprop trace "(x + y) * z" x=-2 y=5 z=-4
+
+      backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3
+
+      backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))"          (symbolic)
+
+      backprop trace "q = x + y; f = q * z" x=-2 y=5 z=-4     (a staged program)
+
+      backprop trace --file neuron.txt w0=2 x0=-1 --json
+
+    The language: numbers, names, + - * / and ** or ^, unary minus, parentheses, and
+    exp log sqrt sin cos tanh sigmoid relu abs max min. Programs: one
+    [italic]name = expr[/italic] per line (or separated by ;), also += -= *= /=.
+
+    Exit codes: 0 done, 1 a cross-check disagreed, 2 bad input.
+    """
+    from backprop_cli.parse import parse_bindings
+    from backprop_cli.tracer import trace_text
+
+    with reported_errors():
+        positional = list(args or [])
+        if file is not None:
+            text = read_text(str(file))
+        elif positional:
+            first = positional.pop(0)
+            text = read_text("-") if first == "-" else first
+        else:
+            raise InputError(
+                "give an expression, for example  backprop trace \"x*y\" x=2 y=3  "
+                "(or --file PATH, or - for standard input)"
+            )
+        bindings = parse_bindings(positional)
+        result = trace_text(text, bindings, output=output, check=check)
+
+    trace_result = result.trace
+    if as_json:
+        from backprop_cli.render.json import trace_dict
+
+        typer.echo(json.dumps(trace_dict(trace_result, result.checks), indent=2))
+    else:
+        from backprop_cli.render.table import trace_view
+
+        example = example_command(text, list(trace_result.graph.inputs))
+        console = stdout_console()
+        console.print(trace_view(trace_result, result.checks, digits, example))  # type: ignore[attr-defined]
+    if result.failed:
+        error("a cross-check disagreed with the backward pass (see the checks above)")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def main() -> None:
+    """Entry point: run the app; anything unexpected is reported without a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly rather than dump a traceback
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in backprop; please report it with the command you ran.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

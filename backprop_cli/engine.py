@@ -1,0 +1,289 @@
+"""Graph + bindings -> Trace: the forward pass, then the backward pass in reverse.
+
+As in micrograd: walk the nodes in topological order for the forward pass, then in
+reverse for the backward pass, each gate multiplying its upstream gradient by its
+local gradients and adding (`+=`) the products into its inputs, so forks sum.
+
+With a value for every input the trace is numeric (float64). With names left
+unbound it is symbolic: each stage is a sympy symbol named after its step, so the
+chain rule reads in short expressions, and the final gradients are expanded back
+into the inputs and simplified.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from backprop_cli import gates as g
+from backprop_cli.errors import InputError
+from backprop_cli.graph import Graph, Node
+
+Mode = Literal["numeric", "symbolic"]
+
+# Symbolic gradients larger than this (in sympy operations) are shown unsimplified:
+# simplify() on big expressions can take minutes.
+SIMPLIFY_BUDGET = 400
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One chain-rule product flowing into a node from one of its consumers."""
+
+    consumer: int  # node index of the gate that sent it
+    position: int  # which input of that gate this node is
+    amount: Any
+
+
+@dataclass
+class Trace:
+    graph: Graph
+    mode: Mode
+    bindings: dict[str, float]
+    values: list[Any]  # per node: the forward value (symbolic: the stage's expression)
+    grads: list[Any]  # per node: d output / d node (its upstream gradient)
+    locals: list[tuple[Any, ...]]  # per node: local gradient for each input (gates only)
+    products: list[tuple[Any, ...]]  # per node: upstream × local for each input
+    contributions: list[list[Contribution]]  # per node: what each consumer sent back
+    kinks: list[str] = field(default_factory=list)  # non-differentiable points met
+    full: list[Any] | None = None  # symbolic: each node's value in terms of the inputs
+    symbols: list[Any] | None = None  # symbolic: the symbol that stands for each node
+
+    @property
+    def output(self) -> Node:
+        return self.graph.nodes[self.graph.output]
+
+    @property
+    def value(self) -> Any:
+        """The output's value; in symbolic mode, in terms of the inputs."""
+        if self.full is not None:
+            return self.full[self.graph.output]
+        return self.values[self.graph.output]
+
+    @property
+    def gradients(self) -> dict[str, Any]:
+        """d output / d input for every input variable, in order of first use."""
+        if self.full is None:
+            return {name: self.grads[i] for name, i in self.graph.inputs.items()}
+        return {name: self.expanded_gradient(i) for name, i in self.graph.inputs.items()}
+
+    def expanded_gradient(self, index: int) -> Any:
+        """A symbolic gradient with every stage symbol replaced by what it stands for."""
+        assert self.full is not None and self.symbols is not None
+        import sympy
+
+        stages = {
+            self.symbols[n.index]: self.full[n.index] for n in self.graph.nodes if n.kind == "gate"
+        }
+        expr = sympy.Integer(0) + self.grads[index]  # a sympy number even for a plain 0
+        return tidy(expr.xreplace(stages))
+
+
+def tidy(expr: Any) -> Any:
+    """Simplify, unless that makes the expression bigger or swaps in new functions.
+
+    sympy's simplify() likes to turn the sigmoid's gradient into 1/(4cosh²(z/2)):
+    true, but not the form a learner can match against the notes.
+    """
+    import sympy
+
+    if sympy.count_ops(expr) > SIMPLIFY_BUDGET:
+        return expr
+    kinds = {type(f) for f in expr.atoms(sympy.Function)}
+    for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
+        new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
+        if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
+            return candidate
+    return expr
+
+
+def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
+    """Trace the graph: numeric when every input is bound, symbolic otherwise."""
+    variables = graph.program.inputs()  # a stage the output ignores may still read some
+    unknown = [name for name in bindings if name not in variables]
+    if unknown:
+        _refuse_unknown_bindings(variables, unknown)
+    used = {name: bindings[name] for name in graph.inputs if name in bindings}
+    if len(used) == len(graph.inputs):
+        return _run_numeric(graph, {k: float(v) for k, v in used.items()})
+    return _run_symbolic(graph, used)
+
+
+def forward_value(graph: Graph, bindings: Mapping[str, float]) -> float:
+    """Only the forward pass, in floats: what finite differences call many times."""
+    values = _forward(graph, bindings, kinks=None)
+    return float(values[graph.output])
+
+
+def branches(graph: Graph, bindings: Mapping[str, float]) -> tuple[Any, ...]:
+    """Which smooth piece every kinked gate is on at these bindings."""
+    values = _forward(graph, bindings, kinks=None)
+    return tuple(
+        n.gate.branch([values[j] for j in n.inputs])
+        for n in graph.nodes
+        if n.gate is not None and n.gate.branch([0.0] * len(n.inputs)) is not None
+    )
+
+
+# --------------------------------------------------------------------------- numeric
+
+
+def _forward(graph: Graph, bindings: Mapping[str, float], kinks: list[str] | None) -> list[Any]:
+    values: list[Any] = [None] * len(graph.nodes)
+    for node in graph.nodes:
+        if node.kind == "input":
+            values[node.index] = float(bindings[node.ref])
+        elif node.kind == "const":
+            values[node.index] = node.value
+        else:
+            assert node.gate is not None
+            xs = [values[j] for j in node.inputs]
+            out = _guard(node, xs, lambda n=node, a=xs: n.gate.forward(g.FloatMath, a))
+            values[node.index] = out
+            if kinks is not None:
+                reason = node.gate.kink(xs)
+                if reason:
+                    kinks.append(f"{node.gate.name} at step {node.step}: {reason}")
+    return values
+
+
+def _run_numeric(graph: Graph, bindings: dict[str, float]) -> Trace:
+    kinks: list[str] = []
+    values = _forward(graph, bindings, kinks)
+    n = len(graph.nodes)
+    grads: list[Any] = [0.0] * n
+    grads[graph.output] = 1.0
+    locals_: list[tuple[Any, ...]] = [()] * n
+    products: list[tuple[Any, ...]] = [()] * n
+    contributions: list[list[Contribution]] = [[] for _ in range(n)]
+    for node in reversed(graph.nodes):
+        if node.gate is None:
+            continue
+        gate = node.gate
+        xs = [values[j] for j in node.inputs]
+        out, upstream = values[node.index], grads[node.index]
+        singular = gate.singular(xs)
+        if singular:
+            raise InputError(
+                f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
+                "Choose values away from that point."
+            )
+        local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(g.FloatMath, a, o))
+        prods = _guard(
+            node, xs, lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)
+        )
+        locals_[node.index] = tuple(local)
+        products[node.index] = tuple(prods)
+        for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
+            grads[j] += amount
+            contributions[j].append(Contribution(node.index, position, amount))
+    return Trace(graph, "numeric", bindings, values, grads, locals_, products, contributions, kinks)
+
+
+def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
+    """Run one gate computation, turning math failures into errors that name the step."""
+    assert node.gate is not None
+    name, where = node.gate.name, f"step {node.step}"
+    try:
+        result = compute()
+    except g.DomainError as exc:
+        raise InputError(f"{name} at {where} got {_show_args(xs)}: {exc}") from None
+    except ZeroDivisionError:
+        raise InputError(f"division by zero at {where} ({name} got {_show_args(xs)})") from None
+    except OverflowError:
+        raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})") from None
+    values = result if isinstance(result, tuple | list) else (result,)
+    if any(not _finite(v) for v in values):
+        raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})")
+    return result
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(v)
+    except TypeError:  # arrays: every element finite
+        import numpy as np
+
+        return bool(np.all(np.isfinite(v)))
+
+
+def _show_args(xs: Sequence[Any]) -> str:
+    return ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in xs)
+
+
+def _refuse_unknown_bindings(known: list[str], unknown: list[str]) -> None:
+    import difflib
+
+    name = unknown[0]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise InputError(
+        f"{name!r} is given a value but is not a variable of the expression "
+        f"(its variables: {', '.join(known)}).{hint}"
+    )
+
+
+# --------------------------------------------------------------------------- symbolic
+
+
+def as_sympy(value: Any) -> Any:
+    """Gates return plain ints for constant local gradients (add's 1); lift them."""
+    import sympy
+
+    return sympy.Integer(value) if isinstance(value, int) else value
+
+
+def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
+    import sympy
+
+    k = g.SympyMath()
+    n = len(graph.nodes)
+    symbols: list[Any] = [None] * n  # what stands for each node in the stage view
+    full: list[Any] = [None] * n  # each node in terms of the inputs
+    values: list[Any] = [None] * n
+    for node in graph.nodes:
+        if node.kind == "input":
+            value = k.const(bindings[node.ref]) if node.ref in bindings else None
+            symbol = value if value is not None else sympy.Symbol(node.ref, real=True)
+            symbols[node.index] = full[node.index] = values[node.index] = symbol
+        elif node.kind == "const":
+            assert node.value is not None
+            symbols[node.index] = full[node.index] = values[node.index] = k.const(node.value)
+        else:
+            assert node.gate is not None
+            stage_inputs = [symbols[j] for j in node.inputs]
+            values[node.index] = node.gate.forward(k, stage_inputs)
+            full[node.index] = node.gate.forward(k, [full[j] for j in node.inputs])
+            symbols[node.index] = sympy.Symbol(node.ref, real=True)
+
+    grads: list[Any] = [sympy.Integer(0)] * n
+    grads[graph.output] = sympy.Integer(1)
+    locals_: list[tuple[Any, ...]] = [()] * n
+    products: list[tuple[Any, ...]] = [()] * n
+    contributions: list[list[Contribution]] = [[] for _ in range(n)]
+    for node in reversed(graph.nodes):
+        if node.gate is None:
+            continue
+        xs = [symbols[j] for j in node.inputs]
+        out, upstream = symbols[node.index], grads[node.index]
+        local = tuple(as_sympy(v) for v in node.gate.local(k, xs, out))
+        prods = node.gate.chain(upstream, local, xs, out)
+        locals_[node.index] = local
+        products[node.index] = tuple(prods)
+        for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
+            grads[j] = grads[j] + amount
+            contributions[j].append(Contribution(node.index, position, amount))
+    return Trace(
+        graph,
+        "symbolic",
+        bindings,
+        values,
+        grads,
+        locals_,
+        products,
+        contributions,
+        full=full,
+        symbols=symbols,
+    )

@@ -1,0 +1,680 @@
+"""The gate catalog: one class per gate, as the lecture notes draw them.
+
+Each gate states its forward rule next to its local gradients, so a learner can be
+shown both a formula (`-1/x²`) and a number. The rules are written once against a
+small math "kit" (`FloatMath` for numbers, `SympyMath` for symbols; a numpy kit
+fits the same interface), so the sympy form of a gate is its forward rule run with
+`SympyMath`, and symbolic traces reuse the very rules the numeric trace uses.
+
+Non-differentiable points follow PyTorch: relu'(0) = 0, abs'(0) = 0, and a max/min
+tie splits the gradient evenly among the tied inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+
+class DomainError(ValueError):
+    """A gate got an input outside its domain; the message says what it needs."""
+
+
+# --------------------------------------------------------------------------- kits
+
+
+class FloatMath:
+    """Python floats, with domain errors that say what the gate needs."""
+
+    @staticmethod
+    def const(c: float) -> float:
+        return c
+
+    @staticmethod
+    def exp(x: float) -> float:
+        return math.exp(x)  # raises OverflowError past ~709
+
+    @staticmethod
+    def log(x: float) -> float:
+        if x <= 0:
+            raise DomainError("log needs a positive input")
+        return math.log(x)
+
+    @staticmethod
+    def sqrt(x: float) -> float:
+        if x < 0:
+            raise DomainError("sqrt needs an input ≥ 0")
+        return math.sqrt(x)
+
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    tanh = staticmethod(math.tanh)
+
+    @staticmethod
+    def sigmoid(x: float) -> float:
+        # The two forms avoid overflow in exp for large |x|.
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        z = math.exp(x)
+        return z / (1.0 + z)
+
+    @staticmethod
+    def power(a: float, b: float) -> float:
+        if a < 0 and not float(b).is_integer():
+            raise DomainError("a negative number to a fractional power is not a real number")
+        if a == 0 and b < 0:
+            raise ZeroDivisionError
+        return math.pow(a, b)
+
+    @staticmethod
+    def relu(x: float) -> float:
+        return x if x > 0 else 0.0
+
+    @staticmethod
+    def step(x: float) -> float:
+        """relu'(x), with relu'(0) = 0."""
+        return 1.0 if x > 0 else 0.0
+
+    @staticmethod
+    def sign(x: float) -> float:
+        """abs'(x), with abs'(0) = 0."""
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+    @staticmethod
+    def abs(x: float) -> float:
+        return abs(x)
+
+    @staticmethod
+    def pick(xs: Sequence[float], largest: bool) -> float:
+        return max(xs) if largest else min(xs)
+
+    @staticmethod
+    def route(xs: Sequence[float], i: int, largest: bool) -> float:
+        """The share of the gradient input i gets: 1 for the winner, 1/k in a k-way tie."""
+        best = max(xs) if largest else min(xs)
+        if xs[i] != best:
+            return 0.0
+        return 1.0 / sum(1 for x in xs if x == best)
+
+
+class SympyMath:
+    """sympy objects, built by calling constructors (never by parsing text)."""
+
+    def __init__(self) -> None:
+        import sympy
+
+        self.sp = sympy
+
+    def const(self, c: float) -> Any:
+        """A gate's constant as an exact number, so symbols read 2*x, not 2.0*x."""
+        from fractions import Fraction
+
+        fraction = Fraction(repr(float(c)))
+        return self.sp.Rational(fraction.numerator, fraction.denominator)
+
+    def exp(self, x: Any) -> Any:
+        return self.sp.exp(x)
+
+    def log(self, x: Any) -> Any:
+        return self.sp.log(x)
+
+    def sqrt(self, x: Any) -> Any:
+        return self.sp.sqrt(x)
+
+    def sin(self, x: Any) -> Any:
+        return self.sp.sin(x)
+
+    def cos(self, x: Any) -> Any:
+        return self.sp.cos(x)
+
+    def tanh(self, x: Any) -> Any:
+        return self.sp.tanh(x)
+
+    def sigmoid(self, x: Any) -> Any:
+        return 1 / (1 + self.sp.exp(-x))
+
+    def power(self, a: Any, b: Any) -> Any:
+        return self.sp.Pow(a, b)
+
+    def relu(self, x: Any) -> Any:
+        return self.sp.Max(0, x)
+
+    def step(self, x: Any) -> Any:
+        return self.sp.Heaviside(x, 0)
+
+    def sign(self, x: Any) -> Any:
+        return self.sp.sign(x)
+
+    def abs(self, x: Any) -> Any:
+        return self.sp.Abs(x)
+
+    def pick(self, xs: Sequence[Any], largest: bool) -> Any:
+        return self.sp.Max(*xs) if largest else self.sp.Min(*xs)
+
+    def route(self, xs: Sequence[Any], i: int, largest: bool) -> Any:
+        """1 where input i beats all the others, 0 where another beats it (ties aside)."""
+        sp = self.sp
+        others = [x for j, x in enumerate(xs) if j != i]
+        wins = [xs[i] > o for o in others] if largest else [xs[i] < o for o in others]
+        return sp.Piecewise((1, sp.And(*wins)), (0, True))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def number_text(c: float) -> str:
+    """A constant as the notes write it: 1, -1, 0.5, 1e-06."""
+    return str(int(c)) if float(c).is_integer() and abs(c) < 1e15 else f"{c:g}"
+
+
+def atom(text: str) -> str:
+    """Wrap an operand in parentheses unless it is a name or a non-negative number."""
+    plain = text.replace("_", "").replace(".", "")
+    return text if plain.isalnum() and not text.startswith("-") else f"({text})"
+
+
+# --------------------------------------------------------------------------- gates
+
+
+class Gate:
+    """One kind of node. Subclasses set `name` and write the rules.
+
+    - `forward(k, xs)`: the output, with kit `k`.
+    - `local(k, xs, out)`: ∂out/∂x_i for each input, with kit `k`.
+    - `formulas(xs, out)`: the same local gradients as text, given operand texts.
+    - `chain(upstream, local, xs, out)`: the chain-rule products upstream × local; the
+      default is the elementwise product, which a matrix gate replaces.
+    """
+
+    name: str = "?"
+    arity: int | None = 1  # None: any number of inputs (two or more)
+    pattern: str = ""  # the notes' words for how this gate moves gradients, if any
+
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
+        raise NotImplementedError
+
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def computes(self, xs: Sequence[str]) -> str:
+        return f"{self.name}({', '.join(xs)})"
+
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
+        return tuple(upstream * grad for grad in local)
+
+    def kink(self, xs: Sequence[float]) -> str | None:
+        """Why the gate is not differentiable at these (numeric) inputs, or None."""
+        return None
+
+    def branch(self, xs: Sequence[float]) -> Hashable:
+        """Which smooth piece the inputs are on; changes where the gate has a kink."""
+        return None
+
+    def singular(self, xs: Sequence[float]) -> str | None:
+        """Why a local gradient is infinite at these (numeric) inputs, or None."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<gate {self.name}>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+class Add(Gate):
+    name, arity = "add", 2
+    pattern = "add distributes: each input receives the upstream gradient unchanged"
+
+    def forward(self, k, xs):
+        return xs[0] + xs[1]
+
+    def local(self, k, xs, out):
+        return (1, 1)
+
+    def formulas(self, xs, out):
+        return ("1", "1")
+
+    def computes(self, xs):
+        return f"{xs[0]} + {xs[1]}"
+
+
+class Sub(Gate):
+    name, arity = "sub", 2
+    pattern = "sub distributes, flipping the sign for the input it subtracts"
+
+    def forward(self, k, xs):
+        return xs[0] - xs[1]
+
+    def local(self, k, xs, out):
+        return (1, -1)
+
+    def formulas(self, xs, out):
+        return ("1", "-1")
+
+    def computes(self, xs):
+        return f"{xs[0]} - {atom(xs[1])}"
+
+
+class Mul(Gate):
+    name, arity = "mul", 2
+    pattern = "mul switches: each input's local gradient is the other input's value"
+
+    def forward(self, k, xs):
+        return xs[0] * xs[1]
+
+    def local(self, k, xs, out):
+        return (xs[1], xs[0])
+
+    def formulas(self, xs, out):
+        return (xs[1], xs[0])
+
+    def computes(self, xs):
+        return f"{atom(xs[0])} * {atom(xs[1])}"
+
+
+class Div(Gate):
+    name, arity = "div", 2
+
+    def forward(self, k, xs):
+        return xs[0] / xs[1]
+
+    def local(self, k, xs, out):
+        a, b = xs
+        return (1 / b, -a / (b * b))
+
+    def formulas(self, xs, out):
+        a, b = atom(xs[0]), atom(xs[1])
+        return (f"1/{b}", f"-{a}/{b}²")
+
+    def computes(self, xs):
+        return f"{atom(xs[0])} / {atom(xs[1])}"
+
+
+class Pow(Gate):
+    """a ** b with both sides variable: the exponent's gradient needs log(a)."""
+
+    name, arity = "pow", 2
+
+    def forward(self, k, xs):
+        return k.power(xs[0], xs[1])
+
+    def local(self, k, xs, out):
+        a, b = xs
+        return (b * k.power(a, b - 1), out * k.log(a))
+
+    def formulas(self, xs, out):
+        a, b = atom(xs[0]), atom(xs[1])
+        return (f"{b}·{a}^({b} - 1)", f"{a}^{b}·log({a})")
+
+    def computes(self, xs):
+        return f"{atom(xs[0])}^{atom(xs[1])}"
+
+    def singular(self, xs):
+        if xs[0] <= 0:
+            return "the exponent's local gradient a^b·log(a) needs a positive base"
+        return None
+
+
+class AddConst(Gate):
+    """x + c, drawn as the notes draw `+1`."""
+
+    pattern = "adding a constant passes the upstream gradient through unchanged"
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"+{number_text(c)}" if c >= 0 else number_text(c)
+
+    def forward(self, k, xs):
+        return xs[0] + k.const(self.c)
+
+    def local(self, k, xs, out):
+        return (1,)
+
+    def formulas(self, xs, out):
+        return ("1",)
+
+    def computes(self, xs):
+        sign = "+" if self.c >= 0 else "-"
+        return f"{xs[0]} {sign} {number_text(abs(self.c))}"
+
+
+class ConstSub(Gate):
+    """c - x."""
+
+    pattern = "subtracting from a constant flips the gradient's sign"
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"{number_text(c)}-x"
+
+    def forward(self, k, xs):
+        return k.const(self.c) - xs[0]
+
+    def local(self, k, xs, out):
+        return (-1,)
+
+    def formulas(self, xs, out):
+        return ("-1",)
+
+    def computes(self, xs):
+        return f"{number_text(self.c)} - {atom(xs[0])}"
+
+
+class MulConst(Gate):
+    """c · x, drawn as the notes draw `*-1` (also used for unary minus)."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"*{number_text(c)}"
+        self.pattern = f"multiplying by a constant scales the gradient by {number_text(c)}"
+
+    def forward(self, k, xs):
+        return k.const(self.c) * xs[0]
+
+    def local(self, k, xs, out):
+        return (k.const(self.c),)
+
+    def formulas(self, xs, out):
+        return (number_text(self.c),)
+
+    def computes(self, xs):
+        if self.c == -1:
+            return f"-{atom(xs[0])}"
+        return f"{number_text(self.c)} * {atom(xs[0])}"
+
+
+class DivConst(Gate):
+    """x / c."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"/{number_text(c)}"
+
+    def forward(self, k, xs):
+        return xs[0] / k.const(self.c)
+
+    def local(self, k, xs, out):
+        return (1 / k.const(self.c),)
+
+    def formulas(self, xs, out):
+        return (f"1/{atom(number_text(self.c))}",)
+
+    def computes(self, xs):
+        return f"{atom(xs[0])} / {atom(number_text(self.c))}"
+
+
+class ConstDiv(Gate):
+    """c / x, drawn as the notes draw `1/x`."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"{number_text(c)}/x"
+
+    def forward(self, k, xs):
+        return k.const(self.c) / xs[0]
+
+    def local(self, k, xs, out):
+        return (-k.const(self.c) / (xs[0] * xs[0]),)
+
+    def formulas(self, xs, out):
+        x = atom(xs[0])
+        return (f"-1/{x}²",) if self.c == 1 else (f"-{atom(number_text(self.c))}/{x}²",)
+
+    def computes(self, xs):
+        return f"{number_text(self.c)} / {atom(xs[0])}"
+
+
+class PowConst(Gate):
+    """x ** c with a constant exponent, drawn as `x^2`."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"x^{number_text(c)}"
+
+    def forward(self, k, xs):
+        return k.power(xs[0], k.const(self.c))
+
+    def local(self, k, xs, out):
+        if self.c == 2:  # keep the common case exact in symbols: 2x, not 2x^1.0
+            return (2 * xs[0],)
+        return (k.const(self.c) * k.power(xs[0], k.const(self.c) - 1),)
+
+    def formulas(self, xs, out):
+        x, c = atom(xs[0]), self.c
+        if c == 2:
+            return (f"2·{x}",)
+        return (f"{number_text(c)}·{x}^{atom(number_text(c - 1))}",)
+
+    def computes(self, xs):
+        return f"{atom(xs[0])}^{atom(number_text(self.c))}"
+
+    def singular(self, xs):
+        if xs[0] == 0 and self.c < 1:
+            return f"the local gradient of x^{number_text(self.c)} is infinite at 0"
+        return None
+
+
+class ConstPow(Gate):
+    """c ** x with a constant base."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+        self.name = f"{number_text(c)}^x"
+
+    def forward(self, k, xs):
+        return k.power(k.const(self.c), xs[0])
+
+    def local(self, k, xs, out):
+        return (out * k.log(k.const(self.c)),)
+
+    def formulas(self, xs, out):
+        c = atom(number_text(self.c))
+        return (f"{c}^{atom(xs[0])}·log({c})",)
+
+    def computes(self, xs):
+        return f"{atom(number_text(self.c))}^{atom(xs[0])}"
+
+    def singular(self, xs):
+        if self.c <= 0:
+            return "the local gradient c^x·log(c) needs a positive base c"
+        return None
+
+
+class Exp(Gate):
+    name = "exp"
+
+    def forward(self, k, xs):
+        return k.exp(xs[0])
+
+    def local(self, k, xs, out):
+        return (out,)
+
+    def formulas(self, xs, out):
+        return (f"exp({xs[0]})",)
+
+
+class Log(Gate):
+    name = "log"
+
+    def forward(self, k, xs):
+        return k.log(xs[0])
+
+    def local(self, k, xs, out):
+        return (1 / xs[0],)
+
+    def formulas(self, xs, out):
+        return (f"1/{atom(xs[0])}",)
+
+
+class Sqrt(Gate):
+    name = "sqrt"
+
+    def forward(self, k, xs):
+        return k.sqrt(xs[0])
+
+    def local(self, k, xs, out):
+        return (1 / (2 * out),)
+
+    def formulas(self, xs, out):
+        return (f"1/(2·sqrt({xs[0]}))",)
+
+    def singular(self, xs):
+        return "the local gradient 1/(2·sqrt(x)) is infinite at 0" if xs[0] == 0 else None
+
+
+class Sin(Gate):
+    name = "sin"
+
+    def forward(self, k, xs):
+        return k.sin(xs[0])
+
+    def local(self, k, xs, out):
+        return (k.cos(xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"cos({xs[0]})",)
+
+
+class Cos(Gate):
+    name = "cos"
+
+    def forward(self, k, xs):
+        return k.cos(xs[0])
+
+    def local(self, k, xs, out):
+        return (-k.sin(xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"-sin({xs[0]})",)
+
+
+class Tanh(Gate):
+    name = "tanh"
+
+    def forward(self, k, xs):
+        return k.tanh(xs[0])
+
+    def local(self, k, xs, out):
+        return (1 - out * out,)
+
+    def formulas(self, xs, out):
+        return (f"1 - tanh({xs[0]})²",)
+
+
+class Sigmoid(Gate):
+    """The fused sigmoid gate: one gate with local gradient σ(x)(1 − σ(x))."""
+
+    name = "sigmoid"
+
+    def forward(self, k, xs):
+        return k.sigmoid(xs[0])
+
+    def local(self, k, xs, out):
+        return (out * (1 - out),)
+
+    def formulas(self, xs, out):
+        return (f"σ({xs[0]})·(1 - σ({xs[0]}))",)
+
+
+class Relu(Gate):
+    name = "relu"
+    pattern = "relu is a gate: the gradient passes where the input is positive, else stops"
+
+    def forward(self, k, xs):
+        return k.relu(xs[0])
+
+    def local(self, k, xs, out):
+        return (k.step(xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"𝟙({xs[0]} > 0)",)
+
+    def kink(self, xs):
+        return "relu is not differentiable at 0; using relu'(0) = 0" if xs[0] == 0 else None
+
+    def branch(self, xs):
+        return xs[0] > 0
+
+
+class Abs(Gate):
+    name = "abs"
+
+    def forward(self, k, xs):
+        return k.abs(xs[0])
+
+    def local(self, k, xs, out):
+        return (k.sign(xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"sign({xs[0]})",)
+
+    def kink(self, xs):
+        return "abs is not differentiable at 0; using abs'(0) = 0" if xs[0] == 0 else None
+
+    def branch(self, xs):
+        return xs[0] > 0
+
+
+class _Extreme(Gate):
+    """max or min of two or more inputs: routes the gradient to the winner."""
+
+    arity = None
+    largest = True
+
+    def forward(self, k, xs):
+        return k.pick(xs, self.largest)
+
+    def local(self, k, xs, out):
+        return tuple(k.route(xs, i, self.largest) for i in range(len(xs)))
+
+    def formulas(self, xs, out):
+        word = "largest" if self.largest else "smallest"
+        return tuple(f"𝟙({x} is the {word})" for x in xs)
+
+    def kink(self, xs):
+        best = self.branch(xs)
+        if sum(1 for x in xs if x == xs[best]) > 1:
+            return f"{self.name} has a tie here; the gradient is split evenly among the tied inputs"
+        return None
+
+    def branch(self, xs):
+        pick = max if self.largest else min
+        return pick(range(len(xs)), key=lambda i: xs[i])
+
+
+class Max(_Extreme):
+    name = "max"
+    largest = True
+    pattern = "max routes: the whole gradient goes to the largest input, none to the others"
+
+
+class Min(_Extreme):
+    name = "min"
+    largest = False
+    pattern = "min routes: the whole gradient goes to the smallest input, none to the others"
+
+
+FUNCTION_GATES: dict[str, type[Gate]] = {
+    "exp": Exp,
+    "log": Log,
+    "sqrt": Sqrt,
+    "sin": Sin,
+    "cos": Cos,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "relu": Relu,
+    "abs": Abs,
+    "max": Max,
+    "min": Min,
+}
+
+BINARY_GATES: dict[str, type[Gate]] = {"+": Add, "-": Sub, "*": Mul, "/": Div, "**": Pow}

@@ -1,0 +1,260 @@
+"""Program -> Graph of staged gates, built from the parsed tree (never from sympy).
+
+Constants fold into unary gates named as the notes name them (`+1`, `*-1`, `1/x`,
+`x^2`), a name used twice becomes a fork, and the nodes come out in topological
+order because each is created after its inputs. Nodes keep an ordered `inputs`
+tuple and a stable index, so the same text always gives the same graph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from backprop_cli import gates as g
+from backprop_cli.errors import InputError
+from backprop_cli.parse import (
+    DEFAULT_LIMITS,
+    BinOp,
+    Call,
+    Expr,
+    Limits,
+    Name,
+    Neg,
+    Num,
+    Program,
+    children,
+    fold_constant,
+    postorder,
+)
+
+
+@dataclass(frozen=True)
+class Node:
+    index: int
+    kind: Literal["input", "const", "gate"]
+    ref: str  # how the trace names it: an input's name, a stage's name, or a step id
+    gate: g.Gate | None = None
+    inputs: tuple[int, ...] = ()
+    label: str | None = None  # the name the user gave this stage, if any
+    value: float | None = None  # constants only
+    line: int = 1
+    step: str | None = None  # gates only: s1, s2, … in forward order
+
+
+@dataclass(frozen=True)
+class Graph:
+    program: Program
+    nodes: tuple[Node, ...]
+    output: int
+    inputs: dict[str, int]  # variable name -> node index, in order of first use
+    warnings: tuple[str, ...] = ()
+    consumers: tuple[tuple[tuple[int, int], ...], ...] = field(default=(), repr=False)
+
+    @property
+    def gate_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind == "gate"]
+
+    def forks(self) -> dict[int, int]:
+        """Nodes whose value is used more than once, with how many uses."""
+        return {i: len(c) for i, c in enumerate(self.consumers) if len(c) > 1}
+
+
+# An operand is either a node of the graph or a constant still waiting to be folded.
+Operand = tuple[Literal["node"], int] | tuple[Literal["const"], float]
+
+
+@dataclass
+class _Draft:
+    kind: Literal["input", "const", "gate"]
+    gate: g.Gate | None = None
+    inputs: tuple[int, ...] = ()
+    label: str | None = None
+    name: str | None = None  # inputs
+    value: float | None = None
+    line: int = 1
+
+
+class _Builder:
+    def __init__(self, program: Program, limits: Limits) -> None:
+        self.program = program
+        self.limits = limits
+        self.drafts: list[_Draft] = []
+        self.env: dict[str, Operand] = {}
+        self.input_index: dict[str, int] = {}
+
+    def add(self, draft: _Draft) -> int:
+        self.drafts.append(draft)
+        return len(self.drafts) - 1
+
+    def const_node(self, value: float, line: int) -> int:
+        return self.add(_Draft("const", value=value, line=line))
+
+    def read(self, name: Name) -> Operand:
+        if name.id in self.env:
+            return self.env[name.id]
+        index = self.add(_Draft("input", name=name.id, line=name.line))
+        self.input_index[name.id] = index
+        self.env[name.id] = ("node", index)
+        return self.env[name.id]
+
+    def expression(self, expr: Expr) -> Operand:
+        """Stage an expression bottom-up, without recursion."""
+        done: dict[int, Operand] = {}
+        for node in postorder(expr):
+            done[id(node)] = self.stage(node, [done[id(c)] for c in children(node)])
+        return done[id(expr)]
+
+    def stage(self, node: Expr, args: list[Operand]) -> Operand:
+        if isinstance(node, Num):
+            return ("const", node.value)
+        if isinstance(node, Name):
+            return self.read(node)
+        if all(kind == "const" for kind, _ in args):
+            return ("const", fold_constant(node, [v for _, v in args], self.limits))
+        if isinstance(node, Neg):
+            return self.gate(g.MulConst(-1.0), [args[0]], node.line)
+        if isinstance(node, BinOp):
+            return self.binary(node, args[0], args[1])
+        if isinstance(node, Call):
+            gate_class = g.FUNCTION_GATES[node.func]
+            return self.gate(gate_class(), args, node.line)
+        raise AssertionError(node)  # pragma: no cover
+
+    def binary(self, node: BinOp, left: Operand, right: Operand) -> Operand:
+        op, line = node.op, node.line
+        if right[0] == "const":
+            c = right[1]
+            if op == "/" and c == 0:
+                raise InputError(f"division by zero (line {line}): the divisor is the constant 0")
+            unary: g.Gate = {
+                "+": lambda: g.AddConst(c),
+                "-": lambda: g.AddConst(-c),
+                "*": lambda: g.MulConst(c),
+                "/": lambda: g.DivConst(c),
+                "**": lambda: g.PowConst(c),
+            }[op]()
+            return self.gate(unary, [left], line)
+        if left[0] == "const":
+            c = left[1]
+            unary = {
+                "+": lambda: g.AddConst(c),
+                "-": lambda: g.ConstSub(c),
+                "*": lambda: g.MulConst(c),
+                "/": lambda: g.ConstDiv(c),
+                "**": lambda: g.ConstPow(c),
+            }[op]()
+            return self.gate(unary, [right], line)
+        return self.gate(g.BINARY_GATES[op](), [left, right], line)
+
+    def gate(self, gate: g.Gate, args: list[Operand], line: int) -> Operand:
+        inputs = tuple(v if kind == "node" else self.const_node(v, line) for kind, v in args)
+        return ("node", self.add(_Draft("gate", gate=gate, inputs=inputs, line=line)))
+
+    def statement_value(self, target: str, op: str, value: Expr, line: int) -> Operand:
+        if op == "=":
+            return self.expression(value)
+        current = self.read(Name(target, line=line))
+        combined = BinOp(op[:-1], Name(target, line=line), value, line=line)
+        staged = self.expression(value)
+        return self.stage(combined, [current, staged])
+
+
+def build_graph(program: Program, *, limits: Limits = DEFAULT_LIMITS) -> Graph:
+    """Stage a parsed program into a graph of gates, pruning stages the output ignores."""
+    builder = _Builder(program, limits)
+    label_line: dict[int, int] = {}
+    for stmt in program.statements:
+        before = len(builder.drafts)
+        result = builder.statement_value(stmt.target, stmt.op, stmt.value, stmt.line)
+        kind, ref = result
+        if kind == "node" and ref >= before and builder.drafts[ref].kind == "gate":
+            builder.drafts[ref].label = stmt.target  # a new stage takes the user's name
+            label_line[ref] = stmt.line
+        builder.env[stmt.target] = result
+
+    out_kind, out_ref = builder.env[program.output]
+    if out_kind == "const":
+        raise InputError(
+            f"the output {program.output!r} is the constant {g.number_text(out_ref)}: "
+            "it does not depend on any variable"
+        )
+    return _finish(program, builder.drafts, int(out_ref), label_line)
+
+
+def _finish(
+    program: Program, drafts: list[_Draft], output: int, label_line: dict[int, int]
+) -> Graph:
+    # Keep only what the output depends on; walk backwards without recursion.
+    live = [False] * len(drafts)
+    live[output] = True
+    for i in range(output, -1, -1):
+        if live[i]:
+            for j in drafts[i].inputs:
+                live[j] = True
+    warnings = [
+        f"stage {drafts[i].label!r} (line {label_line[i]}) is not used by the output "
+        f"{program.output!r}, so it is left out"
+        for i in label_line
+        if not live[i]
+    ]
+
+    kept = [i for i in range(len(drafts)) if live[i]]
+    new_index = {old: new for new, old in enumerate(kept)}
+    labels = [drafts[i].label for i in kept if drafts[i].label]
+    input_names = [drafts[i].name for i in kept if drafts[i].kind == "input"]
+    prefix = _step_prefix(set(labels) | {n for n in input_names if n})
+    label_counts = {label: labels.count(label) for label in labels}
+
+    nodes: list[Node] = []
+    inputs: dict[str, int] = {}
+    step = 0
+    for old in kept:
+        d = drafts[old]
+        index = new_index[old]
+        if d.kind == "input":
+            assert d.name is not None
+            inputs[d.name] = index
+            nodes.append(Node(index, "input", d.name, line=d.line))
+        elif d.kind == "const":
+            assert d.value is not None
+            nodes.append(Node(index, "const", g.number_text(d.value), value=d.value, line=d.line))
+        else:
+            step += 1
+            step_id = f"{prefix}{step}"
+            unique = d.label is not None and label_counts[d.label] == 1 and d.label not in inputs
+            ref = d.label if unique and d.label else step_id
+            nodes.append(
+                Node(
+                    index,
+                    "gate",
+                    ref,
+                    gate=d.gate,
+                    inputs=tuple(new_index[j] for j in d.inputs),
+                    label=d.label,
+                    line=d.line,
+                    step=step_id,
+                )
+            )
+    consumers: list[list[tuple[int, int]]] = [[] for _ in nodes]
+    for node in nodes:
+        for position, j in enumerate(node.inputs):
+            consumers[j].append((node.index, position))
+    return Graph(
+        program=program,
+        nodes=tuple(nodes),
+        output=new_index[output],
+        inputs=inputs,
+        warnings=tuple(warnings),
+        consumers=tuple(tuple(c) for c in consumers),
+    )
+
+
+def _step_prefix(names: set[str]) -> str:
+    """`s`, unless the user already has names like s1; then the next free letter."""
+    for prefix in ("s", "t", "u", "v", "step", "stage"):
+        pattern = re.compile(rf"{prefix}\d+")
+        if not any(pattern.fullmatch(n) for n in names):
+            return prefix
+    return "_s"  # pragma: no cover - needs names like s1, t1, u1, v1, step1 and stage1

@@ -1,0 +1,582 @@
+"""Text -> Program: the input language, parsed with Python's `ast` and an allowlist.
+
+User text is untrusted (problem files and quiz answers come from other people), so
+it never reaches eval, exec or sympy's parser. Python's `ast` builds a tree; we walk
+it, keep only the node kinds listed here, and copy them into our own small tree.
+Every walk is iterative, so deep input cannot hit Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from backprop_cli.errors import InputError, caret_message
+
+UNARY_FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs")
+VARIADIC_FUNCTIONS = ("max", "min")
+FUNCTIONS = UNARY_FUNCTIONS + VARIADIC_FUNCTIONS
+
+DEFAULT_OUTPUT = "f"
+
+_BINARY_OPS: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+}
+_AUG_OPS = {"+": "+=", "-": "-=", "*": "*=", "/": "/=", "**": "**="}
+
+# What a learner probably meant, for node kinds we refuse.
+_REFUSED: dict[type, str] = {
+    ast.Attribute: "attributes (a.b) are not part of the language",
+    ast.Subscript: "subscripts (a[i]) are not part of the language; name each value",
+    ast.Lambda: "lambdas are not part of the language",
+    ast.ListComp: "comprehensions are not part of the language",
+    ast.GeneratorExp: "comprehensions are not part of the language",
+    ast.Compare: "comparisons are not part of the language",
+    ast.BoolOp: "'and'/'or' are not part of the language",
+    ast.IfExp: "'if' expressions are not part of the language; use max, min or relu",
+    ast.List: "lists are not part of the language",
+    ast.Tuple: "tuples are not part of the language",
+    ast.Dict: "dicts are not part of the language",
+    ast.Set: "sets are not part of the language",
+    ast.JoinedStr: "strings are not part of the language",
+    ast.Import: "imports are not part of the language",
+    ast.ImportFrom: "imports are not part of the language",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input sizes refused before any work is done. Raise them for benchmarks."""
+
+    max_chars: int = 100_000
+    max_depth: int = 1_000
+    max_gates: int = 10_000
+    max_exponent: float = 100.0  # a larger constant exponent is refused, never computed
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+    text: str  # the literal as typed, so sympy can hold it exactly (0.1 -> 1/10)
+    line: int = 1
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    line: int = 1
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # one of + - * / **
+    left: Expr
+    right: Expr
+    line: int = 1
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+    line: int = 1
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    line: int = 1
+    col: int = 0
+
+
+Expr = Num | Name | BinOp | Neg | Call
+
+
+@dataclass(frozen=True)
+class Statement:
+    target: str
+    op: str  # "=" or an augmented operator such as "+="
+    value: Expr
+    line: int = 1
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Program:
+    source: str
+    statements: tuple[Statement, ...]
+    output: str
+
+    @property
+    def is_single_expression(self) -> bool:
+        return len(self.statements) == 1 and self.statements[0].target == self.output
+
+    def inputs(self) -> list[str]:
+        """Names read before they are assigned: the variables of the circuit, in order."""
+        assigned: set[str] = set()
+        seen: dict[str, None] = {}
+        for stmt in self.statements:
+            if stmt.op != "=" and stmt.target not in assigned:
+                seen.setdefault(stmt.target, None)
+            for node in walk(stmt.value):
+                if isinstance(node, Name) and node.id not in assigned:
+                    seen.setdefault(node.id, None)
+            assigned.add(stmt.target)
+        return list(seen)
+
+
+def walk(expr: Expr) -> list[Expr]:
+    """Every node below `expr` in pre-order, without recursion."""
+    out: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(children(node)))
+    return out
+
+
+def postorder(expr: Expr) -> list[Expr]:
+    """Every node below `expr`, children left to right before their parent (no recursion)."""
+    out: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(children(node))  # right child popped first, so reversed is left-first
+    out.reverse()
+    return out
+
+
+def children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def constant_value(expr: Expr, limits: Limits = DEFAULT_LIMITS) -> float | None:
+    """The float value of an expression with no names in it, or None if it has names.
+
+    Folded in float arithmetic, so `9**9**9**9` overflows at once instead of
+    building a huge integer. Raises InputError for overflow and domain errors.
+    """
+    values: dict[int, float | None] = {}
+    for node in postorder(expr):
+        if isinstance(node, Num):
+            values[id(node)] = node.value
+        elif isinstance(node, Name):
+            values[id(node)] = None
+        else:
+            args = [values[id(c)] for c in children(node)]
+            if any(a is None for a in args):
+                values[id(node)] = None
+            else:
+                values[id(node)] = fold_constant(node, [a for a in args if a is not None], limits)
+    return values[id(expr)]
+
+
+def fold_constant(node: Expr, args: list[float], limits: Limits = DEFAULT_LIMITS) -> float:
+    """Apply one operator or function to constant arguments, in floats."""
+    try:
+        if isinstance(node, Neg):
+            result = -args[0]
+        elif isinstance(node, BinOp):
+            a, b = args
+            if node.op == "**":
+                check_exponent(b, node, limits)
+            result = _BINARY_FOLD[node.op](a, b)
+        elif isinstance(node, Call):
+            result = _FUNCTION_FOLD[node.func](*args)
+        else:  # pragma: no cover - Num and Name never reach here
+            raise AssertionError(node)
+    except ZeroDivisionError:
+        raise InputError(f"division by zero in a constant (line {node.line})") from None
+    except OverflowError:
+        raise InputError(f"a constant overflowed (line {node.line}): it is too large") from None
+    except ValueError:
+        raise InputError(
+            f"a constant is outside its function's domain (line {node.line})"
+        ) from None
+    if isinstance(result, complex) or not math.isfinite(result):
+        raise InputError(f"a constant has no real finite value (line {node.line})")
+    return float(result)
+
+
+def check_exponent(exponent: float, node: Expr, limits: Limits) -> None:
+    if abs(exponent) > limits.max_exponent:
+        raise InputError(
+            f"the constant exponent {exponent:g} (line {node.line}) is too large: "
+            f"the limit is {limits.max_exponent:g}, which keeps every number printable"
+        )
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+_BINARY_FOLD = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "**": lambda a, b: math.pow(a, b),
+}
+_FUNCTION_FOLD = {
+    "exp": math.exp,
+    "log": math.log,
+    "sqrt": math.sqrt,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda x: max(0.0, x),
+    "abs": abs,
+    "max": max,
+    "min": min,
+}
+
+
+def parse_program(
+    text: str, *, output: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Program:
+    """Parse an expression or a staged program into a Program.
+
+    A single expression becomes one statement `f = <expr>`. In a program the output
+    is the last assigned name unless `output` names another.
+    """
+    if len(text) > limits.max_chars:
+        raise InputError(
+            f"the input is {len(text):,} characters long; the limit is {limits.max_chars:,}. "
+            "Trace a smaller circuit."
+        )
+    if not text.strip():
+        raise InputError('the expression is empty: type one, for example  backprop trace "x*y"')
+    if "\x00" in text:
+        raise InputError(caret_message("the input contains a NUL byte", text, text.index("\x00")))
+    source = text
+    python_text = text.replace("^", "**")  # learners type ^ for power; Python's ^ is xor
+    try:
+        module = ast.parse(python_text, mode="exec")
+    except SyntaxError as exc:
+        raise InputError(_syntax_message(exc, source)) from None
+    except (RecursionError, MemoryError):
+        raise InputError(
+            "the expression is nested too deeply to parse. Break it into stages, one per "
+            "line:  a = …  then  b = f(a) …"
+        ) from None
+    except ValueError as exc:  # e.g. an integer literal with too many digits
+        raise InputError(f"the input cannot be read: {exc}") from None
+
+    converter = _Converter(source, limits)
+    statements: list[Statement] = []
+    body = module.body
+    for index, stmt in enumerate(body):
+        statements.append(converter.statement(stmt, is_last=index == len(body) - 1))
+    if not statements:
+        raise InputError("the input has no expression (only comments?)")
+
+    assigned = [s.target for s in statements]
+    if output is None:
+        output = statements[-1].target
+    elif output not in assigned:
+        hint = _did_you_mean(output, assigned)
+        raise InputError(
+            f"--output {output!r} is not assigned in the program; assigned names: "
+            f"{', '.join(dict.fromkeys(assigned))}{hint}"
+        )
+    program = Program(source=source, statements=tuple(statements), output=output)
+    gates = sum(1 for s in statements for n in walk(s.value) if not isinstance(n, Num | Name))
+    gates += sum(1 for s in statements if s.op != "=")
+    if gates > limits.max_gates:
+        raise InputError(
+            f"the circuit has {gates:,} operations; the limit is {limits.max_gates:,}. "
+            "Trace a smaller circuit."
+        )
+    if not program.inputs():
+        raise InputError(
+            "the expression has no variables, so there is nothing to differentiate. "
+            'Use a name, for example  backprop trace "x*2" x=3'
+        )
+    return program
+
+
+def _parse_constant_expr(text: str, limits: Limits) -> Expr:
+    if len(text) > limits.max_chars:
+        raise InputError(f"the input is longer than {limits.max_chars:,} characters")
+    if not text.strip():
+        raise InputError("the value is empty")
+    try:
+        module = ast.parse(text.replace("^", "**"), mode="exec")
+    except SyntaxError as exc:
+        raise InputError(_syntax_message(exc, text)) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InputError("the value is nested too deeply or cannot be read") from None
+    if len(module.body) != 1 or not isinstance(module.body[0], ast.Expr):
+        raise InputError(f"expected a number or a small calculation, got {text.strip()!r}")
+    return _Converter(text, limits).expr(module.body[0].value)
+
+
+def evaluate_number(text: str, *, limits: Limits = DEFAULT_LIMITS) -> float:
+    """A number or a small constant calculation (`-1/1.37**2`), safely evaluated."""
+    expr = _parse_constant_expr(text, limits)
+    value = constant_value(expr, limits)
+    if value is None:  # pragma: no cover - _parse_constant_expr refuses names
+        raise InputError(f"expected a number, got {text.strip()!r}")
+    return value
+
+
+class _Converter:
+    """Copies an allowed Python ast into our tree, refusing everything else."""
+
+    def __init__(self, source: str, limits: Limits) -> None:
+        self.source = source
+        self.python_text = source.replace("^", "**")
+        self.limits = limits
+
+    def fail(self, node: ast.AST, what: str, hint: str = "") -> InputError:
+        line = getattr(node, "lineno", 1)
+        col = _original_col(self.source, line, getattr(node, "col_offset", 0))
+        return InputError(caret_message(what, self.source, col, line=line, hint=hint))
+
+    def statement(self, stmt: ast.stmt, *, is_last: bool) -> Statement:
+        pos = {"line": stmt.lineno, "col": _original_col(self.source, stmt.lineno, stmt.col_offset)}
+        if isinstance(stmt, ast.Expr):
+            if not is_last:
+                raise self.fail(
+                    stmt,
+                    "an expression on its own can only be the last line",
+                    "Give it a name, for example  q = x + y",
+                )
+            return Statement(DEFAULT_OUTPUT, "=", self.expr(stmt.value), **pos)
+        if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                raise self.fail(stmt, "assign to one name at a time, for example  q = x + y")
+            target = self.target_name(stmt.targets[0])
+            return Statement(target, "=", self.expr(stmt.value), **pos)
+        if isinstance(stmt, ast.AugAssign):
+            if not isinstance(stmt.target, ast.Name):
+                raise self.fail(stmt, "assign to one name at a time, for example  q += x")
+            op = _BINARY_OPS.get(type(stmt.op))
+            if op is None:
+                raise self.fail(stmt, "only += -= *= /= and **= are supported")
+            target = self.target_name(stmt.target)
+            return Statement(target, _AUG_OPS[op], self.expr(stmt.value), **pos)
+        what = _REFUSED.get(type(stmt), f"'{type(stmt).__name__}' statements are not supported")
+        raise self.fail(stmt, what, "Write assignments like  q = x + y , one per line or with ;")
+
+    def target_name(self, node: ast.Name) -> str:
+        self.check_name(node)
+        if node.id in FUNCTIONS:
+            raise self.fail(node, f"{node.id!r} is a function name and cannot be assigned")
+        return node.id
+
+    def check_name(self, node: ast.Name) -> None:
+        if node.id.startswith("_"):
+            raise self.fail(node, f"names starting with '_' are not allowed ({node.id!r})")
+
+    def expr(self, root: ast.expr) -> Expr:
+        """Convert iteratively: a stack of (node, depth), results filled children first."""
+        order: list[ast.expr] = []
+        stack: list[tuple[ast.expr, int]] = [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > self.limits.max_depth:
+                raise self.fail(
+                    node,
+                    f"the expression is nested more than {self.limits.max_depth} levels deep",
+                    "Break it into stages, one per line:  a = …  then  b = f(a) …",
+                )
+            order.append(node)
+            for child in self.allowed_children(node):
+                stack.append((child, depth + 1))
+        built: dict[int, Expr] = {}
+        for node in reversed(order):
+            built[id(node)] = self.build(node, built)
+        return built[id(root)]
+
+    def allowed_children(self, node: ast.expr) -> list[ast.expr]:
+        if isinstance(node, ast.Constant | ast.Name):
+            return []
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINARY_OPS:
+                symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
+                raise self.fail(
+                    node.right,
+                    f"the operator {symbol} is not supported",
+                    "Use + - * / and ** (or ^) for power.",
+                )
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, ast.USub | ast.UAdd):
+                raise self.fail(node, "only unary minus is supported here")
+            return [node.operand]
+        if isinstance(node, ast.Call):
+            self.check_call(node)
+            return list(node.args)
+        what = _REFUSED.get(type(node), f"'{type(node).__name__}' is not part of the language")
+        raise self.fail(
+            node, what, "Allowed: numbers, names, + - * / ** ^, and " + ", ".join(FUNCTIONS)
+        )
+
+    def check_call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(
+                node, "only the listed functions can be called: " + ", ".join(FUNCTIONS)
+            )
+        name = node.func.id
+        if name not in FUNCTIONS:
+            hint = _did_you_mean(name, FUNCTIONS)
+            raise self.fail(
+                node,
+                f"unknown function {name!r}{hint}",
+                "Known functions: " + ", ".join(FUNCTIONS),
+            )
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, f"{name}() takes plain arguments only")
+        if name in UNARY_FUNCTIONS and len(node.args) != 1:
+            raise self.fail(node, f"{name}() takes exactly one argument, got {len(node.args)}")
+        if name in VARIADIC_FUNCTIONS and len(node.args) < 2:
+            raise self.fail(node, f"{name}() takes two or more arguments, got {len(node.args)}")
+
+    def build(self, node: ast.expr, built: dict[int, Expr]) -> Expr:
+        line = getattr(node, "lineno", 1)
+        pos = {"line": line, "col": _original_col(self.source, line, node.col_offset)}
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.fail(node, f"{value!r} is not a number")
+            text = ast.get_source_segment(self.python_text, node) or repr(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise self.fail(node, "this number is too large") from None
+            if not math.isfinite(number):
+                raise self.fail(node, "this number is too large")
+            return Num(number, text, **pos)
+        if isinstance(node, ast.Name):
+            self.check_name(node)
+            if node.id in FUNCTIONS:
+                raise self.fail(
+                    node, f"{node.id!r} is a function; call it, for example {node.id}(x)"
+                )
+            return Name(node.id, **pos)
+        if isinstance(node, ast.BinOp):
+            left, right = built[id(node.left)], built[id(node.right)]
+            result = BinOp(_BINARY_OPS[type(node.op)], left, right, **pos)
+            if result.op == "**":
+                exponent = constant_value(right, self.limits)
+                if exponent is not None:
+                    check_exponent(exponent, result, self.limits)
+            return result
+        if isinstance(node, ast.UnaryOp):
+            operand = built[id(node.operand)]
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            if isinstance(operand, Num):  # -2 is a number, not a gate
+                return Num(-operand.value, "-" + operand.text, **pos)
+            return Neg(operand, **pos)
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return Call(node.func.id, tuple(built[id(a)] for a in node.args), **pos)
+        raise self.fail(node, "not part of the language")  # pragma: no cover
+
+
+_OP_SYMBOLS = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+}
+
+
+def exact_number(num: Num) -> Fraction:
+    """The literal as an exact fraction: `0.1` is 1/10, not the nearest float."""
+    text = num.text.replace("_", "")
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return Fraction(num.value)
+
+
+def _did_you_mean(name: str, options: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f": did you mean {close[0]}?" if close else ""
+
+
+def _original_col(source: str, line: int, python_col: int) -> int:
+    """Map a column in the `^`->`**` rewritten text back to the user's text."""
+    lines = source.splitlines()
+    if not 1 <= line <= len(lines):
+        return python_col
+    col = 0
+    shift = 0
+    for ch in lines[line - 1]:
+        if col + shift >= python_col:
+            break
+        shift += 1 if ch == "^" else 0
+        col += 1
+    return col
+
+
+def _syntax_message(exc: SyntaxError, source: str) -> str:
+    line = exc.lineno or 1
+    col = _original_col(source, line, max((exc.offset or 1) - 1, 0))
+    reason = (exc.msg or "invalid syntax").replace("'**'", "'^'")
+    if "null bytes" in reason:
+        reason = "the input contains a NUL byte"
+    return caret_message(
+        f"cannot read the expression: {reason}",
+        source,
+        col,
+        line=line,
+        hint="Check the operators and that every '(' has its ')'.",
+    )
+
+
+def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict[str, float]:
+    """`name=value` pairs from the command line, each value a finite number.
+
+    A value may be a small calculation (`x=1/3`, `y=-2^2`), evaluated safely.
+    """
+    bindings: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        example = "write name=value, for example  x=2  or  w0=-0.5"
+        if not sep or not name.isidentifier() or text.startswith("="):
+            raise InputError(f"cannot read the value {pair!r}: {example}")
+        if name.startswith("_") or name in FUNCTIONS:
+            raise InputError(f"{name!r} cannot be a variable name ({pair!r})")
+        if name in bindings:
+            raise InputError(f"{name!r} is given a value twice")
+        try:
+            value = evaluate_number(text, limits=limits)
+        except InputError as exc:
+            raise InputError(
+                f"the value of {name} must be a finite number, got {text!r}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        bindings[name] = value
+    return bindings

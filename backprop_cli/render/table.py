@@ -1,0 +1,185 @@
+"""A trace as Rich tables: forward pass, backward pass, gradients, forks and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.engine import Trace
+from backprop_cli.graph import Node
+from backprop_cli.render.numbers import show
+from backprop_cli.verify import Check
+
+CHECK_TITLES = {"sympy": "sympy", "numeric": "finite differences"}
+CHECK_MARKS = {
+    "agree": ("✓", "green"),
+    "disagree": ("✗", "bold red"),
+    "not-differentiable": ("~", "yellow"),
+    "skipped": ("-", "dim"),
+}
+
+
+def operand_refs(trace: Trace, node: Node) -> list[str]:
+    return [trace.graph.nodes[j].ref for j in node.inputs]
+
+
+def step_name(node: Node) -> str:
+    """The name a step goes by; a reassigned stage name is shown beside its step id."""
+    if node.label and node.label != node.ref:
+        return f"{node.ref} ({node.label})"
+    return node.ref
+
+
+def forward_table(trace: Trace, digits: int) -> Table:
+    table = Table(title="Forward pass", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("step", style="bold")
+    table.add_column("gate", style="cyan")
+    table.add_column("computes")
+    table.add_column("value", justify="right", style="green")
+    for node in trace.graph.gate_nodes:
+        assert node.gate is not None
+        table.add_row(
+            step_name(node),
+            node.gate.name,
+            node.gate.computes(operand_refs(trace, node)),
+            show(trace.values[node.index], digits),
+        )
+    return table
+
+
+def backward_table(trace: Trace, digits: int) -> Table:
+    table = Table(
+        title="Backward pass (output to inputs: upstream × local = product)",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("step", style="bold")
+    table.add_column("gate", style="cyan")
+    table.add_column("upstream", justify="right", style="red")
+    table.add_column("input")
+    table.add_column("local gradient")
+    table.add_column("local", justify="right")
+    table.add_column("product", justify="right", style="red")
+    for node in reversed(trace.graph.gate_nodes):
+        assert node.gate is not None
+        refs = operand_refs(trace, node)
+        formulas = node.gate.formulas(refs, node.ref)
+        for position, ref in enumerate(refs):
+            first = position == 0
+            table.add_row(
+                step_name(node) if first else "",
+                node.gate.name if first else "",
+                show(trace.grads[node.index], digits) if first else "",
+                ref,
+                formulas[position],
+                show(trace.locals[node.index][position], digits),
+                show(trace.products[node.index][position], digits),
+            )
+    return table
+
+
+def gradients_table(trace: Trace, digits: int) -> Table:
+    output = trace.output.ref
+    table = Table(
+        title=f"Gradients of {output} on the inputs", box=box.SIMPLE_HEAD, title_justify="left"
+    )
+    table.add_column("input", style="bold")
+    if trace.mode == "numeric":
+        table.add_column("value", justify="right", style="green")
+    table.add_column(f"∂{output}/∂input", justify="right", style="bold red")
+    for name, gradient in trace.gradients.items():
+        row = [name]
+        if trace.mode == "numeric":
+            row.append(show(trace.bindings[name], digits))
+        row.append(show(gradient, digits))
+        table.add_row(*row)
+    return table
+
+
+def forks_table(trace: Trace, digits: int) -> Table | None:
+    """Every value used more than once, with what each use sends back and the sum."""
+    forks = trace.graph.forks()
+    if not forks:
+        return None
+    table = Table(
+        title="Forks: gradients add up where a value is used more than once",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("value", style="bold")
+    table.add_column("receives")
+    table.add_column("sum", justify="right", style="red")
+    nodes = trace.graph.nodes
+    for index in forks:
+        parts = [
+            f"{show(c.amount, digits)} from {nodes[c.consumer].ref}"
+            for c in trace.contributions[index]
+        ]
+        table.add_row(nodes[index].ref, " + ".join(parts), show(trace.grads[index], digits))
+    return table
+
+
+def checks_view(checks: Sequence[Check]) -> Text:
+    text = Text()
+    for check in checks:
+        mark, style = CHECK_MARKS[check.status]
+        text.append(f"{mark} ", style=style)
+        text.append(f"{CHECK_TITLES[check.name]}: ", style="bold")
+        text.append(check.message + "\n", style=style if check.failed else "")
+    text.rstrip()
+    return text
+
+
+def notes_view(trace: Trace, example: str) -> Text | None:
+    """Warnings and the symbolic-mode note, one line each."""
+    text = Text()
+    for warning in (*trace.graph.warnings, *trace.kinks):
+        text.append("warning: ", style="bold yellow")
+        text.append(warning + "\n")
+    if trace.mode == "symbolic":
+        text.append("note: ", style="bold blue")
+        text.append(
+            "some inputs have no value, so this trace is symbolic. "
+            f"Add values to get numbers, for example:\n  {example}\n"
+        )
+    text.rstrip()
+    return text if text.plain else None
+
+
+def header(trace: Trace, digits: int) -> Text:
+    text = Text()
+    program = trace.graph.program
+    text.append("backprop trace  ", style="bold")
+    if program.is_single_expression:
+        text.append(program.source.strip())
+    else:
+        text.append(f"a program of {len(program.statements)} statements, output {program.output}")
+    if trace.bindings:
+        values = ", ".join(f"{k} = {show(v, digits)}" for k, v in trace.bindings.items())
+        text.append(f"\nat {values}")
+    value = show(trace.value, digits)
+    text.append(f"\n{trace.output.ref} = ", style="bold")
+    text.append(value, style="bold green")
+    return text
+
+
+def trace_view(trace: Trace, checks: Sequence[Check], digits: int, example: str) -> Group:
+    parts: list[RenderableType] = [
+        header(trace, digits),
+        forward_table(trace, digits),
+        backward_table(trace, digits),
+        gradients_table(trace, digits),
+    ]
+    forks = forks_table(trace, digits)
+    if forks is not None:
+        parts.append(forks)
+    notes = notes_view(trace, example)
+    if notes is not None:
+        parts.append(notes)
+    if checks:
+        parts.append(checks_view(checks))
+    return Group(*parts)

@@ -1,0 +1,36 @@
+"""From text to a checked trace in one call: what `trace`, `check` and `quiz` share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backprop_cli import engine, verify
+from backprop_cli.graph import build_graph
+from backprop_cli.parse import DEFAULT_LIMITS, Limits, parse_program
+
+
+@dataclass
+class CheckedTrace:
+    trace: engine.Trace
+    checks: list[verify.Check]
+
+    @property
+    def failed(self) -> bool:
+        return any(check.failed for check in self.checks)
+
+
+def trace_text(
+    text: str,
+    bindings: Mapping[str, float],
+    *,
+    output: str | None = None,
+    check: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> CheckedTrace:
+    """Parse, stage, run and (unless `check` is False) cross-check an expression."""
+    program = parse_program(text, output=output, limits=limits)
+    graph = build_graph(program, limits=limits)
+    trace = engine.run(graph, bindings)
+    checks = verify.run_checks(trace, symbolic=check, numeric=check)
+    return CheckedTrace(trace, checks)
