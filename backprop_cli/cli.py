@@ -25,7 +25,7 @@ app = typer.Typer(
     help=(
         "A tutor for backpropagation: see the chain rule done gate by gate, "
         "with every number cross-checked by sympy and finite differences.\n\n"
-        "Start here:  backprop trace \"(x + y) * z\" x=-2 y=5 z=-4"
+        'Start here:  backprop trace "(x + y) * z" x=-2 y=5 z=-4'
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -74,8 +74,10 @@ def reported_errors() -> Iterator[None]:
 def read_text(source: str) -> str:
     """Text from a file path, or standard input for '-'."""
     if source == "-":
-        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1) if hasattr(sys.stdin, "buffer") else (
-            sys.stdin.read(MAX_FILE_BYTES + 1).encode()
+        data = (
+            sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+            if hasattr(sys.stdin, "buffer")
+            else (sys.stdin.read(MAX_FILE_BYTES + 1).encode())
         )
         where = "standard input"
     else:
@@ -89,7 +91,9 @@ def read_text(source: str) -> str:
             raise InputError(f"cannot read {source}: {exc.strerror}") from None
         where = source
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{where} is larger than {MAX_FILE_BYTES:,} bytes; trace a smaller circuit")
+        raise InputError(
+            f"{where} is larger than {MAX_FILE_BYTES:,} bytes; trace a smaller circuit"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -172,7 +176,7 @@ def trace(
             text = read_text("-") if first == "-" else first
         else:
             raise InputError(
-                "give an expression, for example  backprop trace \"x*y\" x=2 y=3  "
+                'give an expression, for example  backprop trace "x*y" x=2 y=3  '
                 "(or --file PATH, or - for standard input)"
             )
         bindings = parse_bindings(positional)

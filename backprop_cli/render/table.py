@@ -34,6 +34,17 @@ def step_name(node: Node) -> str:
     return node.ref
 
 
+# A symbolic value is shown in terms of the inputs when it is this short, and in
+# terms of the earlier stages (s1, s2, …) when it is longer.
+SHORT_SYMBOLIC = 40
+
+
+def forward_value(trace: Trace, node: Node) -> object:
+    if trace.full is not None and len(str(trace.full[node.index])) <= SHORT_SYMBOLIC:
+        return trace.full[node.index]
+    return trace.values[node.index]
+
+
 def forward_table(trace: Trace, digits: int) -> Table:
     table = Table(title="Forward pass", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("step", style="bold")
@@ -46,7 +57,7 @@ def forward_table(trace: Trace, digits: int) -> Table:
             step_name(node),
             node.gate.name,
             node.gate.computes(operand_refs(trace, node)),
-            show(trace.values[node.index], digits),
+            show(forward_value(trace, node), digits),
         )
     return table
 
@@ -84,13 +95,11 @@ def backward_table(trace: Trace, digits: int) -> Table:
 
 def gradients_table(trace: Trace, digits: int) -> Table:
     output = trace.output.ref
-    table = Table(
-        title=f"Gradients of {output} on the inputs", box=box.SIMPLE_HEAD, title_justify="left"
-    )
+    table = Table(title=f"Gradients (∂{output}/∂input)", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("input", style="bold")
     if trace.mode == "numeric":
         table.add_column("value", justify="right", style="green")
-    table.add_column(f"∂{output}/∂input", justify="right", style="bold red")
+    table.add_column("gradient", justify="right", style="bold red")
     for name, gradient in trace.gradients.items():
         row = [name]
         if trace.mode == "numeric":
@@ -119,7 +128,7 @@ def forks_table(trace: Trace, digits: int) -> Table | None:
             f"{show(c.amount, digits)} from {nodes[c.consumer].ref}"
             for c in trace.contributions[index]
         ]
-        table.add_row(nodes[index].ref, " + ".join(parts), show(trace.grads[index], digits))
+        table.add_row(nodes[index].ref, ", ".join(parts), show(trace.grads[index], digits))
     return table
 
 
