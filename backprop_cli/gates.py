@@ -171,7 +171,21 @@ def number_text(c: float) -> str:
 def atom(text: str) -> str:
     """Wrap an operand in parentheses unless it is a name or a non-negative number."""
     plain = text.replace("_", "").replace(".", "")
-    return text if plain.isalnum() and not text.startswith("-") else f"({text})"
+    if (plain.isalnum() and not text.startswith("-")) or _wrapped(text):
+        return text
+    return f"({text})"
+
+
+def _wrapped(text: str) -> bool:
+    """True for "(…)" whose first parenthesis closes at the very end."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and i < len(text) - 1:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- gates

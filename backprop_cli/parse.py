@@ -339,7 +339,7 @@ def evaluate_number(text: str, *, limits: Limits = DEFAULT_LIMITS) -> float:
     expr = _parse_constant_expr(text, limits)
     value = constant_value(expr, limits)
     if value is None:  # pragma: no cover - _parse_constant_expr refuses names
-        raise InputError(f"expected a number, got {text.strip()!r}")
+        raise InputError(f"{text.strip()!r} is not a number")
     return value
 
 
@@ -419,7 +419,7 @@ class _Converter:
             if type(node.op) not in _BINARY_OPS:
                 symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
                 raise self.fail(
-                    node.right,
+                    self.operator_position(node, symbol),
                     f"the operator {symbol} is not supported",
                     "Use + - * / and ** (or ^) for power.",
                 )
@@ -435,6 +435,17 @@ class _Converter:
         raise self.fail(
             node, what, "Allowed: numbers, names, + - * / ** ^, and " + ", ".join(FUNCTIONS)
         )
+
+    def operator_position(self, node: ast.BinOp, symbol: str) -> ast.AST:
+        """A stand-in node at the operator itself, which ast does not record."""
+        line, start = node.left.end_lineno or 1, node.left.end_col_offset or 0
+        lines = self.python_text.splitlines()
+        text = lines[line - 1] if line <= len(lines) else ""
+        found = text.find(symbol, start)
+        marker = ast.Name(id=symbol)
+        marker.lineno = line
+        marker.col_offset = found if found >= 0 else node.right.col_offset
+        return marker
 
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name):
@@ -571,12 +582,14 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
             raise InputError(f"{name!r} cannot be a variable name ({pair!r})")
         if name in bindings:
             raise InputError(f"{name!r} is given a value twice")
+        if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise InputError(f"{pair}: the value must be a finite number, not {text.strip()}")
         try:
             value = evaluate_number(text, limits=limits)
         except InputError as exc:
+            reason = str(exc).splitlines()[0]
             raise InputError(
-                f"the value of {name} must be a finite number, got {text!r}: "
-                f"{str(exc).splitlines()[0]}"
+                f"{pair}: the value must be a number (like 2, -0.5, 1e-3 or 1/3); {reason}"
             ) from None
         bindings[name] = value
     return bindings

@@ -1,0 +1,117 @@
+"""Staging: the user's structure kept, constants folded into the notes' unary gates."""
+
+from __future__ import annotations
+
+import pytest
+
+from backprop_cli.errors import InputError
+from backprop_cli.graph import Graph, build_graph
+from backprop_cli.parse import parse_program
+
+
+def stage(text: str, output: str | None = None) -> Graph:
+    return build_graph(parse_program(text, output=output))
+
+
+def gate_names(graph: Graph) -> list[str]:
+    return [n.gate.name for n in graph.gate_nodes if n.gate is not None]
+
+
+def test_the_neuron_stages_as_the_notes_draw_it() -> None:
+    graph = stage("1/(1+exp(-(w0*x0+w1*x1+w2)))")
+    assert gate_names(graph) == ["mul", "mul", "add", "add", "*-1", "exp", "+1", "1/x"]
+    assert list(graph.inputs) == ["w0", "x0", "w1", "x1", "w2"]
+    assert [n.step for n in graph.gate_nodes] == [f"s{i}" for i in range(1, 9)]
+    assert graph.nodes[graph.output].ref == "f"
+
+
+def test_nodes_are_in_topological_order_with_ordered_inputs() -> None:
+    graph = stage("(x + y) * z")
+    for node in graph.nodes:
+        assert node.index == graph.nodes.index(node)
+        assert all(j < node.index for j in node.inputs)
+    add = graph.gate_nodes[0]
+    assert [graph.nodes[j].ref for j in add.inputs] == ["x", "y"]
+
+
+def test_the_same_text_gives_the_same_graph() -> None:
+    text = "a = x*y; b = max(a, x, 0.5); f = b^2 - a/y"
+    assert stage(text).nodes == stage(text).nodes
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("x - 1", ["-1"]),
+        ("1 - x", ["1-x"]),
+        ("2*3*x", ["*6"]),
+        ("x/2", ["/2"]),
+        ("2/x", ["2/x"]),
+        ("x**2", ["x^2"]),
+        ("2**x", ["2^x"]),
+        ("-x", ["*-1"]),
+        ("exp(0)*x", ["*1"]),
+        ("x*y", ["mul"]),
+        ("x^y", ["pow"]),
+        ("max(0, x)", ["max"]),
+    ],
+)
+def test_constants_fold_into_unary_gates(text: str, names: list[str]) -> None:
+    assert gate_names(stage(text)) == names
+
+
+def test_a_name_used_twice_is_a_fork() -> None:
+    graph = stage("x*x")
+    assert graph.forks() == {graph.inputs["x"]: 2}
+    graph = stage("a = x + y\nf = a * a + x")
+    forks = {graph.nodes[i].ref: uses for i, uses in graph.forks().items()}
+    assert forks == {"x": 2, "a": 2}
+
+
+def test_program_stages_take_the_users_names() -> None:
+    graph = stage("dot = w0*x0 + w2\nf = 1/(1+exp(-dot))")
+    refs = [n.ref for n in graph.gate_nodes]
+    assert refs == ["s1", "dot", "s3", "s4", "s5", "f"]
+    assert graph.gate_nodes[1].label == "dot"
+
+
+def test_reassigned_names_fall_back_to_step_ids() -> None:
+    graph = stage("a = x*2\na = a + 1\nf = a*a")
+    refs = [n.ref for n in graph.gate_nodes]
+    labels = [n.label for n in graph.gate_nodes]
+    assert refs == ["s1", "s2", "f"]
+    assert labels == ["a", "a", "f"]
+
+
+def test_step_ids_avoid_the_users_own_names() -> None:
+    graph = stage("s1*x + 1")
+    assert [n.step for n in graph.gate_nodes] == ["t1", "t2"]
+
+
+def test_stages_the_output_ignores_are_left_out_with_a_warning() -> None:
+    graph = stage("a = x*2\nb = y*3\nf = a + 1")
+    assert list(graph.inputs) == ["x"]
+    assert any("'b'" in w and "not used" in w for w in graph.warnings)
+
+
+def test_output_option_selects_a_stage() -> None:
+    graph = stage("a = x*2\nb = a + 1", output="a")
+    assert gate_names(graph) == ["*2"]
+
+
+def test_alias_assignment_reuses_the_node() -> None:
+    graph = stage("a = x\nf = a * y")
+    assert gate_names(graph) == ["mul"]
+    assert list(graph.inputs) == ["x", "y"]
+
+
+def test_constant_output_is_an_error() -> None:
+    with pytest.raises(InputError, match="constant"):
+        stage("a = x * 2\nf = 3")
+
+
+def test_division_by_constant_zero_is_refused() -> None:
+    with pytest.raises(InputError, match="division by zero"):
+        stage("x / 0")
+    with pytest.raises(InputError, match="division by zero"):
+        stage("x / (1 - 1)")
