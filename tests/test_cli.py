@@ -1,0 +1,215 @@
+"""`backprop trace` through typer's CliRunner: every option and every error path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backprop_cli import gates
+from backprop_cli.cli import app
+
+NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
+NEURON_ARGS = ["w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]
+
+
+def trace(runner: CliRunner, *args: str, input: str | None = None):
+    return runner.invoke(app, ["trace", *args], input=input)
+
+
+def test_neuron_table(runner: CliRunner) -> None:
+    result = trace(runner, NEURON, *NEURON_ARGS)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for heading in ("Forward pass", "Backward pass", "Gradients", "sympy: agree"):
+        assert heading in out
+    for gate in ("mul", "add", "*-1", "exp", "+1", "1/x"):
+        assert f" {gate} " in out
+    # the notes' numbers, at 4 significant digits
+    for number in ("0.7311", "1.368", "-0.5344", "-0.1966", "0.3932", "-0.3932", "-0.5898"):
+        assert number in out
+    assert "-1/s7²" in out  # the 1/x gate's local gradient as a formula
+    assert "finite differences: agree" in out
+
+
+def test_symbolic_trace_without_values(runner: CliRunner) -> None:
+    result = trace(runner, NEURON)
+    assert result.exit_code == 0, result.stderr
+    assert "symbolic" in result.stdout
+    assert "backprop trace" in result.stdout and "w0=1" in result.stdout  # how to add values
+    assert "-1/s7**2" in result.stdout
+    assert "sympy: agree" in result.stdout
+
+
+def test_staged_program_shows_its_own_names(runner: CliRunner, tmp_path: Path) -> None:
+    program = tmp_path / "staged.txt"
+    program.write_text(
+        "sigy = 1/(1+exp(-y))\nnum = x + sigy\nsigx = 1/(1+exp(-x))\nxpy = x + y\n"
+        "xpysqr = xpy^2\nden = sigx + xpysqr\ninvden = 1/den\nf = num*invden\n"
+    )
+    result = trace(runner, "--file", str(program), "x=3", "y=-4")
+    assert result.exit_code == 0, result.stderr
+    for name in ("sigy", "num", "sigx", "xpy", "xpysqr", "den", "invden"):
+        assert name in result.stdout
+    assert "Forks" in result.stdout
+
+
+def test_semicolon_program_and_output_option(runner: CliRunner) -> None:
+    result = trace(runner, "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json")
+    assert json.loads(result.stdout)["value"] == -12
+    result = trace(runner, "q = x + y; f = q * z", "x=-2", "y=5", "--output", "q", "--json")
+    data = json.loads(result.stdout)
+    assert data["output"] == "q" and data["value"] == 3
+
+
+def test_standard_input(runner: CliRunner) -> None:
+    result = trace(runner, "-", "x=2", "--json", input="x*x + 3*x\n")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["gradients"] == {"x": 7.0}  # 2x + 3 at 2
+
+
+def test_json_output(runner: CliRunner) -> None:
+    result = trace(runner, "(x + y) * z", "x=-2", "y=5", "z=-4", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["expression"] == "(x + y) * z"
+    assert data["output"] == "f" and data["mode"] == "numeric"
+    assert data["value"] == -12
+    assert data["bindings"] == {"x": -2, "y": 5, "z": -4}
+    assert data["gradients"] == {"x": -4, "y": -4, "z": 3}
+    first, last = data["steps"]
+    assert first == {
+        "id": "s1",
+        "name": "s1",
+        "label": None,
+        "gate": "add",
+        "inputs": ["x", "y"],
+        "computes": "x + y",
+        "value": 3,
+        "upstream": -4,
+        "local": [1, 1],
+        "local_formulas": ["1", "1"],
+        "products": [-4, -4],
+        "pattern": gates.Add.pattern,
+    }
+    assert last["gate"] == "mul" and last["local"] == [-4, 3] and last["products"] == [-4, 3]
+    assert data["checks"]["sympy"]["status"] == "agree"
+    assert data["checks"]["numeric"]["status"] == "agree"
+
+
+def test_json_symbolic_values_are_strings(runner: CliRunner) -> None:
+    data = json.loads(trace(runner, "x*y", "--json").stdout)
+    assert data["mode"] == "symbolic"
+    assert data["value"] == "x*y"
+    assert data["gradients"] == {"x": "y", "y": "x"}
+
+
+def test_json_forks(runner: CliRunner) -> None:
+    data = json.loads(trace(runner, "x*x", "x=3", "--json").stdout)
+    assert data["forks"] == {"x": {"from": [{"step": "f", "amount": 3}] * 2, "sum": 6}}
+
+
+def test_digits(runner: CliRunner) -> None:
+    out = trace(runner, NEURON, *NEURON_ARGS, "--digits", "2").stdout
+    assert "0.73" in out and "-0.53" in out and "1.4" in out
+    assert "0.7311" not in out
+
+
+def test_no_check(runner: CliRunner) -> None:
+    result = trace(runner, "x*y", "x=1", "y=2", "--no-check", "--json")
+    checks = json.loads(result.stdout)["checks"]
+    assert checks["sympy"]["status"] == "skipped" and checks["numeric"]["status"] == "skipped"
+
+
+def test_a_disagreeing_check_exits_1(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gates.Mul, "local", lambda self, k, xs, out: (xs[0], xs[1]))
+    result = trace(runner, "(x + y) * z", "x=-2", "y=5", "z=-4")
+    assert result.exit_code == 1
+    assert "disagree" in result.stdout
+    assert "cross-check disagreed" in result.stderr
+
+
+def test_kink_warns_and_says_not_differentiable(runner: CliRunner) -> None:
+    result = trace(runner, "relu(x) * y", "x=0", "y=2")
+    assert result.exit_code == 0
+    assert "warning" in result.stdout and "relu'(0) = 0" in result.stdout
+    assert "not differentiable here" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give an expression"),
+        ([""], "empty"),
+        (["x.y"], "attributes"),
+        (["sigmod(x)", "x=1"], "did you mean sigmoid"),
+        (["x*y", "x=1", "y=abc"], "must be a number"),
+        (["x*y", "x=nan"], "finite"),
+        (["x*y", "x=inf"], "finite"),
+        (["x*y", "x==1"], "name=value"),
+        (["x*y", "z=1"], "not a variable"),
+        (["x*y", "x=1", "x=2"], "twice"),
+        (["log(x)", "x=-2"], "log at step s1 got -2"),
+        (["1/x", "x=0"], "division by zero at step s1"),
+        (["exp(x)", "x=1000"], "exp overflowed at step s1"),
+        (["9**9**9**9"], "too large"),
+        (["x", "--output", "g"], "not assigned"),
+        (["--file", "/nonexistent/file.txt"], "no such file"),
+        (["__import__('os').system('echo hi')"], "only the listed functions"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(runner: CliRunner, args: list[str], message: str) -> None:
+    result = trace(runner, *args)
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+
+
+def test_non_utf8_file(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"x * \xff\xfe")
+    result = trace(runner, "--file", str(path), "x=1")
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.stderr
+
+
+def test_help_teaches(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "--help"])
+    assert result.exit_code == 0
+    for text in ("Examples", "backprop trace", "--digits", "--json", "--no-check", "Exit codes"):
+        assert text in result.stdout
+
+
+def test_root_help_and_version(runner: CliRunner) -> None:
+    assert "trace" in runner.invoke(app, ["--help"]).stdout
+    from backprop_cli import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_help_does_not_import_sympy_or_numpy() -> None:
+    code = (
+        "import sys\n"
+        "from backprop_cli.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('sympy' in sys.modules, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_module_entry_point_and_no_traceback_on_bad_input() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "backprop_cli", "trace", "log(x)", "x=-1"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "log at step s1" in out.stderr and "Traceback" not in out.stderr
