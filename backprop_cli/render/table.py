@@ -173,6 +173,7 @@ def header(trace: Trace, digits: int) -> Text:
     value = show(trace.value, digits)
     text.append(f"\n{trace.output.ref} = ", style="bold")
     text.append(value, style="bold green")
+    text.append("\n")
     return text
 
 

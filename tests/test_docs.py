@@ -1,0 +1,69 @@
+"""The README stays true: its two commands are at the top, and its marked examples
+print what the README says they print."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+MARKER = "<!-- test: output -->"
+
+
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def marked_examples() -> list[tuple[str, str]]:
+    """(command, expected output) for each `$ backprop …` in a marked console block."""
+    examples = []
+    for block in re.findall(re.escape(MARKER) + r"\n```console\n(.*?)```", readme(), re.S):
+        parts = re.split(r"^\$ ", block, flags=re.M)
+        for part in parts[1:]:
+            command, _, output = part.partition("\n")
+            examples.append((command, output))
+    return examples
+
+
+def normalise(text: str) -> str:
+    text = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+    return re.sub(r"largest error [0-9.e+-]+", "largest error E", text)
+
+
+def test_the_two_commands_open_the_readme() -> None:
+    blocks = re.findall(r"```bash\n(.*?)```", readme(), re.S)
+    install_and_run, install_and_test = blocks[0].strip(), blocks[1].strip()
+    assert install_and_run.startswith("pip install . && backprop trace ")
+    assert install_and_test == 'pip install -e ".[test]" && pytest'
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert install_and_test in ci
+
+
+def test_there_are_marked_examples() -> None:
+    assert len(marked_examples()) >= 2
+
+
+@pytest.mark.parametrize(("command", "expected"), marked_examples())
+def test_readme_example_output(command: str, expected: str) -> None:
+    argv = shlex.split(command)
+    assert argv[0] == "backprop"
+    result = CliRunner().invoke(app, argv[1:])
+    assert normalise(result.stdout + result.stderr) == normalise(expected)
+
+
+def test_every_command_has_help() -> None:
+    import typer
+
+    runner = CliRunner()
+    names = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert "trace" in names
+    for name in names:
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.stdout and name in result.stdout

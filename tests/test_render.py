@@ -1,0 +1,83 @@
+"""Rendered output at a fixed width, compared with inline expected text.
+
+The numbers are the notes' (x + y) z example: q = 3, f = -12, gradients -4, -4, 3.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from backprop_cli.render.numbers import show, to_json
+from backprop_cli.render.table import trace_view
+from backprop_cli.tracer import trace_text
+
+EXPECTED = """\
+backprop trace  (x + y) * z
+at x = -2, y = 5, z = -4
+f = -12
+
+Forward pass
+
+  step   gate   computes   value
+ ────────────────────────────────
+  s1     add    x + y          3
+  f      mul    s1 * z       -12
+
+Backward pass (output to inputs: upstream × local = product)
+
+  step   gate   upstream   input   local gradient   local   product
+ ───────────────────────────────────────────────────────────────────
+  f      mul           1   s1      z                   -4        -4
+                           z       s1                   3         3
+  s1     add          -4   x       1                    1        -4
+                           y       1                    1        -4
+
+Gradients (∂f/∂input)
+
+  input   value   gradient
+ ──────────────────────────
+  x          -2         -4
+  y           5         -4
+  z          -4          3
+
+✓ sympy: agree (largest error E)
+✓ finite differences: agree (largest error E)
+"""
+
+
+def render(text: str, bindings: dict[str, float], width: int = 80) -> str:
+    result = trace_text(text, bindings)
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(trace_view(result.trace, result.checks, 4, "backprop trace ..."))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    out = "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
+    return re.sub(r"largest error [0-9.e+-]+", "largest error E", out)
+
+
+def test_sum_times_trace_renders_exactly() -> None:
+    assert render("(x + y) * z", {"x": -2, "y": 5, "z": -4}) == EXPECTED
+
+
+def test_forks_table_lists_each_contribution() -> None:
+    out = render("x*y + x", {"x": 3, "y": 4})
+    # d/dx (xy + x) = y + 1 = 5: 4 from the mul gate, 1 from the add gate
+    assert "Forks" in out
+    assert re.search(r"x\s+1 from f, 4 from s1\s+5", out)  # in backward order
+
+
+def test_symbolic_note_and_values() -> None:
+    out = render("x*y", {})
+    assert "note: some inputs have no value" in out
+    assert "backprop trace ..." in out
+
+
+def test_number_formatting() -> None:
+    assert show(-0.534446645388523) == "-0.5344"
+    assert show(-0.534446645388523, 2) == "-0.53"
+    assert show(-12.0) == "-12"
+    assert show(-0.0) == "0"
+    assert show(1.3678794411714423, 3) == "1.37"
+    assert to_json(3) == 3.0 and isinstance(to_json(3), float)
