@@ -248,16 +248,16 @@ class Add(Gate):
     name, arity = "add", 2
     pattern = "add distributes: each input receives the upstream gradient unchanged"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] + xs[1]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1, 1)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return ("1", "1")
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{xs[0]} + {xs[1]}"
 
 
@@ -265,16 +265,16 @@ class Sub(Gate):
     name, arity = "sub", 2
     pattern = "sub distributes, flipping the sign for the input it subtracts"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] - xs[1]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1, -1)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return ("1", "-1")
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{xs[0]} - {atom(xs[1])}"
 
 
@@ -282,34 +282,34 @@ class Mul(Gate):
     name, arity = "mul", 2
     pattern = "mul switches: each input's local gradient is the other input's value"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] * xs[1]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (xs[1], xs[0])
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (xs[1], xs[0])
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])} * {atom(xs[1])}"
 
 
 class Div(Gate):
     name, arity = "div", 2
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] / xs[1]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         a, b = xs
         return (1 / b, -a / (b * b))
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         a, b = atom(xs[0]), atom(xs[1])
         return (f"1/{b}", f"-{a}/{b}²")
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])} / {atom(xs[1])}"
 
 
@@ -318,21 +318,21 @@ class Pow(Gate):
 
     name, arity = "pow", 2
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.power(xs[0], xs[1])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         a, b = xs
         return (b * k.power(a, b - 1), out * k.log(a))
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         a, b = atom(xs[0]), atom(xs[1])
         return (f"{b}·{a}^({b} - 1)", f"{a}^{b}·log({a})")
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])}^{atom(xs[1])}"
 
-    def singular(self, xs):
+    def singular(self, xs: Sequence[float]) -> str | None:
         if xs[0] <= 0:
             return "the exponent's local gradient a^b·log(a) needs a positive base"
         return None
@@ -347,16 +347,16 @@ class AddConst(Gate):
         self.c = c
         self.name = f"+{number_text(c)}" if c >= 0 else number_text(c)
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] + k.const(self.c)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return ("1",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         sign = "+" if self.c >= 0 else "-"
         return f"{xs[0]} {sign} {number_text(abs(self.c))}"
 
@@ -370,16 +370,16 @@ class ConstSub(Gate):
         self.c = c
         self.name = f"{number_text(c)}-x"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.const(self.c) - xs[0]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (-1,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return ("-1",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{number_text(self.c)} - {atom(xs[0])}"
 
 
@@ -391,16 +391,16 @@ class MulConst(Gate):
         self.name = f"*{number_text(c)}"
         self.pattern = f"multiplying by a constant scales the gradient by {number_text(c)}"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.const(self.c) * xs[0]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.const(self.c),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (number_text(self.c),)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         if self.c == -1:
             return f"-{atom(xs[0])}"
         return f"{number_text(self.c)} * {atom(xs[0])}"
@@ -413,16 +413,16 @@ class DivConst(Gate):
         self.c = c
         self.name = f"/{number_text(c)}"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] / k.const(self.c)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1 / k.const(self.c),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/{atom(number_text(self.c))}",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])} / {atom(number_text(self.c))}"
 
 
@@ -433,17 +433,17 @@ class ConstDiv(Gate):
         self.c = c
         self.name = f"{number_text(c)}/x"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.const(self.c) / xs[0]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (-k.const(self.c) / (xs[0] * xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         x = atom(xs[0])
         return (f"-1/{x}²",) if self.c == 1 else (f"-{atom(number_text(self.c))}/{x}²",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{number_text(self.c)} / {atom(xs[0])}"
 
 
@@ -454,24 +454,24 @@ class PowConst(Gate):
         self.c = c
         self.name = f"x^{number_text(c)}"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.power(xs[0], k.const(self.c))
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         if self.c == 2:  # keep the common case exact in symbols: 2x, not 2x^1.0
             return (2 * xs[0],)
         return (k.const(self.c) * k.power(xs[0], k.const(self.c) - 1),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         x, c = atom(xs[0]), self.c
         if c == 2:
             return (f"2·{x}",)
         return (f"{number_text(c)}·{x}^{atom(number_text(c - 1))}",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])}^{atom(number_text(self.c))}"
 
-    def singular(self, xs):
+    def singular(self, xs: Sequence[float]) -> str | None:
         if xs[0] == 0 and self.c < 1:
             return f"the local gradient of x^{number_text(self.c)} is infinite at 0"
         return None
@@ -484,20 +484,20 @@ class ConstPow(Gate):
         self.c = c
         self.name = f"{number_text(c)}^x"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.power(k.const(self.c), xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (out * k.log(k.const(self.c)),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         c = atom(number_text(self.c))
         return (f"{c}^{atom(xs[0])}·log({c})",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(number_text(self.c))}^{atom(xs[0])}"
 
-    def singular(self, xs):
+    def singular(self, xs: Sequence[float]) -> str | None:
         if self.c <= 0:
             return "the local gradient c^x·log(c) needs a positive base c"
         return None
@@ -506,81 +506,81 @@ class ConstPow(Gate):
 class Exp(Gate):
     name = "exp"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.exp(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (out,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"exp({xs[0]})",)
 
 
 class Log(Gate):
     name = "log"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.log(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1 / xs[0],)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/{atom(xs[0])}",)
 
 
 class Sqrt(Gate):
     name = "sqrt"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.sqrt(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1 / (2 * out),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/(2·sqrt({xs[0]}))",)
 
-    def singular(self, xs):
+    def singular(self, xs: Sequence[float]) -> str | None:
         return "the local gradient 1/(2·sqrt(x)) is infinite at 0" if xs[0] == 0 else None
 
 
 class Sin(Gate):
     name = "sin"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.sin(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.cos(xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"cos({xs[0]})",)
 
 
 class Cos(Gate):
     name = "cos"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.cos(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (-k.sin(xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"-sin({xs[0]})",)
 
 
 class Tanh(Gate):
     name = "tanh"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.tanh(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (1 - out * out,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1 - tanh({xs[0]})²",)
 
 
@@ -589,13 +589,13 @@ class Sigmoid(Gate):
 
     name = "sigmoid"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.sigmoid(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (out * (1 - out),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"σ({xs[0]})·(1 - σ({xs[0]}))",)
 
 
@@ -603,38 +603,38 @@ class Relu(Gate):
     name = "relu"
     pattern = "relu is a gate: the gradient passes where the input is positive, else stops"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.relu(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.step(xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"𝟙({xs[0]} > 0)",)
 
-    def kink(self, xs):
+    def kink(self, xs: Sequence[float]) -> str | None:
         return "relu is not differentiable at 0; using relu'(0) = 0" if xs[0] == 0 else None
 
-    def branch(self, xs):
+    def branch(self, xs: Sequence[float]) -> Hashable:
         return xs[0] > 0
 
 
 class Abs(Gate):
     name = "abs"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.abs(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.sign(xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"sign({xs[0]})",)
 
-    def kink(self, xs):
+    def kink(self, xs: Sequence[float]) -> str | None:
         return "abs is not differentiable at 0; using abs'(0) = 0" if xs[0] == 0 else None
 
-    def branch(self, xs):
+    def branch(self, xs: Sequence[float]) -> Hashable:
         return xs[0] > 0
 
 
@@ -644,23 +644,26 @@ class _Extreme(Gate):
     arity = None
     largest = True
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.pick(xs, self.largest)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return tuple(k.route(xs, i, self.largest) for i in range(len(xs)))
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"
         return tuple(f"𝟙({x} is the {word})" for x in xs)
 
-    def kink(self, xs):
-        best = self.branch(xs)
-        if sum(1 for x in xs if x == xs[best]) > 1:
+    def kink(self, xs: Sequence[float]) -> str | None:
+        best = xs[self.winner(xs)]
+        if sum(1 for x in xs if x == best) > 1:
             return f"{self.name} has a tie here; the gradient is split evenly among the tied inputs"
         return None
 
-    def branch(self, xs):
+    def branch(self, xs: Sequence[float]) -> Hashable:
+        return self.winner(xs)
+
+    def winner(self, xs: Sequence[float]) -> int:
         pick = max if self.largest else min
         return pick(range(len(xs)), key=lambda i: xs[i])
 

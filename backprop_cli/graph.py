@@ -9,6 +9,7 @@ tuple and a stable index, so the same text always gives the same graph.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,8 +62,15 @@ class Graph:
         return {i: len(c) for i, c in enumerate(self.consumers) if len(c) > 1}
 
 
-# An operand is either a node of the graph or a constant still waiting to be folded.
-Operand = tuple[Literal["node"], int] | tuple[Literal["const"], float]
+@dataclass(frozen=True)
+class _Const:
+    """A constant still waiting to be folded into a gate."""
+
+    value: float
+
+
+# An operand is a node index of the graph, or a constant.
+Operand = int | _Const
 
 
 @dataclass
@@ -96,8 +104,8 @@ class _Builder:
             return self.env[name.id]
         index = self.add(_Draft("input", name=name.id, line=name.line))
         self.input_index[name.id] = index
-        self.env[name.id] = ("node", index)
-        return self.env[name.id]
+        self.env[name.id] = index
+        return index
 
     def expression(self, expr: Expr) -> Operand:
         """Stage an expression bottom-up, without recursion."""
@@ -108,11 +116,12 @@ class _Builder:
 
     def stage(self, node: Expr, args: list[Operand]) -> Operand:
         if isinstance(node, Num):
-            return ("const", node.value)
+            return _Const(node.value)
         if isinstance(node, Name):
             return self.read(node)
-        if all(kind == "const" for kind, _ in args):
-            return ("const", fold_constant(node, [v for _, v in args], self.limits))
+        constants = [a.value for a in args if isinstance(a, _Const)]
+        if len(constants) == len(args):
+            return _Const(fold_constant(node, constants, self.limits))
         if isinstance(node, Neg):
             return self.gate(g.MulConst(-1.0), [args[0]], node.line)
         if isinstance(node, BinOp):
@@ -124,8 +133,8 @@ class _Builder:
 
     def binary(self, node: BinOp, left: Operand, right: Operand) -> Operand:
         op, line = node.op, node.line
-        if right[0] == "const":
-            c = right[1]
+        if isinstance(right, _Const):
+            c = right.value
             if op == "/" and c == 0:
                 raise InputError(f"division by zero (line {line}): the divisor is the constant 0")
             unary: g.Gate = {
@@ -136,8 +145,8 @@ class _Builder:
                 "**": lambda: g.PowConst(c),
             }[op]()
             return self.gate(unary, [left], line)
-        if left[0] == "const":
-            c = left[1]
+        if isinstance(left, _Const):
+            c = left.value
             unary = {
                 "+": lambda: g.AddConst(c),
                 "-": lambda: g.ConstSub(c),
@@ -149,8 +158,8 @@ class _Builder:
         return self.gate(g.BINARY_GATES[op](), [left, right], line)
 
     def gate(self, gate: g.Gate, args: list[Operand], line: int) -> Operand:
-        inputs = tuple(v if kind == "node" else self.const_node(v, line) for kind, v in args)
-        return ("node", self.add(_Draft("gate", gate=gate, inputs=inputs, line=line)))
+        inputs = tuple(a if isinstance(a, int) else self.const_node(a.value, line) for a in args)
+        return self.add(_Draft("gate", gate=gate, inputs=inputs, line=line))
 
     def statement_value(self, target: str, op: str, value: Expr, line: int) -> Operand:
         if op == "=":
@@ -168,19 +177,18 @@ def build_graph(program: Program, *, limits: Limits = DEFAULT_LIMITS) -> Graph:
     for stmt in program.statements:
         before = len(builder.drafts)
         result = builder.statement_value(stmt.target, stmt.op, stmt.value, stmt.line)
-        kind, ref = result
-        if kind == "node" and ref >= before and builder.drafts[ref].kind == "gate":
-            builder.drafts[ref].label = stmt.target  # a new stage takes the user's name
-            label_line[ref] = stmt.line
+        if isinstance(result, int) and result >= before and builder.drafts[result].kind == "gate":
+            builder.drafts[result].label = stmt.target  # a new stage takes the user's name
+            label_line[result] = stmt.line
         builder.env[stmt.target] = result
 
-    out_kind, out_ref = builder.env[program.output]
-    if out_kind == "const":
+    out = builder.env[program.output]
+    if isinstance(out, _Const):
         raise InputError(
-            f"the output {program.output!r} is the constant {g.number_text(out_ref)}: "
+            f"the output {program.output!r} is the constant {g.number_text(out.value)}: "
             "it does not depend on any variable"
         )
-    return _finish(program, builder.drafts, int(out_ref), label_line)
+    return _finish(program, builder.drafts, out, label_line)
 
 
 def _finish(
@@ -202,10 +210,10 @@ def _finish(
 
     kept = [i for i in range(len(drafts)) if live[i]]
     new_index = {old: new for new, old in enumerate(kept)}
-    labels = [drafts[i].label for i in kept if drafts[i].label]
-    input_names = [drafts[i].name for i in kept if drafts[i].kind == "input"]
-    prefix = _step_prefix(set(labels) | {n for n in input_names if n})
-    label_counts = {label: labels.count(label) for label in labels}
+    labels = [label for i in kept if (label := drafts[i].label)]
+    input_names = {name for i in kept if (name := drafts[i].name)}
+    prefix = _step_prefix(set(labels) | input_names)
+    label_counts = Counter(labels)
 
     nodes: list[Node] = []
     inputs: dict[str, int] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -239,7 +240,7 @@ _BINARY_FOLD = {
     "/": lambda a, b: a / b,
     "**": lambda a, b: math.pow(a, b),
 }
-_FUNCTION_FOLD = {
+_FUNCTION_FOLD: dict[str, Callable[..., float]] = {
     "exp": math.exp,
     "log": math.log,
     "sqrt": math.sqrt,
