@@ -143,8 +143,8 @@ def trace(
 ) -> None:
     """Trace an expression gate by gate: forward values, local gradients, chain rule.
 
-    Each operation becomes a staged gate, as in the lecture notes (mul, add, *-1, exp,
-    +1, 1/x). Without values the trace is symbolic.
+    Each operation becomes a staged gate, as in the lecture notes:
+    mul, add, *-1, exp, +1, 1/x. Without values the trace is symbolic.
 
     [bold]Examples[/bold]
 
@@ -158,11 +158,12 @@ def trace(
 
       backprop trace --file neuron.txt w0=2 x0=-1 --json
 
-    The language: numbers, names, + - * / and ** or ^, unary minus, parentheses, and
-    exp log sqrt sin cos tanh sigmoid relu abs max min. Programs: one
-    [italic]name = expr[/italic] per line (or separated by ;), also += -= *= /=.
+    [bold]The language[/bold]: numbers, names, + - * / and ** or ^, unary minus,
+    parentheses, and exp log sqrt sin cos tanh sigmoid relu abs max min.
+    Programs: one [italic]name = expr[/italic] per line (or separated by ;),
+    also += -= *= /=; the output is the last name assigned.
 
-    Exit codes: 0 done, 1 a cross-check disagreed, 2 bad input.
+    [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input.
     """
     from backprop_cli.parse import parse_bindings
     from backprop_cli.tracer import trace_text
