@@ -20,6 +20,7 @@ from typing import Any, Literal
 from backprop_cli import gates as g
 from backprop_cli.errors import InputError
 from backprop_cli.graph import Graph, Node
+from backprop_cli.parse import is_array
 
 Mode = Literal["numeric", "symbolic"]
 
@@ -50,6 +51,7 @@ class Trace:
     kinks: list[str] = field(default_factory=list)  # non-differentiable points met
     full: list[Any] | None = None  # symbolic: each node's value in terms of the inputs
     symbols: list[Any] | None = None  # symbolic: the symbol that stands for each node
+    shapes: list[tuple[int, ...]] | None = None  # arrays: each node's shape, () for a number
 
     @property
     def output(self) -> Node:
@@ -106,6 +108,8 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
     if unknown:
         _refuse_unknown_bindings(variables, unknown)
     used = {name: bindings[name] for name in graph.inputs if name in bindings}
+    if any(is_array(v) for v in bindings.values()):
+        return run_arrays(graph, used)
     if len(used) == len(graph.inputs):
         return _run_numeric(graph, {k: float(v) for k, v in used.items()})
     return _run_symbolic(graph, used)
@@ -201,6 +205,8 @@ def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
 
 
 def _finite(v: Any) -> bool:
+    if v is None:  # a vector gate with no local number to show (softmax)
+        return True
     try:
         return math.isfinite(v)
     except TypeError:  # arrays: every element finite
@@ -287,3 +293,208 @@ def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
         full=full,
         symbols=symbols,
     )
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def run_arrays(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
+    """The numeric trace with vectors and matrices: numpy float64, the same gates.
+
+    Elementwise gates broadcast, and a broadcast input gets its gradient summed back
+    to its own shape (`unbroadcast`); vector gates apply their own backward rule in
+    `chain`. A vector output is seeded with ones: the gradients are those of the sum
+    of its entries, as PyTorch's backward(torch.ones_like(f)).
+    """
+    import numpy as np
+
+    missing = [name for name in graph.inputs if name not in bindings]
+    if missing:
+        raise InputError(
+            f"{missing[0]!r} has no value: traces with vectors and matrices are numeric, so "
+            "every input needs a value (a number, a vector [1,2] or a matrix [[1,2],[3,4]])"
+        )
+    k = g.NumpyMath()
+    arrays = {name: np.asarray(bindings[name], dtype=float) for name in graph.inputs}
+    kinks: list[str] = []
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        values, shapes = _forward_arrays(graph, arrays, k, kinks)
+        n = len(graph.nodes)
+        grads: list[Any] = [0.0] * n
+        grads[graph.output] = np.ones(shapes[graph.output])
+        locals_: list[tuple[Any, ...]] = [()] * n
+        products: list[tuple[Any, ...]] = [()] * n
+        contributions: list[list[Contribution]] = [[] for _ in range(n)]
+        for node in reversed(graph.nodes):
+            if node.gate is None:
+                continue
+            gate = node.gate
+            xs = [values[j] for j in node.inputs]
+            out, upstream = values[node.index], grads[node.index]
+            singular = _each_entry(gate.singular, xs) if gate.elementwise else None
+            if singular:
+                raise InputError(
+                    f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
+                    "Choose values away from that point."
+                )
+            local = _guard(node, xs, _raising(lambda gt=gate, a=xs, o=out: gt.local(k, a, o)))
+            prods = _guard(
+                node,
+                xs,
+                _raising(lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)),
+            )
+            prods = tuple(
+                unbroadcast(np.asarray(p, dtype=float), shapes[j])
+                for p, j in zip(prods, node.inputs, strict=True)
+            )
+            locals_[node.index] = tuple(local)
+            products[node.index] = prods
+            for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
+                grads[j] = grads[j] + amount
+                contributions[j].append(Contribution(node.index, position, amount))
+    return Trace(
+        graph,
+        "numeric",
+        dict(arrays),
+        values,
+        grads,
+        locals_,
+        products,
+        contributions,
+        kinks,
+        shapes=shapes,
+    )
+
+
+def _forward_arrays(
+    graph: Graph, arrays: Mapping[str, Any], k: Any, kinks: list[str] | None
+) -> tuple[list[Any], list[tuple[int, ...]]]:
+    import numpy as np
+
+    values: list[Any] = [None] * len(graph.nodes)
+    shapes: list[tuple[int, ...]] = [()] * len(graph.nodes)
+    for node in graph.nodes:
+        if node.kind == "input":
+            values[node.index] = arrays[node.ref]
+        elif node.kind == "const":
+            values[node.index] = np.float64(node.value)
+        else:
+            assert node.gate is not None
+            gate = node.gate
+            xs = [values[j] for j in node.inputs]
+            _check_shapes(graph, node, [np.shape(x) for x in xs])
+            out = _guard(node, xs, _raising(lambda gt=gate, a=xs: gt.forward(k, a)))
+            values[node.index] = np.asarray(out, dtype=float)
+            if kinks is not None:
+                reason = _each_entry(gate.kink, xs) if gate.elementwise else gate.kink(xs)
+                if reason:
+                    kinks.append(f"{gate.name} at step {node.step}: {reason}")
+        shapes[node.index] = tuple(np.shape(values[node.index]))
+    return values, shapes
+
+
+def _check_shapes(graph: Graph, node: Node, shapes: list[tuple[int, ...]]) -> None:
+    """Refuse inputs whose shapes do not fit, naming the shapes and the step."""
+    import numpy as np
+
+    from backprop_cli.vector_gates import VectorGate, shape_text
+
+    gate = node.gate
+    refs = [graph.nodes[j].ref for j in node.inputs]
+    where = f"{gate.name if gate else '?'} at step {node.step} (line {node.line})"
+    if isinstance(gate, VectorGate):
+        try:
+            gate.shape(shapes, refs)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        return
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        shown = " and ".join(f"{r} {shape_text(s)}" for r, s in zip(refs, shapes, strict=True))
+        raise InputError(
+            f"{where}: the shapes do not fit entry by entry: {shown}. Elementwise gates "
+            "need equal shapes, or a plain number, or a vector as long as a matrix's rows "
+            "(numpy broadcasting); for a matrix product use @"
+        ) from None
+
+
+def _raising(compute: Any) -> Any:
+    """numpy's floating-point errors as the exceptions `_guard` turns into messages."""
+
+    def run() -> Any:
+        try:
+            return compute()
+        except FloatingPointError as exc:
+            text = str(exc)
+            if "divide" in text:
+                raise ZeroDivisionError from None
+            if "overflow" in text:
+                raise OverflowError from None
+            raise g.DomainError("the result is not a real number here") from None
+
+    return run
+
+
+def _each_entry(method: Any, xs: Sequence[Any]) -> str | None:
+    """A scalar gate's kink() or singular() asked entry by entry (after broadcasting)."""
+    import numpy as np
+
+    arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
+    for index in np.ndindex(arrays[0].shape):
+        reason = method([float(a[index]) for a in arrays])
+        if reason:
+            where = f" (entry {list(index)})" if index else ""
+            return f"{reason}{where}"
+    return None
+
+
+def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a gradient back to the shape of an input that numpy broadcast.
+
+    A (2,) vector added to a (3, 2) matrix was used once per row, so (a fork, done
+    entry by entry) its gradient is the sum over the rows.
+    """
+    import numpy as np
+
+    extra = gradient.ndim - len(shape)
+    if extra > 0:
+        gradient = gradient.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and gradient.shape[i] != 1)
+    if stretched:
+        gradient = gradient.sum(axis=stretched, keepdims=True)
+    return np.broadcast_to(gradient, shape).copy() if gradient.shape != shape else gradient
+
+
+def forward_arrays_value(graph: Graph, bindings: Mapping[str, Any]) -> float:
+    """The output (the sum of its entries, if a vector), in floats: for finite differences."""
+    import numpy as np
+
+    arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        values, _ = _forward_arrays(graph, arrays, g.NumpyMath(), kinks=None)
+    return float(np.sum(values[graph.output]))
+
+
+def array_branches(graph: Graph, bindings: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Which smooth piece every kinked gate (and every entry of one) is on."""
+    import numpy as np
+
+    arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        values, _ = _forward_arrays(graph, arrays, g.NumpyMath(), kinks=None)
+    out: list[Any] = []
+    for node in graph.gate_nodes:
+        assert node.gate is not None
+        xs = [values[j] for j in node.inputs]
+        if not node.gate.elementwise:
+            out.append(node.gate.branch(xs))
+        elif node.gate.branch([0.0] * len(xs)) is not None:
+            broadcast = np.broadcast_arrays(*xs)
+            out.append(
+                tuple(
+                    node.gate.branch([float(a[i]) for a in broadcast])
+                    for i in np.ndindex(broadcast[0].shape)
+                )
+            )
+    return tuple(out)

@@ -160,6 +160,84 @@ class SympyMath:
         return sp.Piecewise((1, sp.And(*wins)), (0, True))
 
 
+class NumpyMath:
+    """numpy float64 arrays, entry by entry, with the same domain errors as FloatMath.
+
+    numpy is imported when the kit is made, never at import time. Callers run the
+    gates under `np.errstate(all="raise")`, so overflow and 0/0 raise instead of
+    quietly giving inf and nan.
+    """
+
+    def __init__(self) -> None:
+        import numpy
+
+        self.np = numpy
+
+    def const(self, c: float) -> Any:
+        return self.np.float64(c)
+
+    def exp(self, x: Any) -> Any:
+        return self.np.exp(x)
+
+    def log(self, x: Any) -> Any:
+        if self.np.any(self.np.asarray(x) <= 0):
+            raise DomainError("log needs a positive input")
+        return self.np.log(x)
+
+    def sqrt(self, x: Any) -> Any:
+        if self.np.any(self.np.asarray(x) < 0):
+            raise DomainError("sqrt needs an input ≥ 0")
+        return self.np.sqrt(x)
+
+    def sin(self, x: Any) -> Any:
+        return self.np.sin(x)
+
+    def cos(self, x: Any) -> Any:
+        return self.np.cos(x)
+
+    def tanh(self, x: Any) -> Any:
+        return self.np.tanh(x)
+
+    def sigmoid(self, x: Any) -> Any:
+        # exp of -|x| never overflows; the two forms of FloatMath.sigmoid in one line.
+        z = self.np.exp(-self.np.abs(x))
+        return self.np.where(self.np.asarray(x) >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+    def power(self, a: Any, b: Any) -> Any:
+        np = self.np
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if np.any((a < 0) & (b != np.round(b))):
+            raise DomainError("a negative number to a fractional power is not a real number")
+        if np.any((a == 0) & (b < 0)):
+            raise ZeroDivisionError
+        return np.power(a, b)
+
+    def relu(self, x: Any) -> Any:
+        return self.np.where(self.np.asarray(x) > 0, x, 0.0)
+
+    def step(self, x: Any) -> Any:
+        return self.np.where(self.np.asarray(x) > 0, 1.0, 0.0)
+
+    def sign(self, x: Any) -> Any:
+        return self.np.sign(x)
+
+    def abs(self, x: Any) -> Any:
+        return self.np.abs(x)
+
+    def pick(self, xs: Sequence[Any], largest: bool) -> Any:
+        both = self.np.maximum if largest else self.np.minimum
+        best = xs[0]
+        for x in xs[1:]:
+            best = both(best, x)
+        return best
+
+    def route(self, xs: Sequence[Any], i: int, largest: bool) -> Any:
+        """Entry by entry: 1 for the winner, 1/k in a k-way tie, 0 for the others."""
+        best = self.pick(xs, largest)
+        ties = sum(self.np.asarray(x == best, dtype=float) for x in xs)
+        return self.np.asarray(xs[i] == best, dtype=float) / ties
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -203,6 +281,9 @@ class Gate:
 
     name: str = "?"
     arity: int | None = 1  # None: any number of inputs (two or more)
+    # Works entry by entry on arrays (with broadcasting); the vector gates in
+    # `vector_gates` are not, and state their own shape rules.
+    elementwise: bool = True
     pattern: str = ""  # the notes' words for how this gate moves gradients, if any
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:

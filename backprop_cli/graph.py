@@ -126,13 +126,48 @@ class _Builder:
             return self.gate(g.MulConst(-1.0), [args[0]], node.line)
         if isinstance(node, BinOp):
             return self.binary(node, args[0], args[1])
+        if isinstance(node, Call) and (node.func not in g.FUNCTION_GATES or len(args) == 1):
+            vector = self.vector_call(node, args)
+            if vector is not None:
+                return vector
         if isinstance(node, Call):
             gate_class = g.FUNCTION_GATES[node.func]
             return self.gate(gate_class(), args, node.line)
         raise AssertionError(node)  # pragma: no cover
 
+    def vector_call(self, node: Call, args: list[Operand]) -> Operand | None:
+        """The gates of the vector language (parsed only when some input is an array)."""
+        from backprop_cli import vector_gates as vg
+
+        if node.func in ("sum", "mean") or node.func in ("max", "min"):
+            return self.gate(vg.reduction_gate(node.func, node.axis), args, node.line)
+        if node.func == "cross_entropy":
+            scores, label = args
+            if (
+                not isinstance(label, _Const)
+                or not float(label.value).is_integer()
+                or isinstance(scores, _Const)
+            ):
+                raise InputError(
+                    f"cross_entropy(scores, label) on line {node.line} needs a vector of scores "
+                    "and a class index written as a number, for example cross_entropy(s, 2)"
+                )
+            return self.gate(vg.CrossEntropy(int(label.value)), [scores], node.line)
+        if node.func in vg.VECTOR_GATES:
+            return self.gate(vg.VECTOR_GATES[node.func](), args, node.line)
+        return None
+
     def binary(self, node: BinOp, left: Operand, right: Operand) -> Operand:
         op, line = node.op, node.line
+        if op == "@":
+            from backprop_cli.vector_gates import MatMul
+
+            if isinstance(left, _Const) or isinstance(right, _Const):
+                raise InputError(
+                    f"@ on line {line} has a plain number on one side: @ multiplies vectors "
+                    "and matrices; use * to scale by a number"
+                )
+            return self.gate(MatMul(), [left, right], line)
         if isinstance(right, _Const):
             c = right.value
             if op == "/" and c == 0:

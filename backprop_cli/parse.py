@@ -14,12 +14,27 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from backprop_cli.errors import InputError, caret_message
 
 UNARY_FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs")
 VARIADIC_FUNCTIONS = ("max", "min")
 FUNCTIONS = UNARY_FUNCTIONS + VARIADIC_FUNCTIONS
+# Known only when some input is a vector or matrix (`parse_program(..., vectors=True)`);
+# `W.T` becomes a call of `transpose`.
+VECTOR_FUNCTIONS = (
+    "sum",
+    "mean",
+    "dot",
+    "norm2",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "transpose",
+)
+_VECTOR_ARITY = {"dot": 2, "cross_entropy": 2}
+_AXIS_FUNCTIONS = ("sum", "mean", "max", "min")  # the ones that take axis=0 or axis=1
 
 DEFAULT_OUTPUT = "f"
 
@@ -29,8 +44,9 @@ _BINARY_OPS: dict[type, str] = {
     ast.Mult: "*",
     ast.Div: "/",
     ast.Pow: "**",
+    ast.MatMult: "@",
 }
-_AUG_OPS = {"+": "+=", "-": "-=", "*": "*=", "/": "/=", "**": "**="}
+_AUG_OPS = {"+": "+=", "-": "-=", "*": "*=", "/": "/=", "**": "**=", "@": "@="}
 
 # What a learner probably meant, for node kinds we refuse.
 _REFUSED: dict[type, str] = {
@@ -102,6 +118,7 @@ class Call:
     args: tuple[Expr, ...]
     line: int = 1
     col: int = 0
+    axis: int | None = None  # sum/mean/max/min of a matrix along one axis (vectors only)
 
 
 Expr = Num | Name | BinOp | Neg | Call
@@ -201,10 +218,23 @@ def fold_constant(node: Expr, args: list[float], limits: Limits = DEFAULT_LIMITS
             result = -args[0]
         elif isinstance(node, BinOp):
             a, b = args
+            if node.op == "@":
+                raise InputError(
+                    f"@ multiplies vectors and matrices, not two constants (line {node.line})"
+                )
             if node.op == "**":
                 check_exponent(b, node, limits)
             result = _BINARY_FOLD[node.op](a, b)
         elif isinstance(node, Call):
+            if (
+                node.func not in _FUNCTION_FOLD
+                or node.axis is not None
+                or (len(args) == 1 and node.func in VARIADIC_FUNCTIONS)
+            ):
+                raise InputError(
+                    f"{node.func}() needs a vector or matrix argument, not a constant "
+                    f"(line {node.line})"
+                )
             result = _FUNCTION_FOLD[node.func](*args)
         else:  # pragma: no cover - Num and Name never reach here
             raise AssertionError(node)
@@ -256,12 +286,18 @@ _FUNCTION_FOLD: dict[str, Callable[..., float]] = {
 
 
 def parse_program(
-    text: str, *, output: str | None = None, limits: Limits = DEFAULT_LIMITS
+    text: str,
+    *,
+    output: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    vectors: bool = False,
 ) -> Program:
     """Parse an expression or a staged program into a Program.
 
     A single expression becomes one statement `f = <expr>`. In a program the output
-    is the last assigned name unless `output` names another.
+    is the last assigned name unless `output` names another. With `vectors` (some
+    input is a vector or matrix) the language also has `@`, `W.T`, the
+    VECTOR_FUNCTIONS, one-argument max/min and `axis=` for sum, mean, max and min.
     """
     if len(text) > limits.max_chars:
         raise InputError(
@@ -286,7 +322,7 @@ def parse_program(
     except ValueError as exc:  # e.g. an integer literal with too many digits
         raise InputError(f"the input cannot be read: {exc}") from None
 
-    converter = _Converter(source, limits)
+    converter = _Converter(source, limits, vectors=vectors)
     statements: list[Statement] = []
     body = module.body
     for index, stmt in enumerate(body):
@@ -347,10 +383,12 @@ def evaluate_number(text: str, *, limits: Limits = DEFAULT_LIMITS) -> float:
 class _Converter:
     """Copies an allowed Python ast into our tree, refusing everything else."""
 
-    def __init__(self, source: str, limits: Limits) -> None:
+    def __init__(self, source: str, limits: Limits, *, vectors: bool = False) -> None:
         self.source = source
         self.python_text = source.replace("^", "**")
         self.limits = limits
+        self.vectors = vectors
+        self.functions = FUNCTIONS + VECTOR_FUNCTIONS if vectors else FUNCTIONS
 
     def fail(self, node: ast.AST, what: str, hint: str = "") -> InputError:
         line = getattr(node, "lineno", 1)
@@ -376,6 +414,8 @@ class _Converter:
             if not isinstance(stmt.target, ast.Name):
                 raise self.fail(stmt, "assign to one name at a time, for example  q += x")
             op = _BINARY_OPS.get(type(stmt.op))
+            if op == "@" and not self.vectors:
+                raise self.fail(stmt, _VECTORS_ONLY.format(what="@="))
             if op is None:
                 raise self.fail(stmt, "only += -= *= /= and **= are supported")
             target = self.target_name(stmt.target)
@@ -385,7 +425,7 @@ class _Converter:
 
     def target_name(self, node: ast.Name) -> str:
         self.check_name(node)
-        if node.id in FUNCTIONS:
+        if node.id in self.functions:
             raise self.fail(node, f"{node.id!r} is a function name and cannot be assigned")
         return node.id
 
@@ -417,6 +457,8 @@ class _Converter:
         if isinstance(node, ast.Constant | ast.Name):
             return []
         if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.MatMult) and not self.vectors:
+                raise self.fail(node.right, _VECTORS_ONLY.format(what="the operator @"))
             if type(node.op) not in _BINARY_OPS:
                 symbol = _OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
                 raise self.fail(
@@ -432,6 +474,12 @@ class _Converter:
         if isinstance(node, ast.Call):
             self.check_call(node)
             return list(node.args)
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            if not self.vectors:
+                raise self.fail(node, _VECTORS_ONLY.format(what="the transpose .T"))
+            return [node.value]
+        if isinstance(node, ast.Attribute) and self.vectors:
+            raise self.fail(node, f"only the transpose .T is allowed, not .{node.attr}")
         what = _REFUSED.get(type(node), f"'{type(node).__name__}' is not part of the language")
         raise self.fail(
             node, what, "Allowed: numbers, names, + - * / ** ^, and " + ", ".join(FUNCTIONS)
@@ -454,19 +502,63 @@ class _Converter:
                 node, "only the listed functions can be called: " + ", ".join(FUNCTIONS)
             )
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name in VECTOR_FUNCTIONS and not self.vectors:
+            raise self.fail(node, _VECTORS_ONLY.format(what=f"{name}()"))
+        if name not in self.functions:
             hint = _did_you_mean(name, FUNCTIONS)
             raise self.fail(
                 node,
                 f"unknown function {name!r}{hint}",
                 "Known functions: " + ", ".join(FUNCTIONS),
             )
+        if self.vectors and name in VECTOR_FUNCTIONS + VARIADIC_FUNCTIONS:
+            self.check_vector_call(node, name)
+            return
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name}() takes plain arguments only")
         if name in UNARY_FUNCTIONS and len(node.args) != 1:
             raise self.fail(node, f"{name}() takes exactly one argument, got {len(node.args)}")
         if name in VARIADIC_FUNCTIONS and len(node.args) < 2:
             raise self.fail(node, f"{name}() takes two or more arguments, got {len(node.args)}")
+
+    def check_vector_call(self, node: ast.Call, name: str) -> None:
+        """Arguments of a vector function, or of max/min, which may reduce one vector."""
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, f"{name}() takes plain arguments only")
+        keywords = [k.arg for k in node.keywords]
+        if keywords and (name not in _AXIS_FUNCTIONS or keywords != ["axis"]):
+            allowed = "; sum, mean, max and min take axis=0 or axis=1" if keywords else ""
+            raise self.fail(node, f"{name}() takes no keyword {keywords[0]!r}{allowed}")
+        count = len(node.args)
+        if name in VARIADIC_FUNCTIONS:
+            if count == 0 or (keywords and count != 1):
+                raise self.fail(
+                    node,
+                    f"{name}() takes one vector (its {'largest' if name == 'max' else 'smallest'}"
+                    " entry), or two or more values compared entry by entry",
+                )
+        elif count != _VECTOR_ARITY.get(name, 1):
+            want = _VECTOR_ARITY.get(name, 1)
+            raise self.fail(
+                node,
+                f"{name}() takes exactly {'one argument' if want == 1 else f'{want} arguments'}"
+                f", got {count}",
+            )
+        if keywords:
+            self.axis_of(node)
+
+    def axis_of(self, node: ast.Call) -> int | None:
+        if not node.keywords:
+            return None
+        value = node.keywords[0].value
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+            value, sign = value.operand, -1
+        else:
+            sign = 1
+        number = value.value if isinstance(value, ast.Constant) else None
+        if isinstance(number, bool) or not isinstance(number, int) or sign * number not in (0, 1):
+            raise self.fail(node, "axis must be 0 (down the columns) or 1 (along the rows)")
+        return sign * number
 
     def build(self, node: ast.expr, built: dict[int, Expr]) -> Expr:
         line = getattr(node, "lineno", 1)
@@ -507,9 +599,16 @@ class _Converter:
             return Neg(operand, **pos)
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            return Call(node.func.id, tuple(built[id(a)] for a in node.args), **pos)
+            args = tuple(built[id(a)] for a in node.args)
+            return Call(node.func.id, args, axis=self.axis_of(node), **pos)
+        if isinstance(node, ast.Attribute):  # only .T gets here
+            return Call("transpose", (built[id(node.value)],), **pos)
         raise self.fail(node, "not part of the language")  # pragma: no cover
 
+
+_VECTORS_ONLY = (
+    "{what} works on vectors and matrices: give array values, for example  W=[[1,2],[3,4]] x=[1,2]"
+)
 
 _OP_SYMBOLS = {
     ast.FloorDiv: "//",
@@ -567,12 +666,13 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
     )
 
 
-def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict[str, float]:
+def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """`name=value` pairs from the command line, each value a finite number.
 
-    A value may be a small calculation (`x=1/3`, `y=-2^2`), evaluated safely.
+    A value may be a small calculation (`x=1/3`, `y=-2^2`), evaluated safely, or a
+    vector or matrix literal (`x=[0.2,0.4]`, `W=[[1,2],[3,4]]`): a numpy array.
     """
-    bindings: dict[str, float] = {}
+    bindings: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         name = name.strip()
@@ -585,6 +685,12 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
             raise InputError(f"{name!r} is given a value twice")
         if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
             raise InputError(f"{pair}: the value must be a finite number, not {text.strip()}")
+        if text.lstrip().startswith("["):
+            try:
+                bindings[name] = parse_array(text, limits=limits)
+            except InputError as exc:
+                raise InputError(f"the value of {name} cannot be read: {exc}") from None
+            continue
         try:
             value = evaluate_number(text, limits=limits)
         except InputError as exc:
@@ -594,3 +700,119 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
             ) from None
         bindings[name] = value
     return bindings
+
+
+MAX_ARRAY_ELEMENTS = 10_000
+_ARRAY_EXAMPLE = "write a vector as [0.2, 0.4] or a matrix as [[0.1, 0.5], [-0.3, 0.8]]"
+
+
+def parse_array(text: Any, *, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """A vector or matrix literal as a float64 numpy array, read with `ast`, never eval.
+
+    `text` is the literal as typed, or an already-loaded list (from a TOML or JSON
+    file). Each entry is a number or a small constant calculation (`1/3`). Ragged,
+    empty, deeper than a matrix, or non-numeric input is refused with what to write.
+    """
+    import numpy as np
+
+    if isinstance(text, str):
+        if len(text) > limits.max_chars:
+            raise InputError(f"the value is longer than {limits.max_chars:,} characters")
+        try:
+            tree: Any = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError as exc:
+            raise InputError(f"{exc.msg}; {_ARRAY_EXAMPLE}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise InputError(f"it is nested too deeply; {_ARRAY_EXAMPLE}") from None
+        rows = _literal_rows(tree, text, limits)
+    else:
+        rows = _loaded_rows(text)
+    if not rows:
+        raise InputError(f"the vector is empty; {_ARRAY_EXAMPLE}")
+    if all(isinstance(r, list) for r in rows):
+        widths = {len(r) for r in rows}
+        if 0 in widths:
+            raise InputError(f"a row of the matrix is empty; {_ARRAY_EXAMPLE}")
+        if len(widths) > 1:
+            lengths = ", ".join(str(len(r)) for r in rows)
+            raise InputError(
+                f"the rows have different lengths ({lengths}); every row of a matrix needs "
+                "the same number of entries"
+            )
+        if any(isinstance(v, list) for r in rows for v in r):
+            raise InputError(
+                f"only vectors and matrices are supported, not deeper nesting; {_ARRAY_EXAMPLE}"
+            )
+    elif any(isinstance(r, list) for r in rows):
+        raise InputError(
+            "mixes numbers and lists at the same level; a matrix is a list of rows, "
+            "each a list of numbers"
+        )
+    array = np.array(rows, dtype=float)
+    if array.size > MAX_ARRAY_ELEMENTS:
+        raise InputError(f"it has {array.size:,} entries; the limit is {MAX_ARRAY_ELEMENTS:,}")
+    if not np.all(np.isfinite(array)):
+        raise InputError("every entry must be a finite number")
+    return array
+
+
+def _literal_rows(tree: ast.expr, text: str, limits: Limits) -> list[Any]:
+    """The nested lists of a literal, each leaf a float; at most two levels deep."""
+    if not isinstance(tree, ast.List):
+        raise InputError(f"expected a list in [ ]; {_ARRAY_EXAMPLE}")
+    out: list[Any] = []
+    for item in tree.elts:
+        if isinstance(item, ast.List):
+            row: list[Any] = []
+            for leaf in item.elts:
+                if isinstance(leaf, ast.List):
+                    row.append([])  # refused as deeper nesting by the caller
+                    continue
+                row.append(_literal_number(leaf, text, limits))
+            out.append(row)
+        else:
+            out.append(_literal_number(item, text, limits))
+        if len(out) > MAX_ARRAY_ELEMENTS:
+            raise InputError(f"it has more than {MAX_ARRAY_ELEMENTS:,} entries")
+    return out
+
+
+def _literal_number(node: ast.expr, text: str, limits: Limits) -> float:
+    segment = ast.get_source_segment(text.strip(), node) or "?"
+    if isinstance(node, ast.Constant) and (
+        isinstance(node.value, bool) or not isinstance(node.value, int | float)
+    ):
+        raise InputError(f"the entry {segment} is not a number; {_ARRAY_EXAMPLE}")
+    try:
+        return evaluate_number(segment, limits=limits)
+    except InputError as exc:
+        raise InputError(
+            f"the entry {segment!r} is not a number ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def _loaded_rows(data: Any) -> list[Any]:
+    """Lists already loaded from TOML or JSON: check every leaf is a real number."""
+    if not isinstance(data, list):
+        raise InputError(f"expected a list; {_ARRAY_EXAMPLE}")
+    out: list[Any] = []
+    for item in data:
+        if isinstance(item, list):
+            row: list[Any] = []
+            for leaf in item:
+                row.append([] if isinstance(leaf, list) else _loaded_number(leaf))
+            out.append(row)
+        else:
+            out.append(_loaded_number(item))
+    return out
+
+
+def _loaded_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"the entry {value!r} is not a number; {_ARRAY_EXAMPLE}")
+    return float(value)
+
+
+def is_array(value: Any) -> bool:
+    """A vector or matrix value (a numpy array), as opposed to a plain number."""
+    return hasattr(value, "shape") and hasattr(value, "ndim")

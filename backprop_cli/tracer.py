@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from backprop_cli import engine, verify
 from backprop_cli.graph import build_graph
-from backprop_cli.parse import DEFAULT_LIMITS, Limits, parse_program
+from backprop_cli.parse import DEFAULT_LIMITS, Limits, is_array, parse_program
 
 
 @dataclass
@@ -29,7 +29,9 @@ def trace_text(
     limits: Limits = DEFAULT_LIMITS,
 ) -> CheckedTrace:
     """Parse, stage, run and (unless `check` is False) cross-check an expression."""
-    program = parse_program(text, output=output, limits=limits)
+    # Vector syntax (@, W.T, sum, softmax, …) is read only when some value is an array.
+    vectors = any(is_array(v) for v in bindings.values())
+    program = parse_program(text, output=output, limits=limits, vectors=vectors)
     graph = build_graph(program, limits=limits)
     trace = engine.run(graph, bindings)
     checks = verify.run_checks(trace, symbolic=check, numeric=check)

@@ -51,6 +51,10 @@ class Check:
 
 
 def run_checks(trace: engine.Trace, *, symbolic: bool = True, numeric: bool = True) -> list[Check]:
+    if trace.shapes is not None:  # vectors and matrices: checked entry by entry
+        from backprop_cli.verify_arrays import run_array_checks
+
+        return run_array_checks(trace, symbolic=symbolic, numeric=numeric)
     checks = [
         sympy_check(trace) if symbolic else Check("sympy", "skipped", "skipped (--no-check)"),
         numeric_check(trace) if numeric else Check("numeric", "skipped", "skipped (--no-check)"),
@@ -280,4 +284,6 @@ def _relative_error(got: Any, want: float) -> float:
 def _json_number(value: Any) -> Any:
     if value is None or isinstance(value, int | float):
         return value
+    if hasattr(value, "tolist"):  # a numpy array (or number): nested lists
+        return value.tolist()
     return str(value)

@@ -38,6 +38,8 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
                 "pattern": node.gate.pattern or None,
             }
         )
+        if trace.shapes is not None:  # vectors and matrices: numpy shapes as lists
+            steps[-1]["shape"] = list(trace.shapes[node.index])
     forks = {
         nodes[index].ref: {
             "from": [
@@ -48,7 +50,7 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
         }
         for index in graph.forks()
     }
-    return {
+    result = {
         "schema": SCHEMA_VERSION,
         "expression": graph.program.source,
         "mode": trace.mode,
@@ -62,3 +64,6 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
         "warnings": [*graph.warnings, *trace.kinks],
         "checks": {check.name: check.as_dict() for check in checks},
     }
+    if trace.shapes is not None:
+        result["shapes"] = {name: list(trace.shapes[i]) for name, i in graph.inputs.items()}
+    return result

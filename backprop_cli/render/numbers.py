@@ -12,7 +12,40 @@ def show(value: Any, digits: int = 4) -> str:
     if isinstance(value, int | float):
         text = f"{float(value):.{digits}g}"
         return "0" if text == "-0" else text
+    if value is None:  # a vector gate with no single local number (softmax)
+        return "—"
+    if hasattr(value, "ndim"):  # a numpy array: nested brackets, long ones cut short
+        return show_array(value, digits)
     return str(value)
+
+
+# Vectors longer than this show their first and last entries around "…".
+ARRAY_EDGE = 3
+
+
+def show_array(value: Any, digits: int = 4) -> str:
+    """A vector as [0.22, 0.26], a matrix one row a line; a 0-d array as a number."""
+    if value.ndim == 0:
+        return show(float(value), digits)
+
+    def cut(items: list[str]) -> list[str]:
+        if len(items) <= 2 * ARRAY_EDGE:
+            return items
+        return [*items[:ARRAY_EDGE], "…", *items[-ARRAY_EDGE:]]
+
+    if value.ndim == 1:
+        return "[" + ", ".join(cut([show(float(v), digits) for v in value])) + "]"
+    # One row per line, as numpy prints a matrix, so table cells stay narrow.
+    rows = [show_array(row, digits) for row in value]
+    return "[" + ",\n ".join(cut(rows)) + "]"
+
+
+def shape_text(value: Any) -> str:
+    """A value's shape as numpy writes it, (2, 3) or (2,); a plain number is ()."""
+    shape = tuple(getattr(value, "shape", ()))
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
 def to_json(value: Any) -> Any:
@@ -21,4 +54,6 @@ def to_json(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
+    if hasattr(value, "tolist"):  # a numpy array: nested lists (a 0-d array: a number)
+        return value.tolist()
     return str(value)

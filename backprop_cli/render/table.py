@@ -11,7 +11,7 @@ from rich.text import Text
 
 from backprop_cli.engine import Trace
 from backprop_cli.graph import Node
-from backprop_cli.render.numbers import show
+from backprop_cli.render.numbers import shape_text, show
 from backprop_cli.verify import Check
 
 CHECK_TITLES = {"sympy": "sympy", "numeric": "finite differences"}
@@ -50,15 +50,16 @@ def forward_table(trace: Trace, digits: int) -> Table:
     table.add_column("step", style="bold")
     table.add_column("gate", style="cyan")
     table.add_column("computes")
+    arrays = trace.shapes is not None
+    if arrays:
+        table.add_column("shape")
     table.add_column("value", justify="right", style="green")
     for node in trace.graph.gate_nodes:
         assert node.gate is not None
-        table.add_row(
-            step_name(node),
-            node.gate.name,
-            node.gate.computes(operand_refs(trace, node)),
-            show(forward_value(trace, node), digits),
-        )
+        row = [step_name(node), node.gate.name, node.gate.computes(operand_refs(trace, node))]
+        if arrays:
+            row.append(shape_text(trace.values[node.index]))
+        table.add_row(*row, show(forward_value(trace, node), digits))
     return table
 
 
@@ -72,6 +73,9 @@ def backward_table(trace: Trace, digits: int) -> Table:
     table.add_column("gate", style="cyan")
     table.add_column("upstream", justify="right", style="red")
     table.add_column("input")
+    arrays = trace.shapes is not None
+    if arrays:  # a gradient has its input's shape
+        table.add_column("shape")
     table.add_column("local gradient")
     table.add_column("local", justify="right")
     table.add_column("product", justify="right", style="red")
@@ -81,11 +85,13 @@ def backward_table(trace: Trace, digits: int) -> Table:
         formulas = node.gate.formulas(refs, node.ref)
         for position, ref in enumerate(refs):
             first = position == 0
+            shape = [shape_text(trace.values[node.inputs[position]])] if arrays else []
             table.add_row(
                 step_name(node) if first else "",
                 node.gate.name if first else "",
                 show(trace.grads[node.index], digits) if first else "",
                 ref,
+                *shape,
                 formulas[position],
                 show(trace.locals[node.index][position], digits),
                 show(trace.products[node.index][position], digits),
@@ -97,11 +103,16 @@ def gradients_table(trace: Trace, digits: int) -> Table:
     output = trace.output.ref
     table = Table(title=f"Gradients (∂{output}/∂input)", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("input", style="bold")
+    arrays = trace.shapes is not None
+    if arrays:
+        table.add_column("shape")
     if trace.mode == "numeric":
         table.add_column("value", justify="right", style="green")
     table.add_column("gradient", justify="right", style="bold red")
     for name, gradient in trace.gradients.items():
         row = [name]
+        if arrays:
+            row.append(shape_text(trace.bindings[name]))
         if trace.mode == "numeric":
             row.append(show(trace.bindings[name], digits))
         row.append(show(gradient, digits))
@@ -149,6 +160,13 @@ def notes_view(trace: Trace, example: str) -> Text | None:
     for warning in (*trace.graph.warnings, *trace.kinks):
         text.append("warning: ", style="bold yellow")
         text.append(warning + "\n")
+    if trace.shapes is not None and trace.shapes[trace.graph.output]:
+        text.append("note: ", style="bold blue")
+        text.append(
+            f"the output {trace.output.ref} has shape {shape_text(trace.value)}, so its "
+            "upstream gradient starts as ones: the gradients are those of the sum of its "
+            "entries\n"
+        )
     if trace.mode == "symbolic":
         text.append("note: ", style="bold blue")
         text.append(
@@ -168,7 +186,9 @@ def header(trace: Trace, digits: int) -> Text:
     else:
         text.append(f"a program of {len(program.statements)} statements, output {program.output}")
     if trace.bindings:
-        values = ", ".join(f"{k} = {show(v, digits)}" for k, v in trace.bindings.items())
+        values = ", ".join(
+            f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in trace.bindings.items()
+        )
         text.append(f"\nat {values}")
     value = show(trace.value, digits)
     text.append(f"\n{trace.output.ref} = ", style="bold")

@@ -1,0 +1,429 @@
+"""Gates on whole vectors and matrices: matrix multiply, reductions, norms, softmax.
+
+The elementwise gates of `gates.py` work on arrays unchanged (the engine sums a
+broadcast input's gradient back to its shape). The gates here are not elementwise:
+each states its shape rule (`shape`), and its `chain` replaces the elementwise
+product upstream × local with the vectorized backward rule, so no Jacobian is ever
+built. For D = W @ X the notes' rule is dW = dD @ Xᵀ and dX = Wᵀ @ dD.
+
+They run with `gates.NumpyMath` (the kit has `.np`, numpy imported lazily). `local`
+returns what the upstream gradient is multiplied by, for display, or None where the
+rule is not a product (softmax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from backprop_cli.errors import InputError
+from backprop_cli.gates import Gate
+
+Shape = tuple[int, ...]
+
+
+def shape_text(shape: Shape) -> str:
+    """numpy's way of writing a shape: (2, 3), (2,), and () for a plain number."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+class VectorGate(Gate):
+    elementwise = False
+
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
+        """The output's shape, or an InputError naming the shapes that do not fit."""
+        raise NotImplementedError
+
+    def kink(self, xs: Sequence[Any]) -> str | None:
+        return None
+
+
+class MatMul(VectorGate):
+    name, arity = "matmul", 2
+    pattern = (
+        "matmul: for D = W @ X, dW = dD @ Xᵀ and dX = Wᵀ @ dD; each gradient has the shape "
+        "of its input, which tells you where the transposes go"
+    )
+
+    def shape(self, shapes, refs):
+        a, b = shapes
+        if not a or not b:
+            scalar = refs[0] if not a else refs[1]
+            raise InputError(
+                f"{refs[0]} @ {refs[1]}: {scalar} is a plain number; @ multiplies vectors "
+                "and matrices, use * to scale by a number"
+            )
+        if len(a) > 2 or len(b) > 2:  # pragma: no cover - literals are at most matrices
+            raise InputError(f"{refs[0]} @ {refs[1]}: only vectors and matrices")
+        inner_a, inner_b = a[-1], b[0]
+        if inner_a != inner_b:
+            raise InputError(
+                f"{refs[0]} @ {refs[1]}: the shapes {shape_text(a)} and {shape_text(b)} do not "
+                f"fit: {refs[0]} has {inner_a} {'columns' if len(a) == 2 else 'entries'} but "
+                f"{refs[1]} has {inner_b} {'rows' if len(b) == 2 else 'entries'}. For A @ B the "
+                "last axis of A must be as long as the first axis of B."
+            )
+        return a[:-1] + b[1:]
+
+    def forward(self, k, xs):
+        return k.np.matmul(xs[0], xs[1])
+
+    def local(self, k, xs, out):
+        return (k.np.transpose(xs[1]), k.np.transpose(xs[0]))
+
+    def chain(self, upstream, local, xs, out):
+        import numpy as np
+
+        a, b = np.asarray(xs[0]), np.asarray(xs[1])
+        # A vector is a row on the left of @ and a column on the right: make both
+        # 2-d, apply the matrix rule, and give each gradient its input's shape back.
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        d2 = np.asarray(upstream).reshape(a2.shape[0], b2.shape[1])
+        return ((d2 @ b2.T).reshape(a.shape), (a2.T @ d2).reshape(b.shape))
+
+    def formulas(self, xs, out):
+        return (f"d{out} @ {atom_t(xs[1])}", f"{atom_t(xs[0])} @ d{out}")
+
+    def computes(self, xs):
+        return f"{xs[0]} @ {xs[1]}"
+
+
+def atom_t(text: str) -> str:
+    """A name transposed, as the notes write it: xᵀ, (W @ x)ᵀ."""
+    plain = text.replace("_", "").isalnum()
+    return f"{text}ᵀ" if plain else f"({text})ᵀ"
+
+
+class Transpose(VectorGate):
+    name = "T"
+    pattern = "transpose: the gradient is the upstream gradient transposed back"
+
+    def shape(self, shapes, refs):
+        return tuple(reversed(shapes[0]))
+
+    def forward(self, k, xs):
+        return k.np.transpose(xs[0])
+
+    def local(self, k, xs, out):
+        return (None,)
+
+    def chain(self, upstream, local, xs, out):
+        import numpy as np
+
+        return (np.transpose(upstream),)
+
+    def formulas(self, xs, out):
+        return (f"(d{out})ᵀ",)
+
+    def computes(self, xs):
+        return f"{xs[0]}.T" if xs[0].replace("_", "").isalnum() else f"({xs[0]}).T"
+
+
+class _Reduce(VectorGate):
+    """sum or mean over every entry, or along one axis of a matrix."""
+
+    def __init__(self, axis: int | None = None) -> None:
+        self.axis = axis
+        base = type(self).__name__.lower()
+        self.name = base if axis is None else f"{base}[axis={axis}]"
+
+    def shape(self, shapes, refs):
+        s = shapes[0]
+        if self.axis is None:
+            return ()
+        if len(s) != 2:
+            raise InputError(
+                f"{self.name.split('[')[0]}({refs[0]}, axis={self.axis}) needs a matrix; "
+                f"{refs[0]} has shape {shape_text(s)}"
+            )
+        return s[: self.axis] + s[self.axis + 1 :]
+
+    def count(self, x: Any) -> int:
+        import numpy as np
+
+        return int(np.size(x)) if self.axis is None else int(np.shape(x)[self.axis])
+
+    def spread(self, upstream: Any, x: Any) -> Any:
+        """The upstream gradient copied back to every entry it summed."""
+        import numpy as np
+
+        up = np.asarray(upstream)
+        if self.axis is not None:
+            up = np.expand_dims(up, self.axis)
+        return np.broadcast_to(up, np.shape(x)).copy()
+
+    def computes(self, xs):
+        base = self.name.split("[")[0]
+        return f"{base}({xs[0]})" if self.axis is None else f"{base}({xs[0]}, axis={self.axis})"
+
+
+class Sum(_Reduce):
+    pattern = "sum distributes: every entry it adds up receives the upstream gradient unchanged"
+
+    def forward(self, k, xs):
+        return k.np.sum(xs[0], axis=self.axis)
+
+    def local(self, k, xs, out):
+        return (k.np.ones_like(xs[0]),)
+
+    def chain(self, upstream, local, xs, out):
+        return (self.spread(upstream, xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"1 (d{out} copied to every entry)",)
+
+
+class Mean(_Reduce):
+    pattern = "mean distributes like sum, divided by how many entries it averages"
+
+    def forward(self, k, xs):
+        return k.np.mean(xs[0], axis=self.axis)
+
+    def local(self, k, xs, out):
+        return (k.np.ones_like(xs[0]) / self.count(xs[0]),)
+
+    def chain(self, upstream, local, xs, out):
+        return (self.spread(upstream, xs[0]) / self.count(xs[0]),)
+
+    def formulas(self, xs, out):
+        return (f"1/n (d{out}/n to every entry)",)
+
+
+class Dot(VectorGate):
+    name, arity = "dot", 2
+    pattern = "dot switches like mul: each vector's gradient is the other vector, scaled"
+
+    def shape(self, shapes, refs):
+        a, b = shapes
+        if len(a) != 1 or len(b) != 1 or a != b:
+            raise InputError(
+                f"dot({refs[0]}, {refs[1]}) needs two vectors of the same length; the shapes "
+                f"are {shape_text(a)} and {shape_text(b)} (for matrices use @)"
+            )
+        return ()
+
+    def forward(self, k, xs):
+        return k.np.dot(xs[0], xs[1])
+
+    def local(self, k, xs, out):
+        return (xs[1], xs[0])
+
+    def formulas(self, xs, out):
+        return (xs[1], xs[0])
+
+
+class Norm2(VectorGate):
+    """‖x‖², the squared L2 norm: the sum of the squares of the entries."""
+
+    name = "norm2"
+    pattern = "the squared norm ‖x‖² sends back 2x: each entry's gradient is twice the entry"
+
+    def shape(self, shapes, refs):
+        return ()
+
+    def forward(self, k, xs):
+        return k.np.sum(k.np.square(xs[0]))
+
+    def local(self, k, xs, out):
+        return (2 * xs[0],)
+
+    def formulas(self, xs, out):
+        return (f"2·{xs[0]}",)
+
+
+def _softmax(np: Any, x: Any) -> Any:
+    shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))  # never overflows
+    return shifted / np.sum(shifted, axis=-1, keepdims=True)
+
+
+def _log_softmax(np: Any, x: Any) -> Any:
+    top = np.max(x, axis=-1, keepdims=True)
+    return x - top - np.log(np.sum(np.exp(x - top), axis=-1, keepdims=True))
+
+
+class Softmax(VectorGate):
+    """softmax along the last axis (each row of a matrix on its own)."""
+
+    name = "softmax"
+    pattern = (
+        "softmax mixes its entries: dx = s ⊙ (dy − Σ dy⊙s), the Jacobian diag(s) − s sᵀ "
+        "applied without building it"
+    )
+
+    def shape(self, shapes, refs):
+        if not shapes[0]:
+            raise InputError(f"softmax({refs[0]}) needs a vector; {refs[0]} is a plain number")
+        return shapes[0]
+
+    def forward(self, k, xs):
+        return _softmax(k.np, xs[0])
+
+    def local(self, k, xs, out):
+        return (None,)
+
+    def chain(self, upstream, local, xs, out):
+        import numpy as np
+
+        return (out * (upstream - np.sum(upstream * out, axis=-1, keepdims=True)),)
+
+    def formulas(self, xs, out):
+        return (f"{out} ⊙ (d{out} − Σ d{out}⊙{out})",)
+
+
+class LogSoftmax(VectorGate):
+    name = "log_softmax"
+    pattern = "log_softmax: dx = dy − softmax(x)·Σ dy, again without a Jacobian"
+
+    def shape(self, shapes, refs):
+        if not shapes[0]:
+            raise InputError(f"log_softmax({refs[0]}) needs a vector; {refs[0]} is a plain number")
+        return shapes[0]
+
+    def forward(self, k, xs):
+        return _log_softmax(k.np, xs[0])
+
+    def local(self, k, xs, out):
+        return (None,)
+
+    def chain(self, upstream, local, xs, out):
+        import numpy as np
+
+        up = np.asarray(upstream)
+        return (up - _softmax(np, xs[0]) * np.sum(up, axis=-1, keepdims=True),)
+
+    def formulas(self, xs, out):
+        return (f"d{out} − softmax({xs[0]})·Σ d{out}",)
+
+
+class CrossEntropy(VectorGate):
+    """-log softmax(scores)[label]: the softmax loss of one example."""
+
+    pattern = (
+        "softmax cross-entropy sends back softmax(s) − onehot(label): the predicted "
+        "probabilities, minus 1 at the right class"
+    )
+
+    def __init__(self, label: int) -> None:
+        self.label = label
+        self.name = "cross_entropy"
+
+    def shape(self, shapes, refs):
+        s = shapes[0]
+        if len(s) != 1:
+            raise InputError(
+                f"cross_entropy({refs[0]}, {self.label}) needs a vector of scores; {refs[0]} "
+                f"has shape {shape_text(s)}"
+            )
+        if not 0 <= self.label < s[0]:
+            raise InputError(
+                f"cross_entropy({refs[0]}, {self.label}): the label must be a class index "
+                f"from 0 to {s[0] - 1} ({refs[0]} has {s[0]} scores)"
+            )
+        return ()
+
+    def forward(self, k, xs):
+        return -_log_softmax(k.np, xs[0])[self.label]
+
+    def local(self, k, xs, out):
+        probabilities = _softmax(k.np, xs[0])
+        probabilities[self.label] -= 1.0
+        return (probabilities,)
+
+    def formulas(self, xs, out):
+        return (f"softmax({xs[0]}) − onehot({self.label})",)
+
+    def computes(self, xs):
+        return f"cross_entropy({xs[0]}, {self.label})"
+
+
+class Extreme(VectorGate):
+    """max or min of one vector's entries, or of a matrix along one axis.
+
+    One argument reduces (the largest entry); two or more compare entry by entry
+    (the elementwise gates.Max). The whole gradient goes to the winning entry; a
+    tie splits it evenly, as in the scalar max.
+    """
+
+    def __init__(self, largest: bool = True, axis: int | None = None) -> None:
+        self.largest = largest
+        self.axis = axis
+        base = "max" if largest else "min"
+        self.name = base if axis is None else f"{base}[axis={axis}]"
+        word = "largest" if largest else "smallest"
+        self.pattern = f"{base} routes: the whole gradient goes to the {word} entry"
+
+    def shape(self, shapes, refs):
+        return _Reduce.shape(self, shapes, refs)  # type: ignore[arg-type]
+
+    def forward(self, k, xs):
+        pick = k.np.max if self.largest else k.np.min
+        return pick(xs[0], axis=self.axis)
+
+    def mask(self, x: Any) -> Any:
+        """1/k on each of the k entries that win (along the axis), 0 elsewhere."""
+        import numpy as np
+
+        pick = np.max if self.largest else np.min
+        winners = (x == pick(x, axis=self.axis, keepdims=True)).astype(float)
+        return winners / np.sum(winners, axis=self.axis, keepdims=True)
+
+    def local(self, k, xs, out):
+        return (self.mask(k.np.asarray(xs[0])),)
+
+    def chain(self, upstream, local, xs, out):
+        import numpy as np
+
+        up = np.asarray(upstream)
+        if self.axis is not None:
+            up = np.expand_dims(up, self.axis)
+        return (local[0] * up,)
+
+    def formulas(self, xs, out):
+        word = "largest" if self.largest else "smallest"
+        return (f"𝟙(entry of {xs[0]} is the {word})",)
+
+    def computes(self, xs):
+        base = "max" if self.largest else "min"
+        return f"{base}({xs[0]})" if self.axis is None else f"{base}({xs[0]}, axis={self.axis})"
+
+    def kink(self, xs):
+        import numpy as np
+
+        x = np.asarray(xs[0])
+        pick = np.max if self.largest else np.min
+        ties = np.sum(x == pick(x, axis=self.axis, keepdims=True), axis=self.axis)
+        if np.any(ties > 1):
+            return (
+                f"{self.name} has a tie here; the gradient is split evenly among the tied entries"
+            )
+        return None
+
+    def branch(self, xs: Sequence[Any]) -> Hashable:
+        import numpy as np
+
+        x = np.asarray(xs[0], dtype=float)
+        if x.ndim == 0:
+            return None
+        pick = np.argmax if self.largest else np.argmin
+        return tuple(np.ravel(pick(x, axis=self.axis)).tolist())
+
+
+def reduction_gate(func: str, axis: int | None) -> Gate:
+    """The gate for sum, mean, or one-argument max and min."""
+    if func == "sum":
+        return Sum(axis)
+    if func == "mean":
+        return Mean(axis)
+    return Extreme(largest=func == "max", axis=axis)
+
+
+VECTOR_GATES: dict[str, type[Gate]] = {
+    "dot": Dot,
+    "norm2": Norm2,
+    "softmax": Softmax,
+    "log_softmax": LogSoftmax,
+    "transpose": Transpose,
+}
