@@ -12,13 +12,17 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from backprop_cli import __version__
 from backprop_cli.errors import BackpropError, InputError
+
+if TYPE_CHECKING:
+    from backprop_cli.problems import Problem
 
 app = typer.Typer(
     name="backprop",
@@ -140,6 +144,19 @@ def trace(
         typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences."),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    problem_id: Annotated[
+        str | None,
+        typer.Option(
+            "--problem",
+            "-p",
+            metavar="ID",
+            help="Trace a problem from a set (see backprop problems); values given override.",
+        ),
+    ] = None,
+    problem_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--from", metavar="PATH", help="Look for --problem here, not the bundle."),
+    ] = None,
 ) -> None:
     """Trace an expression gate by gate: forward values, local gradients, chain rule.
 
@@ -158,6 +175,8 @@ def trace(
 
       backprop trace --file neuron.txt w0=2 x0=-1 --json
 
+      backprop trace --problem sigmoid-neuron                 (a bundled problem)
+
     [bold]The language[/bold]: numbers, names, + - * / and ** or ^, unary minus,
     parentheses, and exp log sqrt sin cos tanh sigmoid relu abs max min.
     Programs: one [italic]name = expr[/italic] per line (or separated by ;),
@@ -170,7 +189,11 @@ def trace(
 
     with reported_errors():
         positional = list(args or [])
-        if file is not None:
+        problem = None
+        if problem_id is not None:
+            problem = problem_for_trace(problem_id, problem_paths, file, positional)
+            text = problem.expression
+        elif file is not None:
             text = read_text(str(file))
         elif positional:
             first = positional.pop(0)
@@ -181,6 +204,8 @@ def trace(
                 "(or --file PATH, or - for standard input)"
             )
         bindings = parse_bindings(positional)
+        if problem is not None:
+            bindings = problem_bindings(problem, bindings)
         result = trace_text(text, bindings, output=output, check=check)
 
     trace_result = result.trace
@@ -193,10 +218,186 @@ def trace(
 
         example = example_command(text, list(trace_result.graph.inputs))
         console = stdout_console()
+        if problem is not None:
+            console.print(problem_header(problem))  # type: ignore[attr-defined]
         console.print(trace_view(trace_result, result.checks, digits, example))  # type: ignore[attr-defined]
     if result.failed:
         error("a cross-check disagreed with the backward pass (see the checks above)")
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+# --------------------------------------------------------------------------- problem sets
+# `backprop check`, `backprop problems`, and the helpers behind `trace --problem`.
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    github = "github"
+
+
+def problem_for_trace(
+    problem_id: str, paths: list[Path] | None, file: Path | None, positional: list[str]
+) -> Problem:
+    from backprop_cli.problems import find_problem
+
+    if file is not None:
+        raise InputError("give either --problem or --file, not both")
+    if positional and "=" not in positional[0]:
+        raise InputError(
+            f"with --problem, give only NAME=VALUE pairs after it, not {positional[0]!r}"
+        )
+    return find_problem(problem_id, paths or None)
+
+
+def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str, float]:
+    """The problem's values, overridden by any given; those the expression ignores dropped."""
+    from backprop_cli.parse import parse_program
+
+    variables = set(parse_program(problem.expression).inputs())
+    merged = {k: v for k, v in problem.bindings.items() if k in variables}
+    merged.update(overrides)
+    return merged
+
+
+def problem_header(problem: Problem) -> object:
+    from rich.text import Text
+
+    from backprop_cli.render.problems import shown_path
+
+    text = Text()
+    text.append(f"problem {problem.id}", style="bold cyan")
+    text.append(f"  {problem.title}  ({shown_path(problem.file)}:{problem.line})")
+    if problem.hint:
+        text.append("\nhint: ", style="bold blue")
+        text.append(problem.hint)
+    return text
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATH]...",
+            help="Problem files, or folders searched for *.toml files with [[problem]] tables "
+            "(default: the bundled sets).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option("--format", help="table, json, junit (JUnit XML) or github (annotations)."),
+    ] = CheckFormat.table,
+    sympy: Annotated[
+        bool,
+        typer.Option(
+            "--sympy/--no-sympy",
+            help="Also cross-check every trace with sympy (finite differences always run).",
+        ),
+    ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Show only problems that did not pass cleanly.")
+    ] = False,
+) -> None:
+    """Check problem sets: trace every problem and prove its stated answers.
+
+    For each [[problem]]: parse, trace, cross-check, and compare the claimed value and
+    gradients (|got - want| <= tolerance × max(1, |want|)). Warns about duplicate ids,
+    unused bindings, names without values, kinks and near-overflow.
+
+    [bold]Examples[/bold]
+
+      backprop check problems/
+
+      backprop check                                  (the bundled sets)
+
+      backprop check course/week1.toml --format github
+
+      backprop check problems/ --format junit > report.xml
+
+    Exit codes: 0 all passed, 1 a claim (or a cross-check) failed, 2 a file or a
+    problem cannot be used.
+    """
+    import time
+
+    from backprop_cli.problems import bundled_path, check_problems, load_problems, summarize
+
+    started = time.perf_counter()
+    with reported_errors():
+        paths = paths or [bundled_path()]
+        problems = load_problems(paths)
+        if not problems:
+            raise InputError(
+                f"found no problems in {', '.join(map(str, paths))} "
+                "(looked for *.toml files with [[problem]] tables)"
+            )
+    results = check_problems(problems, symbolic=sympy)
+    seconds = time.perf_counter() - started
+    if output_format is CheckFormat.json:
+        from backprop_cli.render.problems import check_dict
+
+        typer.echo(json.dumps(check_dict(results), indent=2))
+    elif output_format is CheckFormat.junit:
+        from backprop_cli.render.problems import junit_xml
+
+        typer.echo(junit_xml(results, seconds))
+    elif output_format is CheckFormat.github:
+        from backprop_cli.render.problems import github_annotations
+
+        typer.echo(github_annotations(results, seconds))
+    else:
+        from backprop_cli.render.problems import check_view
+
+        console = stdout_console()
+        console.print(check_view(results, seconds=seconds, quiet=quiet))  # type: ignore[attr-defined]
+    status = summarize(results).exit_status
+    if status != "ok":
+        raise typer.Exit(EXIT_BAD_INPUT if status == "error" else EXIT_CHECK_FAILED)
+
+
+@app.command("problems")
+def list_problems(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATH]...", help="Problem files or folders (default: the bundled sets)."
+        ),
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only problems with this tag.")] = None,
+    level: Annotated[
+        int | None,
+        typer.Option("--difficulty", min=1, max=5, help="Only problems of this difficulty."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
+) -> None:
+    """List problem sets and their problems, with difficulty and tags.
+
+    [bold]Examples[/bold]
+
+      backprop problems
+
+      backprop problems --tag fork
+
+      backprop problems course/ --difficulty 3
+    """
+    from backprop_cli.problems import bundled_path, load_problems
+
+    with reported_errors():
+        problems = load_problems(paths or [bundled_path()])
+    if tag is not None:
+        problems = [p for p in problems if tag in p.tags]
+    if level is not None:
+        problems = [p for p in problems if p.difficulty == level]
+    if as_json:
+        from backprop_cli.render.problems import problems_dicts
+
+        typer.echo(json.dumps(problems_dicts(problems), indent=2))
+        return
+    from backprop_cli.render.problems import problems_view
+
+    stdout_console().print(problems_view(problems))  # type: ignore[attr-defined]
 
 
 def main() -> None:

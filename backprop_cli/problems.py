@@ -1,0 +1,698 @@
+"""Problem sets: TOML files of expressions, values and claimed answers.
+
+Load them (with file:line on every mistake), find one by id, and check one: parse,
+trace, cross-check, and compare what the author claims with what the trace computes.
+No I/O beyond reading the files and no rendering: `cli.py`, `render/problems.py`
+and `pytest_plugin.py` show the results.
+
+The files are untrusted (they arrive in pull requests): expressions go through
+`parse.parse_program` only, and every value is checked for its type here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from backprop_cli.errors import InputError
+
+DEFAULT_TOLERANCE = 1e-6
+MAX_FILE_BYTES = 2_000_000
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+# A file holds problems when a line opens a [[problem]] table; others are left alone.
+_PROBLEM_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*problem[ \t]*\]\]", re.MULTILINE)
+_PROBLEM_HEADER_BYTES = re.compile(_PROBLEM_HEADER.pattern.encode(), re.MULTILINE)
+_EXPECT_HEADER = re.compile(r"^[ \t]*\[[ \t]*problem[ \t]*\.[ \t]*expect[ \t]*\]", re.MULTILINE)
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+SET_KEYS = ("title", "tolerance")
+PROBLEM_KEYS = ("id", "title", "expression", "bindings", "difficulty", "tags", "hint", "expect")
+EXPECT_KEYS = ("value", "gradients", "tolerance")
+TOP_KEYS = ("set", "problem")
+
+Status = Literal["pass", "fail", "error"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the author claims. `tolerance` is already resolved: problem, set, default."""
+
+    value: float | None
+    gradients: dict[str, float]
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    title: str
+    expression: str
+    bindings: dict[str, float]
+    difficulty: int
+    tags: tuple[str, ...]
+    hint: str
+    expect: Expect | None
+    file: Path
+    line: int  # the line of its [[problem]] header
+    set_title: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def qualified_id(self) -> str:
+        """`file-stem:id`, unique across files."""
+        return f"{self.file.stem}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Diff:
+    """One claim that the trace does not bear out."""
+
+    name: str  # "value" for the output's value, else the input's name
+    kind: Literal["value", "gradient"]
+    want: float
+    got: float | None
+    where: str = ""  # where the trace and the claim part ways, in words
+
+
+@dataclass
+class ProblemResult:
+    problem: Problem
+    status: Status
+    diffs: list[Diff] = field(default_factory=list)
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    trace: Any = None  # engine.Trace when the expression could be traced
+    checks: list[Any] = field(default_factory=list)  # verify.Check
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def bundled_path() -> Path:
+    """The bundled problems: inside the installed package, or at the checkout's root."""
+    here = Path(__file__).resolve().parent
+    # A wheel carries them as backprop_cli/problem_sets (see pyproject.toml); an
+    # editable install or a checkout reads the repository's problems/ folder.
+    for candidate in (here / "problem_sets", here.parent / "problems"):
+        if candidate.is_dir():
+            return candidate
+    raise InputError(
+        f"the bundled problems are missing (looked in {here / 'problem_sets'} and "
+        f"{here.parent / 'problems'}); reinstall backprop-cli"
+    )
+
+
+def holds_problems(path: Path) -> bool:
+    """Whether a file has a line that opens a `[[problem]]` table (read as bytes, so
+    a stray binary or non-UTF-8 *.toml elsewhere in a folder is simply not ours)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return False
+    return _PROBLEM_HEADER_BYTES.search(data) is not None
+
+
+def problem_files(paths: Sequence[Path]) -> list[Path]:
+    """Every problem file under `paths`: files as given, folders searched recursively.
+
+    In a folder only `*.toml` files with a `[[problem]]` table count, so a
+    pyproject.toml beside the problems is ignored; hidden folders (.venv, .git) are
+    skipped. A file named on its own must hold problems.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*.toml")):
+                relative = candidate.relative_to(path).parts[:-1]
+                if any(part.startswith(".") or part == "__pycache__" for part in relative):
+                    continue
+                if candidate.is_file() and holds_problems(candidate):
+                    found.append(candidate)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(f"no such file or folder: {path}")
+    return list(dict.fromkeys(found))  # a file reached twice is loaded once
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes; split it into sets")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_problems(paths: Sequence[Path]) -> list[Problem]:
+    """Problems from files or folders, in file order; InputError (file:line) on mistakes."""
+    problems: list[Problem] = []
+    for path in problem_files([Path(p) for p in paths]):
+        problems.extend(load_file(path))
+    return problems
+
+
+def load_file(path: Path) -> list[Problem]:
+    return _FileLoader(path, _read(path)).load()
+
+
+class _FileLoader:
+    """Validates one file's tables, finding line numbers by scanning the text.
+
+    tomllib gives no positions, so the line of each `[[problem]]` header is found
+    with a regex (the n-th header opens the n-th table), and a key's line by
+    searching that problem's lines for the key.
+    """
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.lines = text.splitlines()
+        starts = [text.count("\n", 0, m.start()) + 1 for m in _PROBLEM_HEADER.finditer(text)]
+        self.starts = starts  # 1-based header lines
+
+    def fail(self, line: int, what: str) -> InputError:
+        return InputError(f"{self.path}:{line}: {what}")
+
+    def load(self) -> list[Problem]:
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            found = _TOML_POSITION.search(str(exc))
+            line = int(found.group(1)) if found else 1
+            reason = _TOML_POSITION.sub("", str(exc)).strip()
+            raise self.fail(line, f"not valid TOML: {reason}") from None
+        self.unknown_keys(data, TOP_KEYS, "at the top of the file", (1, len(self.lines)))
+        set_table = data.get("set", {})
+        if not isinstance(set_table, dict):
+            raise self.fail(self.key_line("set"), "'set' must be a table: [set]")
+        self.unknown_keys(set_table, SET_KEYS, "in [set]", (1, len(self.lines)))
+        set_title = self.string(set_table, "title", self.path.stem, (1, len(self.lines)))
+        set_tolerance = DEFAULT_TOLERANCE
+        if "tolerance" in set_table:
+            set_tolerance = self.tolerance(set_table["tolerance"], self.key_line("tolerance"))
+
+        tables = data.get("problem")
+        if tables is None:
+            raise self.fail(
+                1, "holds no [[problem]] tables; start each problem with a [[problem]] line"
+            )
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise self.fail(self.key_line("problem"), "'problem' must be [[problem]] tables")
+        problems = []
+        for index, table in enumerate(tables):
+            start = self.starts[index] if index < len(self.starts) else 1
+            end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.lines)
+            problems.append(self.problem(table, (start, end), set_title, set_tolerance))
+        return problems
+
+    # ----------------------------------------------------------------- one problem
+
+    def problem(
+        self, table: dict[str, Any], span: tuple[int, int], set_title: str, set_tolerance: float
+    ) -> Problem:
+        start = span[0]
+        self.unknown_keys(table, PROBLEM_KEYS, "in [[problem]]", span)
+        for key in ("id", "expression"):
+            if key not in table:
+                raise self.fail(start, f'this problem has no {key!r}; add  {key} = "…"')
+        problem_id = self.string(table, "id", "", span)
+        if not ID_PATTERN.fullmatch(problem_id):
+            raise self.fail(
+                self.key_line("id", span),
+                f"the id {problem_id!r} is not usable: use letters, digits, '-', '_' and '.' "
+                '(up to 100, starting with a letter or digit), for example  id = "sum-times"',
+            )
+        expression = self.string(table, "expression", "", span)
+        if not expression.strip():
+            raise self.fail(self.key_line("expression", span), "the expression is empty")
+        title = self.string(table, "title", problem_id, span)
+        hint = self.string(table, "hint", "", span)
+        bindings = self.bindings(table.get("bindings", {}), span)
+        difficulty = table.get("difficulty", 1)
+        if (
+            not isinstance(difficulty, int)
+            or isinstance(difficulty, bool)
+            or not 1 <= difficulty <= 5
+        ):
+            raise self.fail(
+                self.key_line("difficulty", span),
+                f"difficulty must be a whole number from 1 to 5, got {difficulty!r}",
+            )
+        tags = table.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise self.fail(
+                self.key_line("tags", span),
+                'tags must be a list of strings, for example  tags = ["add", "fork"]',
+            )
+        expect = None
+        if "expect" in table:
+            expect = self.expect(table["expect"], span, set_tolerance)
+        return Problem(
+            id=problem_id,
+            title=title,
+            expression=expression,
+            bindings=bindings,
+            difficulty=difficulty,
+            tags=tuple(tags),
+            hint=hint,
+            expect=expect,
+            file=self.path,
+            line=start,
+            set_title=set_title,
+        )
+
+    def bindings(self, table: Any, span: tuple[int, int]) -> dict[str, float]:
+        """The one place binding values are read (vector values will grow here)."""
+        line = self.key_line("bindings", span)
+        if not isinstance(table, dict):
+            raise self.fail(line, "bindings must be a table, for example  bindings = { x = 2 }")
+        from backprop_cli.parse import FUNCTIONS
+
+        bindings: dict[str, float] = {}
+        for name, value in table.items():
+            where = self.key_line(name, (line, span[1]))
+            if not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
+                raise self.fail(where, f"{name!r} cannot be a variable name")
+            bindings[name] = self.number(value, where, f"the binding {name}")
+        return bindings
+
+    def expect(self, table: Any, span: tuple[int, int], set_tolerance: float) -> Expect:
+        if not isinstance(table, dict):
+            raise self.fail(self.key_line("expect", span), "expect must be a table")
+        header = _EXPECT_HEADER.search(self.span_text(span))
+        expect_span = span
+        if header:
+            expect_span = (span[0] + self.span_text(span).count("\n", 0, header.start()), span[1])
+        self.unknown_keys(table, EXPECT_KEYS, "in [problem.expect]", expect_span)
+        value = None
+        if "value" in table:
+            line = self.key_line("value", expect_span)
+            value = self.number(table["value"], line, "the expected value")
+        gradients_table = table.get("gradients", {})
+        line = self.key_line("gradients", expect_span)
+        if not isinstance(gradients_table, dict):
+            raise self.fail(line, "gradients must be a table, for example  gradients = { x = 1 }")
+        gradients = {
+            name: self.number(g, self.key_line(name, (line, span[1])), f"the gradient on {name}")
+            for name, g in gradients_table.items()
+        }
+        tolerance = set_tolerance
+        if "tolerance" in table:
+            tolerance = self.tolerance(table["tolerance"], self.key_line("tolerance", expect_span))
+        return Expect(value, gradients, tolerance)
+
+    # ----------------------------------------------------------------- values
+
+    def number(self, value: Any, line: int, what: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(
+                line, f"{what} must be a number, got {_toml_kind(value)} {_short(value)}"
+            )
+        try:
+            number = float(value)
+        except OverflowError:
+            raise self.fail(line, f"{what} is too large for a float: {_short(value)}") from None
+        if not math.isfinite(number):
+            raise self.fail(line, f"{what} must be a finite number, got {value}")
+        return number
+
+    def tolerance(self, value: Any, line: int) -> float:
+        tolerance = self.number(value, line, "tolerance")
+        if tolerance <= 0:
+            raise self.fail(line, f"tolerance must be positive, for example 1e-6; got {value}")
+        return tolerance
+
+    def string(self, table: dict[str, Any], key: str, default: str, span: tuple[int, int]) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(
+                self.key_line(key, span),
+                f"{key} must be a string, got {_toml_kind(value)} {_short(value)}",
+            )
+        return value
+
+    def unknown_keys(
+        self, table: Mapping[str, Any], known: Sequence[str], where: str, span: tuple[int, int]
+    ) -> None:
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise self.fail(
+                    self.key_line(key, span),
+                    f"unknown key {key!r} {where}.{hint} Known keys: {', '.join(known)}",
+                )
+
+    # ----------------------------------------------------------------- positions
+
+    def span_text(self, span: tuple[int, int]) -> str:
+        return "\n".join(self.lines[span[0] - 1 : span[1]])
+
+    def key_line(self, key: str, span: tuple[int, int] | None = None) -> int:
+        """The first line in `span` where `key` stands as a key (`key =`, `[a.key]`)."""
+        start, end = span or (1, len(self.lines))
+        pattern = re.compile(rf"(?<![\w-])[\"']?{re.escape(key)}[\"']?[ \t]*[=\].]")
+        for number in range(start, min(end, len(self.lines)) + 1):
+            code = self.lines[number - 1].split("#", 1)[0] if "'" not in key else ""
+            if pattern.search(code or self.lines[number - 1]):
+                return number
+        return start
+
+
+def _toml_kind(value: Any) -> str:
+    kinds = {bool: "a boolean", str: "a string", list: "an array", dict: "a table"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --------------------------------------------------------------------------- finding one
+
+
+def find_problem(problem_id: str, paths: Sequence[Path] | None = None) -> Problem:
+    """One problem by id (or `file-stem:id` when ids clash), from `paths` or the bundle."""
+    problems = load_problems(list(paths) if paths is not None else [bundled_path()])
+    stem, sep, bare = problem_id.rpartition(":")
+    if sep:
+        matches = [p for p in problems if p.id == bare and p.file.stem == stem]
+    else:
+        matches = [p for p in problems if p.id == problem_id]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        options = ", ".join(p.qualified_id for p in matches)
+        raise InputError(f"the id {problem_id!r} is in more than one file; name one of: {options}")
+    known = [p.id for p in problems] + [p.qualified_id for p in problems]
+    close = difflib.get_close_matches(problem_id, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise InputError(
+        f"no problem has the id {problem_id!r}.{hint} See them all with  backprop problems"
+    )
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def within(got: float, want: float, tolerance: float) -> bool:
+    """The issue's rule: |got - want| <= tolerance * max(1, |want|)."""
+    return abs(got - want) <= tolerance * max(1.0, abs(want))
+
+
+def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
+    """Parse, trace, cross-check, and compare the claims. Never raises InputError.
+
+    `symbolic=False` skips the sympy cross-check (finite differences still run): the
+    claim is compared with the trace either way, and sympy costs most of the time.
+    """
+    from backprop_cli import engine, verify
+    from backprop_cli.graph import build_graph
+    from backprop_cli.parse import parse_program
+
+    result = ProblemResult(problem, "pass")
+    try:
+        program = parse_program(problem.expression)
+    except InputError as exc:
+        return _error(result, f"the expression cannot be read: {exc}")
+    except (RecursionError, MemoryError):
+        return _error(result, "the expression is too large or too deeply nested")
+    variables = program.inputs()
+    unused = [name for name in problem.bindings if name not in variables]
+    if unused:
+        result.warnings.append(
+            f"{_names(unused)} {'is' if len(unused) == 1 else 'are'} given a value "
+            "but not used by the expression"
+        )
+    try:
+        graph = build_graph(program)
+        used = {k: v for k, v in problem.bindings.items() if k in variables}
+        missing = [name for name in graph.inputs if name not in used]
+        if missing:
+            result.warnings.append(
+                f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} "
+                "no value in bindings, so the trace is symbolic"
+            )
+            if problem.expect is not None:
+                return _error(
+                    result,
+                    f"no value for {_names(missing)}, so the claims cannot be checked; "
+                    f"add it to bindings, for example  bindings = {{ {missing[0]} = 1 }}",
+                )
+        trace = engine.run(graph, used)
+    except InputError as exc:
+        return _error(result, str(exc))
+    except (RecursionError, MemoryError):
+        return _error(result, "the expression is too large or too deeply nested")
+    result.trace = trace
+    result.warnings.extend(graph.warnings)
+    result.warnings.extend(f"not differentiable here: {kink}" for kink in trace.kinks)
+    if trace.mode == "numeric":
+        magnitudes = [abs(float(v)) for v in (*trace.values, *trace.grads) if v is not None]
+        if magnitudes and max(magnitudes) > 1e150:
+            result.warnings.append(
+                f"values reach {max(magnitudes):.1e}: close to overflowing a float"
+            )
+    result.checks = verify.run_checks(trace, symbolic=symbolic, numeric=True)
+    if not symbolic:
+        result.checks[0] = verify.Check("sympy", "skipped", "skipped (--no-sympy)")
+
+    failed = [c for c in result.checks if c.failed]
+    if failed:
+        result.status = "fail"
+        result.message = "; ".join(
+            f"the backward pass disagrees with {c.name}: {c.message}" for c in failed
+        )
+    if problem.expect is not None:
+        _compare(result, problem.expect, trace, variables)
+    return result
+
+
+def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[str]) -> None:
+    tolerance = expect.tolerance
+    if expect.value is not None:
+        got = float(trace.value)
+        if not within(got, expect.value, tolerance):
+            result.diffs.append(
+                Diff(trace.output.ref, "value", expect.value, got, explain_value(trace))
+            )
+    gradients = trace.gradients
+    strangers = [name for name in expect.gradients if name not in variables]
+    if strangers:
+        _error(
+            result,
+            f"expect.gradients names {_names(strangers)}, which "
+            f"{'is' if len(strangers) == 1 else 'are'} not a variable of the expression "
+            f"(its variables: {', '.join(variables)})",
+        )
+        return
+    for name, want in expect.gradients.items():
+        # A variable read only by a stage the output ignores has gradient 0.
+        got = float(gradients[name]) if name in gradients else 0.0
+        if not within(got, want, tolerance):
+            result.diffs.append(
+                Diff(name, "gradient", want, got, explain_gradient(trace, name, want, tolerance))
+            )
+    if result.diffs:
+        result.status = "fail"
+        names = ", ".join(d.name if d.kind == "gradient" else "the value" for d in result.diffs)
+        claims = "claim differs" if len(result.diffs) == 1 else "claims differ"
+        message = f"{len(result.diffs)} {claims} from the trace: {names}"
+        result.message = f"{result.message}; {message}" if result.message else message
+
+
+def _error(result: ProblemResult, message: str) -> ProblemResult:
+    result.status = "error"
+    result.message = message
+    return result
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+def explain_value(trace: Any) -> str:
+    """The forward pass in one line, so the author can see where their value came from."""
+    from backprop_cli.render.numbers import show
+
+    nodes = trace.graph.nodes
+    steps = trace.graph.gate_nodes
+    shown = steps[-6:]
+    parts = [
+        f"{n.ref} = {n.gate.computes([nodes[j].ref for j in n.inputs])} = "
+        f"{show(trace.values[n.index], 6)}"
+        for n in shown
+    ]
+    prefix = "… ; " if len(steps) > len(shown) else ""
+    return "forward pass: " + prefix + "; ".join(parts)
+
+
+def explain_gradient(trace: Any, name: str, want: float, tolerance: float) -> str:
+    """Where the gradient on `name` comes from, and what the claim most likely missed.
+
+    The claim is one number, so the step where it leaves the trace is found by
+    matching it against the pieces the trace adds up: a sign flip, only some of the
+    steps that use `name` (a forgotten fork), or an upstream or local gradient alone.
+    """
+    from itertools import combinations
+
+    from backprop_cli.render.numbers import show
+
+    graph = trace.graph
+    if name not in graph.inputs:
+        return f"{name} does not reach the output, so its gradient is 0"
+    index = graph.inputs[name]
+    nodes = graph.nodes
+    got = float(trace.grads[index])
+    # What each step that reads `name` sends back (a step may read it twice: x * x).
+    by_step: dict[int, float] = {}
+    for c in trace.contributions[index]:
+        by_step[c.consumer] = by_step.get(c.consumer, 0.0) + float(c.amount)
+    parts = []
+    for consumer, amount in by_step.items():
+        step = nodes[consumer]
+        locals_ = [
+            show(trace.locals[consumer][p], 6) for p, j in enumerate(step.inputs) if j == index
+        ]
+        parts.append(
+            f"{show(amount, 6)} from step {step.ref} ({step.gate.name}: upstream "
+            f"{show(trace.grads[consumer], 6)} × local {' + '.join(locals_)})"
+        )
+    text = f"{name} receives " + " + ".join(parts)
+    if len(parts) > 1:
+        text += f" = {show(got, 6)}"
+
+    def near(value: Any) -> bool:
+        return within(float(value), want, tolerance)
+
+    steps = list(by_step)
+    if got != 0 and near(-got):
+        return text + "; the claim has the sign flipped"
+    if 1 < len(steps) <= 8:
+        for size in range(len(steps) - 1, 0, -1):
+            for subset in combinations(steps, size):
+                if near(sum(by_step[s] for s in subset)):
+                    missing = ", ".join(nodes[s].ref for s in steps if s not in subset)
+                    return text + (
+                        f"; the claim leaves out what {missing} sends back: {name} is used "
+                        f"by {len(steps)} steps, and gradients add up at a fork"
+                    )
+    for consumer in steps:
+        step = nodes[consumer]
+        position = step.inputs.index(index)
+        if near(trace.grads[consumer]):
+            local = show(trace.locals[consumer][position], 6)
+            return text + (
+                f"; the claim equals the upstream gradient at {step.ref}: "
+                f"multiply it by the local gradient {local}"
+            )
+        if near(trace.locals[consumer][position]):
+            upstream = show(trace.grads[consumer], 6)
+            return text + (
+                f"; the claim equals the local gradient at {step.ref}: "
+                f"multiply it by the upstream gradient {upstream}"
+            )
+    return text
+
+
+def duplicate_warnings(problems: Sequence[Problem]) -> dict[int, str]:
+    """Problem position -> a warning, for ids used twice in one file."""
+    counts = Counter((p.file, p.id) for p in problems)
+    out: dict[int, str] = {}
+    for position, p in enumerate(problems):
+        if counts[(p.file, p.id)] > 1:
+            lines = [str(q.line) for q in problems if (q.file, q.id) == (p.file, p.id)]
+            out[position] = f"the id {p.id!r} is used more than once in this file (lines " + (
+                ", ".join(lines) + ")"
+            )
+    return out
+
+
+def check_problems(problems: Sequence[Problem], *, symbolic: bool = True) -> list[ProblemResult]:
+    """Check every problem, adding the warnings that need the whole list."""
+    duplicates = duplicate_warnings(problems)
+    results = []
+    for position, problem in enumerate(problems):
+        result = check_problem(problem, symbolic=symbolic)
+        if position in duplicates:
+            result.warnings.insert(0, duplicates[position])
+        results.append(result)
+    return results
+
+
+@dataclass(frozen=True)
+class Summary:
+    passed: int
+    failed: int
+    errors: int
+    warnings: int
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.errors
+
+    @property
+    def exit_status(self) -> Literal["ok", "failed", "error"]:
+        """Errors (input that cannot be used) outrank failures (a wrong claim)."""
+        if self.errors:
+            return "error"
+        return "failed" if self.failed else "ok"
+
+
+def summarize(results: Sequence[ProblemResult]) -> Summary:
+    counts = Counter(r.status for r in results)
+    return Summary(
+        counts["pass"], counts["fail"], counts["error"], sum(len(r.warnings) for r in results)
+    )
+
+
+# --------------------------------------------------------------------------- plain text
+
+
+def failure_text(result: ProblemResult) -> str:
+    """A failure in plain text, for pytest and for annotations: want vs got, then why."""
+    lines = [f"{result.problem.where}: {result.problem.id}: {result.message}"]
+    for diff in result.diffs:
+        what = "value" if diff.kind == "value" else f"∂/∂{diff.name}"
+        lines.append(f"  {what}: want {pair(diff.want, diff.got)}")
+        if diff.where:
+            lines.append(f"    {diff.where}")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
+def pair(want: float, got: float | None) -> str:
+    """`want W, got G` with enough digits that W and G differ on the page."""
+    from backprop_cli.render.numbers import show
+
+    if got is None:
+        return f"{show(want, 6)}, got nothing"
+    w, g = show(want, 6), show(got, 6)
+    for digits in (10, 17):
+        if w != g:
+            break
+        w, g = show(want, digits), show(got, digits)
+    return f"{w}, got {g}"

@@ -1,0 +1,273 @@
+"""Problem-set results and listings: Rich tables, JSON, JUnit XML, GitHub annotations.
+
+Each function takes `problems.ProblemResult`s (or `Problem`s) and returns a Rich
+renderable, a dict or a string; `cli.py` decides where it goes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.problems import Problem, ProblemResult, Summary, pair, summarize
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the working folder when it lies below it (shorter, and what
+    GitHub annotations need), else as it is."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def summary_line(summary: Summary, seconds: float | None = None) -> str:
+    noun = "problem" if summary.total == 1 else "problems"
+    text = (
+        f"{summary.total} {noun}: {summary.passed} passed, {summary.failed} failed, "
+        f"{summary.errors} {'error' if summary.errors == 1 else 'errors'}"
+    )
+    if summary.warnings:
+        text += f", {summary.warnings} {'warning' if summary.warnings == 1 else 'warnings'}"
+    if seconds is not None:
+        text += f" in {seconds:.2f}s"
+    return text
+
+
+# --------------------------------------------------------------------------- table
+
+
+def details(result: ProblemResult) -> Text:
+    """What the status column cannot say: want vs got per claim, the message, warnings."""
+    text = Text()
+    for diff in result.diffs:
+        what = "value" if diff.kind == "value" else f"∂/∂{diff.name}"
+        text.append(f"{what}: ", style="bold")
+        text.append(f"want {pair(diff.want, diff.got)}\n")
+        if diff.where:
+            text.append(f"  {diff.where}\n", style="dim")
+    if result.message and (result.status == "error" or not result.diffs):
+        text.append(result.message + "\n")
+    for warning in result.warnings:
+        text.append("warning: ", style="yellow")
+        text.append(warning + "\n")
+    text.rstrip()
+    return text
+
+
+def check_view(
+    results: Sequence[ProblemResult], *, seconds: float | None = None, quiet: bool = False
+) -> Group:
+    """A table per file (only problems that did not pass cleanly when `quiet`) and a
+    summary line."""
+    parts: list[RenderableType] = []
+    by_file: dict[Path, list[ProblemResult]] = {}
+    for result in results:
+        by_file.setdefault(result.problem.file, []).append(result)
+    for file, group in by_file.items():
+        shown = [r for r in group if not (quiet and r.status == "pass" and not r.warnings)]
+        if not shown:
+            continue
+        heading = Text(shown_path(file), style="bold")
+        heading.append(f"  {group[0].problem.set_title}", style="")
+        parts.append(heading)
+        table = Table(box=box.SIMPLE_HEAD)
+        table.add_column("line", justify="right", style="dim")
+        table.add_column("id", style="bold", overflow="fold")
+        table.add_column("status", no_wrap=True)
+        table.add_column("details", overflow="fold", ratio=1)
+        for result in shown:
+            table.add_row(
+                str(result.problem.line),
+                result.problem.id,
+                Text(result.status, style=STATUS_STYLE[result.status]),
+                details(result),
+            )
+        parts.append(table)
+    summary = summarize(results)
+    style = {"ok": "bold green", "failed": "bold red", "error": "bold magenta"}[summary.exit_status]
+    parts.append(Text(summary_line(summary, seconds), style=style))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def diff_dict(result: ProblemResult) -> list[dict[str, Any]]:
+    return [
+        {"name": d.name, "kind": d.kind, "want": d.want, "got": d.got, "where": d.where}
+        for d in result.diffs
+    ]
+
+
+def check_dict(results: Sequence[ProblemResult]) -> dict[str, Any]:
+    summary = summarize(results)
+    return {
+        "summary": {
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "errors": summary.errors,
+            "warnings": summary.warnings,
+        },
+        "problems": [
+            {
+                "file": shown_path(r.problem.file),
+                "id": r.problem.id,
+                "line": r.problem.line,
+                "title": r.problem.title,
+                "status": r.status,
+                "diffs": diff_dict(r),
+                "message": r.message,
+                "warnings": list(r.warnings),
+            }
+            for r in results
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- JUnit XML
+
+
+def result_text(result: ProblemResult) -> str:
+    """Plain text of a result's details, as in the table's last column."""
+    return details(result).plain
+
+
+def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
+    """One <testsuite> per file, one <testcase> per problem (classname: the file)."""
+    root = ET.Element("testsuites", name="backprop check")
+    by_file: dict[str, list[ProblemResult]] = {}
+    for result in results:
+        by_file.setdefault(shown_path(result.problem.file), []).append(result)
+    summary = summarize(results)
+    root.set("tests", str(summary.total))
+    root.set("failures", str(summary.failed))
+    root.set("errors", str(summary.errors))
+    root.set("time", f"{seconds:.3f}")
+    for file, group in by_file.items():
+        part = summarize(group)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=file,
+            tests=str(part.total),
+            failures=str(part.failed),
+            errors=str(part.errors),
+            skipped="0",
+        )
+        for result in group:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=file,
+                name=result.problem.id,
+                file=file,
+                line=str(result.problem.line),
+            )
+            if result.status != "pass":
+                tag = "failure" if result.status == "fail" else "error"
+                element = ET.SubElement(case, tag, message=result.message, type=tag)
+                element.text = result_text(result)
+            elif result.warnings:
+                ET.SubElement(case, "system-out").text = result_text(result)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# --------------------------------------------------------------------------- GitHub
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(results: Sequence[ProblemResult], seconds: float | None = None) -> str:
+    """`::error file=…,line=…::…` for each failure, `::warning` for each warning."""
+    lines = []
+    for result in results:
+        problem = result.problem
+        where = f"file={_escape_property(shown_path(problem.file))},line={problem.line}"
+        title = _escape_property(f"backprop check {problem.id}")
+        if result.status != "pass":
+            body = result.message
+            extra = result_text(result)
+            if extra and extra != result.message:
+                body += "\n" + extra
+            lines.append(f"::error {where},title={title}::{_escape_data(body)}")
+        elif result.warnings:
+            for warning in result.warnings:
+                lines.append(f"::warning {where},title={title}::{_escape_data(warning)}")
+    lines.append(summary_line(summarize(results), seconds))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def problems_view(problems: Sequence[Problem]) -> Group:
+    """One table per set: id, difficulty, tags and title."""
+    parts: list[RenderableType] = []
+    by_set: dict[tuple[Path, str], list[Problem]] = {}
+    for problem in problems:
+        by_set.setdefault((problem.file, problem.set_title), []).append(problem)
+    for (file, title), group in by_set.items():
+        table = Table(
+            box=box.SIMPLE_HEAD,
+        )
+        heading = Text(title, style="bold")
+        heading.append(f"  {shown_path(file)}, {len(group)} problems", style="dim")
+        parts.append(heading)
+        table.add_column("id", style="bold cyan", no_wrap=True)
+        table.add_column("level", no_wrap=True)
+        table.add_column("tags", style="dim")
+        table.add_column("title")
+        for problem in group:
+            table.add_row(
+                problem.id,
+                "★" * problem.difficulty + "☆" * (5 - problem.difficulty),
+                ", ".join(problem.tags),
+                problem.title,
+            )
+        parts.append(table)
+    sets = len(by_set)
+    parts.append(
+        Text(
+            f"{len(problems)} problems in {sets} {'set' if sets == 1 else 'sets'}. "
+            "Trace one with  backprop trace --problem ID",
+            style="dim",
+        )
+    )
+    return Group(*parts)
+
+
+def problems_dicts(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "set": p.set_title,
+            "file": shown_path(p.file),
+            "line": p.line,
+            "difficulty": p.difficulty,
+            "tags": list(p.tags),
+            "expression": p.expression,
+            "bindings": dict(p.bindings),
+            "hint": p.hint,
+        }
+        for p in problems
+    ]

@@ -1,0 +1,206 @@
+"""`backprop check`, `backprop problems` and `backprop trace --problem`, through Typer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+from backprop_cli.problems import bundled_path
+
+# d(x*y)/dx = y = 3 at x=2, y=3, so the first claim is wrong (2) and the value right.
+WRONG = """\
+[set]
+title = "Wrong on purpose"
+
+[[problem]]
+id = "mul-wrong"
+expression = "x * y"
+bindings = { x = 2, y = 3 }
+
+[problem.expect]
+value = 6
+gradients = { x = 2, y = 2 }
+
+[[problem]]
+id = "add-right"
+expression = "x + y"
+bindings = { x = 2, y = 3 }
+
+[problem.expect]
+value = 5
+gradients = { x = 1, y = 1 }
+"""
+
+
+@pytest.fixture
+def wrong(tmp_path: Path) -> Path:
+    path = tmp_path / "wrong.toml"
+    path.write_text(WRONG, encoding="utf-8")
+    return path
+
+
+def test_check_bundled_passes(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", str(bundled_path()), "--no-sympy"])
+    assert result.exit_code == 0, result.output
+    count = len(list(bundled_path().glob("*.toml")))
+    assert count >= 5
+    assert "50 problems: 50 passed, 0 failed, 0 errors" in result.output
+
+
+def test_check_without_paths_checks_the_bundle(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", "--no-sympy", "-q"])
+    assert result.exit_code == 0
+    assert "passed, 0 failed, 0 errors" in result.output
+
+
+def test_check_names_the_wrong_gradient(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(app, ["check", str(wrong)])
+    assert result.exit_code == 1
+    assert "mul-wrong" in result.output and "fail" in result.output
+    assert "∂/∂x: want 2, got 3" in result.output
+    assert "∂/∂y" not in result.output  # d/dy = x = 2 is right: not shown
+    assert "2 problems: 1 passed, 1 failed, 0 errors" in result.output
+
+
+def test_check_quiet_shows_only_trouble(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(app, ["check", str(wrong), "-q"])
+    assert "mul-wrong" in result.output and "add-right" not in result.output
+
+
+def test_check_json(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(app, ["check", str(wrong), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["summary"] == {"passed": 1, "failed": 1, "errors": 0, "warnings": 0}
+    first, second = data["problems"]
+    assert {k: first[k] for k in ("id", "line", "status")} == {
+        "id": "mul-wrong",
+        "line": 4,
+        "status": "fail",
+    }
+    assert first["file"].endswith("wrong.toml")
+    (diff,) = first["diffs"]
+    assert (diff["name"], diff["kind"], diff["want"], diff["got"]) == ("x", "gradient", 2, 3)
+    assert second["status"] == "pass" and second["diffs"] == [] and second["message"] == ""
+
+
+def test_check_junit(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(app, ["check", str(wrong), "--format", "junit"])
+    assert result.exit_code == 1
+    root = ET.fromstring(result.stdout)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "1", "0")
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == ["mul-wrong", "add-right"]
+    failure = cases[0].find("failure")
+    assert failure is not None and "want 2, got 3" in (failure.text or "")
+    assert cases[1].find("failure") is None
+
+
+def test_check_github_annotations(runner: CliRunner, wrong: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(wrong), "--format", "github"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"::error file={wrong},line=4,title=backprop check mul-wrong::")
+    assert "%0A" in errors[0] and "\n" not in errors[0]  # one line per annotation
+
+
+def test_check_malformed_file_exits_2_with_file_and_line(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text('[[problem]]\nid = "a"\nexpression = "x"\nbindngs = { x = 1 }\n')
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4: unknown key 'bindngs'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_check_problem_error_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "domain.toml"
+    path.write_text('[[problem]]\nid = "neg-log"\nexpression = "log(x)"\nbindings = { x = -1 }\n')
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert "error" in result.output and "log needs a positive input" in result.output
+
+
+def test_check_missing_path_and_empty_folder(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no such file or folder" in result.stderr
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 2 and "found no problems" in result.stderr
+
+
+def test_problems_lists_the_bundle(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["problems"])
+    assert result.exit_code == 0
+    assert "sum-times" in result.output and "Worked examples from the notes" in result.output
+    assert "problems in 5 sets" in result.output
+
+
+def test_problems_filters_and_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["problems", "--tag", "fork", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data and all("fork" in p["tags"] for p in data)
+    assert {"id", "title", "set", "file", "line", "difficulty", "tags", "expression"} <= set(
+        data[0]
+    )
+    hard = json.loads(runner.invoke(app, ["problems", "--difficulty", "4", "--json"]).stdout)
+    assert all(p["difficulty"] == 4 for p in hard)
+
+
+def test_problems_of_a_given_folder(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(app, ["problems", str(wrong.parent)])
+    assert result.exit_code == 0
+    assert "Wrong on purpose" in result.output and "mul-wrong" in result.output
+
+
+def test_trace_a_bundled_problem(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "--problem", "sum-times", "--json", "--no-check"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # The notes: (x + y) z at x=-2, y=5, z=-4 is -12, with gradients -4, -4, 3.
+    assert data["value"] == -12
+    assert data["gradients"] == {"x": -4, "y": -4, "z": 3}
+
+
+def test_trace_a_problem_with_an_override_and_header(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "--problem", "sum-times", "z=2", "--no-check"])
+    assert result.exit_code == 0
+    assert "problem sum-times" in result.output
+    assert "f = 6" in result.output  # (-2 + 5) * 2
+
+
+def test_trace_a_problem_from_a_folder(runner: CliRunner, wrong: Path) -> None:
+    result = runner.invoke(
+        app, ["trace", "--problem", "wrong:mul-wrong", "--from", str(wrong), "--json"]
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["value"] == 6
+
+
+def test_trace_unknown_problem(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "--problem", "sum-time"])
+    assert result.exit_code == 2
+    assert "Did you mean sum-times" in result.stderr
+
+
+def test_trace_problem_refuses_an_expression_too(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "--problem", "sum-times", "x*y"])
+    assert result.exit_code == 2
+    assert "only NAME=VALUE" in result.stderr
+
+
+def test_commands_do_not_import_sympy_at_startup() -> None:
+    code = (
+        "import sys, backprop_cli.cli, backprop_cli.pytest_plugin; "
+        "print('sympy' in sys.modules, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

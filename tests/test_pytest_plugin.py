@@ -1,0 +1,95 @@
+"""The pytest plugin, run inside pytester's throwaway folders."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+GOOD_AND_BAD = """\
+[set]
+title = "Week 1"
+
+# (x + y) z at x=-2, y=5, z=-4 (the notes): gradients -4, -4, 3.
+[[problem]]
+id = "sum-times"
+expression = "(x + y) * z"
+bindings = { x = -2, y = 5, z = -4 }
+
+[problem.expect]
+value = -12
+gradients = { x = -4, y = -4, z = 3 }
+
+# x*x + 3x at x=2: 2x + 3 = 7; the claim 4 forgets the 3x branch.
+[[problem]]
+id = "fork-forgotten"
+expression = "x*x + 3*x"
+bindings = { x = 2 }
+
+[problem.expect]
+gradients = { x = 4 }
+"""
+
+
+@pytest.fixture
+def course(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".toml", week1=GOOD_AND_BAD)
+    pytester.makefile(".toml", pyproject='[project]\nname = "course"\n')
+    return pytester
+
+
+def test_one_item_per_problem_named_file_and_id(course: pytest.Pytester) -> None:
+    result = course.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["week1.toml::sum-times", "week1.toml::fork-forgotten"])
+    assert "pyproject" not in result.stdout.str()
+
+
+def test_failure_shows_want_got_and_the_step(course: pytest.Pytester) -> None:
+    result = course.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*week1.toml:15: fork-forgotten: 1 claim differs from the trace: x",
+            "*∂/∂x: want 4, got 7",
+            "*x receives 3 from step s2*+ 4 from step s1*leaves out what s2 sends back*",
+        ]
+    )
+    output = result.stdout.str()
+    assert "Traceback" not in output and "def runtest" not in output
+    assert "problems.py" not in output and "pytest_plugin.py" not in output
+
+
+def test_toml_without_problems_is_ignored(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject='[project]\nname = "course"\n')
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_malformed_file_is_a_collection_error_with_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", broken='[[problem]]\nid = "a"\nexpression = "x"\nhnit = "?"\n')
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*broken.toml:4: unknown key 'hnit'*Did you mean 'hint'?*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_warnings_are_reported(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml",
+        kink='[[problem]]\nid = "relu-at-0"\nexpression = "relu(x)"\nbindings = { x = 0, w = 1 }\n',
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(["*relu-at-0: w is given a value but not used*"])
+
+
+def test_select_by_tag(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml",
+        tagged=(
+            '[[problem]]\nid = "a"\nexpression = "x"\ntags = ["fork"]\n\n'
+            '[[problem]]\nid = "b"\nexpression = "x"\ntags = ["add"]\n'
+        ),
+    )
+    result = pytester.runpytest("-k", "fork")
+    result.assert_outcomes(passed=1, deselected=1)
