@@ -400,6 +400,144 @@ def list_problems(
     stdout_console().print(problems_view(problems))  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------- quiz, stats
+# `backprop quiz` and `backprop stats` (issue 4): the logic is in quiz.py (questions,
+# grading), play.py (choosing a problem, the prompt loop), history.py (SQLite).
+
+EXIT_INTERRUPTED = 130
+
+
+def _notices(messages: list[str]) -> None:
+    for message in messages:
+        typer.echo(f"warning: {message}", err=True)
+
+
+@app.command()
+def quiz(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[EXPR NAME=VALUE...]",
+            help="Quiz on your own expression instead of a problem set.",
+            show_default=False,
+        ),
+    ] = None,
+    problem: Annotated[
+        str | None, typer.Option("--problem", "-p", help="The id of a problem to do.")
+    ] = None,
+    sets: Annotated[
+        list[Path] | None,
+        typer.Option("--set", help="A problem file or folder instead of the bundled sets."),
+    ] = None,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="A random circuit from the gate catalog.")
+    ] = False,
+    difficulty: Annotated[
+        int | None,
+        typer.Option("--difficulty", "-d", min=1, max=5, help="1 (one gate) to 5."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="With --generate: the same seed, the same circuit.")
+    ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode", "-m", help="backward, forward, local, gradients or full.", show_default=True
+        ),
+    ] = "backward",
+    tolerance: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="Relative tolerance, e.g. 0.01 (default: right to 2 significant digits).",
+        ),
+    ] = None,
+) -> None:
+    """Work out a backward pass yourself, step by step, with feedback on every answer.
+
+    Without a problem option it picks for you: problems you missed come back, then
+    the gates you are weakest at. Type a number or a small calculation
+    (-1/1.37**2), [bold]?[/bold] for a hint, [bold]skip[/bold], or [bold]q[/bold] to quit.
+    Every answer is saved (see backprop stats); BACKPROP_HOME sets where.
+
+    [bold]Examples[/bold]
+
+      backprop quiz
+
+      backprop quiz --problem sum-times --mode full
+
+      backprop quiz --generate --difficulty 3 --seed 7
+
+      backprop quiz "(x + y) * z" x=-2 y=5 z=-4
+
+    On a terminal it asks at a prompt; otherwise it reads one answer per line, and
+    the end of input ends the quiz. The last line is [italic]Score: K/N[/italic].
+    """
+    from backprop_cli import history, play
+    from backprop_cli.parse import parse_bindings
+    from backprop_cli.quiz import MODES, parse_tolerance, start_quiz
+
+    with reported_errors():
+        if mode not in MODES:
+            raise InputError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        limit = parse_tolerance(tolerance)
+        positional = list(args or [])
+        expression = positional.pop(0) if positional else None
+        bindings = parse_bindings(positional)
+        store = history.open_store()
+        _notices(store.notices)
+        choice = play.choose_problem(
+            expression=expression,
+            bindings=bindings,
+            problem_id=problem,
+            sets=sets or (),
+            generate=generate,
+            difficulty=difficulty,
+            seed=seed,
+            rows=store.rows(),
+        )
+        session = start_quiz(choice.problem, mode, limit)  # type: ignore[arg-type]
+
+    from backprop_cli.render.quiz import summary_view
+
+    console = stdout_console()
+    answers: play.AnswerSource = (
+        play.TerminalAnswers(console)  # type: ignore[arg-type]
+        if sys.stdin.isatty()
+        else play.LineAnswers(console, sys.stdin)  # type: ignore[arg-type]
+    )
+    seen = len(store.notices)
+    save = play.saver(store, history.new_session(), choice.problem.id, mode)
+    outcome = play.run(session, console, answers, save, why=choice.why)  # type: ignore[arg-type]
+    _notices(store.notices[seen:])
+    console.print(  # type: ignore[attr-defined]
+        summary_view(outcome.summary, interrupted=outcome.interrupted, saved=not store.in_memory)
+    )
+    store.close()
+    if outcome.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+) -> None:
+    """Your quiz history: accuracy by gate and by mode, streaks, what to practise next."""
+    from backprop_cli import history
+
+    store = history.open_store()
+    _notices(store.notices)
+    result = history.compute_stats(store.rows())
+    where = str(store.path) if store.path is not None else "memory"
+    store.close()
+    if as_json:
+        typer.echo(json.dumps({"database": where, **result.as_dict()}, indent=2))
+        return
+    from backprop_cli.render.quiz import stats_view
+
+    stdout_console().print(stats_view(result, where))  # type: ignore[attr-defined]
+
+
 def main() -> None:
     """Entry point: run the app; anything unexpected is reported without a traceback."""
     try:

@@ -1,0 +1,507 @@
+"""Saved progress: every quiz attempt in SQLite, statistics, and what to practise next.
+
+The database lives in the user's data directory (platformdirs), or in
+`$BACKPROP_HOME` when that is set (tests, shared machines). Each attempt is
+committed as soon as it is answered, so Ctrl-C or the end of input loses nothing;
+WAL mode and a busy timeout let two quizzes write to one file at once. A file that
+is not a database is moved aside (never deleted) and a new one started; a store
+that cannot be written (locked, read-only) is reported and the quiz runs in memory.
+
+The statistics and the choice of the next problem are plain functions over the
+rows, so they are tested without a database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from backprop_cli.quiz import Attempt
+
+HOME_VARIABLE = "BACKPROP_HOME"
+FILENAME = "history.sqlite3"
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    session TEXT NOT NULL,      -- one quiz run
+    problem TEXT NOT NULL,
+    step TEXT NOT NULL,
+    gate TEXT NOT NULL,         -- gate kind: mul, add, *c, ...; '' for whole-circuit questions
+    kind TEXT NOT NULL,         -- forward, upstream, local, product, gradient
+    asked TEXT NOT NULL,
+    answer TEXT NOT NULL,       -- as typed; '' when skipped
+    expected REAL NOT NULL,
+    correct INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    hints INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    mode TEXT NOT NULL,
+    timestamp TEXT NOT NULL     -- ISO 8601, UTC
+);
+CREATE INDEX IF NOT EXISTS attempts_by_problem ON attempts (problem, timestamp);
+"""
+COLUMNS = (
+    "session, problem, step, gate, kind, asked, answer, expected, correct, skipped, hints, "
+    "seconds, mode, timestamp"
+)
+
+# Spaced repetition (Leitner boxes): after a miss a problem comes back in 10
+# minutes; each clean run after that pushes it further out.
+INTERVALS = (
+    timedelta(minutes=10),
+    timedelta(days=1),
+    timedelta(days=3),
+    timedelta(days=7),
+    timedelta(days=21),
+)
+RECENT = 20  # attempts per gate that count as "recent"
+WEAK = 0.9  # below this recent accuracy a gate is worth practising
+MIN_ATTEMPTS = 3  # fewer attempts than this say nothing about a gate
+
+
+def data_dir() -> Path:
+    """Where the history lives: $BACKPROP_HOME, else the platform's user data directory."""
+    home = os.environ.get(HOME_VARIABLE)
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("backprop", appauthor=False))
+
+
+def default_path() -> Path:
+    return data_dir() / FILENAME
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class Row:
+    session: str
+    problem: str
+    step: str
+    gate: str
+    kind: str
+    asked: str
+    answer: str
+    expected: float
+    correct: bool
+    skipped: bool
+    hints: int
+    seconds: float
+    mode: str
+    timestamp: datetime
+
+    @classmethod
+    def from_db(cls, values: Sequence[Any]) -> Row:
+        (session, problem, step, gate, kind, asked, answer, expected) = values[:8]
+        correct, skipped, hints, seconds, mode, stamp = values[8:]
+        return cls(
+            session,
+            problem,
+            step,
+            gate,
+            kind,
+            asked,
+            answer,
+            float(expected),
+            bool(correct),
+            bool(skipped),
+            int(hints),
+            float(seconds),
+            mode,
+            datetime.fromisoformat(stamp),
+        )
+
+
+def attempt_row(
+    session: str, problem: str, mode: str, attempt: Attempt, when: datetime | None = None
+) -> Row:
+    q = attempt.question
+    return Row(
+        session=session,
+        problem=problem,
+        step=q.step,
+        gate=q.gate,
+        kind=q.kind,
+        asked=q.asked,
+        answer=attempt.answer,
+        expected=q.answer,
+        correct=attempt.correct,
+        skipped=attempt.skipped,
+        hints=attempt.hints,
+        seconds=attempt.seconds,
+        mode=mode,
+        timestamp=when or datetime.now(UTC),
+    )
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass
+class Store:
+    """The attempts table, on disk or (when the file cannot be used) in memory."""
+
+    conn: sqlite3.Connection
+    path: Path | None  # None: in memory, nothing is saved
+    notices: list[str] = field(default_factory=list)  # what the user should be told
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
+
+    def record(self, row: Row) -> None:
+        """Save one attempt now, in its own transaction, so nothing waits for the end."""
+        values = (
+            row.session,
+            row.problem,
+            row.step,
+            row.gate,
+            row.kind,
+            row.asked,
+            row.answer,
+            row.expected,
+            int(row.correct),
+            int(row.skipped),
+            row.hints,
+            row.seconds,
+            row.mode,
+            row.timestamp.isoformat(),
+        )
+        sql = f"INSERT INTO attempts ({COLUMNS}) VALUES ({', '.join('?' * 14)})"
+        try:
+            with self.conn:
+                self.conn.execute(sql, values)
+        except sqlite3.Error as exc:
+            if self.in_memory:
+                raise
+            self.notices.append(
+                f"could not save to the history database {self.path} ({exc}); the rest of "
+                "this quiz is kept in memory only"
+            )
+            self._fall_back_to_memory()
+            with self.conn:
+                self.conn.execute(sql, values)
+
+    def rows(self) -> list[Row]:
+        cursor = self.conn.execute(f"SELECT {COLUMNS} FROM attempts ORDER BY timestamp, id")
+        return [Row.from_db(values) for values in cursor]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _fall_back_to_memory(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # closing a broken connection
+            self.conn.close()
+        self.conn = _memory()
+        self.path = None
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=timeout)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("SELECT count(*) FROM attempts").fetchone()
+        # Take the write lock once now: a locked or read-only file shows up here,
+        # before the quiz starts, rather than at the first answer.
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _memory() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def open_store(path: Path | None = None, *, timeout: float = 5.0) -> Store:
+    """Open (or create) the history database; never fails, falls back to memory."""
+    path = path or default_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(_connect(path, timeout), path)
+    except sqlite3.OperationalError as exc:  # locked, read-only, cannot open
+        reason = str(exc)
+    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+        moved = move_aside(path)
+        notice = (
+            f"the history database {path} is damaged ({exc}); it was moved to {moved} "
+            "(not deleted) and a new one started"
+        )
+        try:
+            return Store(_connect(path, timeout), path, [notice])
+        except sqlite3.Error as again:
+            return Store(_memory(), None, [notice, _memory_notice(path, str(again))])
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    return Store(_memory(), None, [_memory_notice(path, reason)])
+
+
+def _memory_notice(path: Path, reason: str) -> str:
+    return (
+        f"cannot use the history database {path} ({reason}); this quiz runs but is not "
+        f"saved. Set {HOME_VARIABLE} to a writable directory to keep your progress."
+    )
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a broken database (and its WAL files) to a free `.corrupt-…` name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.rename(target.with_name(target.name + suffix))
+    return target
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Tally:
+    name: str
+    attempts: int
+    correct: int
+    recent: float  # accuracy over the last RECENT attempts
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.attempts if self.attempts else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "attempts": self.attempts,
+            "correct": self.correct,
+            "accuracy": round(self.accuracy, 4),
+            "recent_accuracy": round(self.recent, 4),
+        }
+
+
+def tally(rows: Iterable[Row], key: str) -> list[Tally]:
+    """Accuracy grouped by one column (gate, mode, kind), in order of first appearance."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        name = getattr(row, key)
+        if name:
+            groups[name].append(row)
+    out = []
+    for name, members in groups.items():
+        recent = members[-RECENT:]
+        out.append(
+            Tally(
+                name,
+                len(members),
+                sum(r.correct for r in members),
+                sum(r.correct for r in recent) / len(recent),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Review:
+    """Where a problem stands in the spaced-repetition schedule."""
+
+    problem: str
+    sessions: int
+    last_seen: datetime
+    missed_last: bool
+    box: int  # clean runs in a row since the last miss
+    due: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem,
+            "sessions": self.sessions,
+            "last_seen": self.last_seen.isoformat(),
+            "missed_last_time": self.missed_last,
+            "box": self.box,
+            "due": self.due.isoformat(),
+        }
+
+
+def reviews(rows: Iterable[Row]) -> dict[str, Review]:
+    """Each problem's schedule: a run with any wrong or skipped answer resets it."""
+    sessions: dict[str, dict[str, list[Row]]] = defaultdict(dict)
+    for row in rows:
+        sessions[row.problem].setdefault(row.session, []).append(row)
+    out: dict[str, Review] = {}
+    for problem, runs in sessions.items():
+        ordered = sorted(runs.values(), key=lambda run: run[-1].timestamp)
+        box = 0
+        for run in ordered:
+            box = box + 1 if all(r.correct for r in run) else 0
+        last = ordered[-1][-1].timestamp
+        due = last + INTERVALS[min(box, len(INTERVALS) - 1)]
+        out[problem] = Review(problem, len(ordered), last, box == 0, box, due)
+    return out
+
+
+def _streaks(rows: Sequence[Row]) -> tuple[int, int]:
+    """The current and the longest run of right answers."""
+    best = run = 0
+    for row in rows:
+        run = run + 1 if row.correct else 0
+        best = max(best, run)
+    return run, best
+
+
+def _day_streak(rows: Sequence[Row], today: date) -> int:
+    """Days in a row with practice, ending today (or yesterday: today is not over)."""
+    days = {row.timestamp.astimezone().date() for row in rows}
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+@dataclass(frozen=True)
+class Stats:
+    attempts: int
+    correct: int
+    sessions: int
+    problems: int
+    seconds: float
+    by_gate: list[Tally]
+    by_mode: list[Tally]
+    by_kind: list[Tally]
+    streak: int
+    best_streak: int
+    day_streak: int
+    weak_gates: list[Tally]  # weakest first
+    due: list[Review]  # problems due for review, most overdue first
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.attempts if self.attempts else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "attempts": self.attempts,
+            "correct": self.correct,
+            "accuracy": round(self.accuracy, 4),
+            "sessions": self.sessions,
+            "problems": self.problems,
+            "seconds": round(self.seconds, 1),
+            "by_gate": [t.as_dict() for t in self.by_gate],
+            "by_mode": [t.as_dict() for t in self.by_mode],
+            "by_kind": [t.as_dict() for t in self.by_kind],
+            "streaks": {
+                "current": self.streak,
+                "best": self.best_streak,
+                "days": self.day_streak,
+            },
+            "practise_next": {
+                "gates": [t.name for t in self.weak_gates],
+                "problems": [r.problem for r in self.due],
+            },
+            "due": [r.as_dict() for r in self.due],
+        }
+
+
+def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
+    now = now or datetime.now(UTC)
+    by_gate = tally(rows, "gate")
+    current, best = _streaks(rows)
+    weak = sorted(
+        (t for t in by_gate if t.attempts >= MIN_ATTEMPTS and t.recent < WEAK),
+        key=lambda t: (t.recent, -t.attempts, t.name),
+    )
+    due = sorted((r for r in reviews(rows).values() if r.due <= now), key=lambda r: r.due)
+    return Stats(
+        attempts=len(rows),
+        correct=sum(r.correct for r in rows),
+        sessions=len({r.session for r in rows}),
+        problems=len({r.problem for r in rows}),
+        seconds=sum(r.seconds for r in rows),
+        by_gate=by_gate,
+        by_mode=tally(rows, "mode"),
+        by_kind=tally(rows, "kind"),
+        streak=current,
+        best_streak=best,
+        day_streak=_day_streak(rows, now.astimezone().date()),
+        weak_gates=weak,
+        due=due,
+    )
+
+
+# --------------------------------------------------------------------------- what next
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A problem the quiz could pick, with the gate kinds its circuit uses."""
+
+    id: str
+    difficulty: int
+    gates: tuple[str, ...]
+
+
+def choose(
+    candidates: Sequence[Candidate], rows: Sequence[Row], now: datetime | None = None
+) -> Candidate:
+    """The next problem: weakest first, with missed problems coming back later.
+
+    1. A problem missed last time, once its 10 minutes are up (most overdue first).
+    2. Then problems never tried or due for review, ranked by difficulty plus twice
+       the recent accuracy of the weakest gate they use (a gate not yet tried
+       counts as 1): a beginner starts easy, and a weak gate pulls its problems
+       forward by up to two difficulty levels.
+    3. When nothing is due, the problem that comes due soonest.
+    """
+    if not candidates:
+        raise ValueError("no problems to choose from")
+    now = now or datetime.now(UTC)
+    schedule = reviews(rows)
+    recent = {t.name: t.recent for t in tally(rows, "gate") if t.attempts >= MIN_ATTEMPTS}
+
+    def weakness(c: Candidate) -> float:
+        return min((recent.get(gate, 1.0) for gate in c.gates), default=1.0)
+
+    def rank(item: tuple[int, Candidate]) -> tuple[Any, ...]:
+        order, c = item
+        review = schedule.get(c.id)
+        missed_due = review is not None and review.missed_last
+        due = review.due if review else now
+        return (0 if missed_due else 1, c.difficulty + 2 * weakness(c), due, order)
+
+    ready = [
+        (i, c)
+        for i, c in enumerate(candidates)
+        if c.id not in schedule or schedule[c.id].due <= now
+    ]
+    if ready:
+        return min(ready, key=rank)[1]
+    return min(candidates, key=lambda c: (schedule[c.id].due, c.difficulty))

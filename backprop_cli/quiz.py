@@ -1,0 +1,470 @@
+"""Quiz logic, no I/O: questions built from a Trace, answers graded, feedback worded.
+
+A quiz walks the learner through a trace with some cells hidden. Each question
+knows its right value and the rule that gives it, with the numbers put in
+("mul switches: the local gradient on x is y = -4"), so a wrong answer is met
+with the reason, and the quiz goes on with the right value: one slip does not
+spoil the rest. The caller (cli/play) times the answers and does the printing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from backprop_cli import gates as g
+from backprop_cli.engine import Trace
+from backprop_cli.errors import InputError
+from backprop_cli.graph import Node
+from backprop_cli.parse import evaluate_number
+from backprop_cli.render.numbers import show
+
+Mode = Literal["backward", "forward", "local", "gradients", "full"]
+MODES: tuple[Mode, ...] = ("backward", "forward", "local", "gradients", "full")
+Kind = Literal["forward", "upstream", "local", "product", "gradient"]
+Outcome = Literal["right", "wrong", "skipped", "hint", "invalid", "quit"]
+
+HINT_WORDS = ("?", "hint", "h")
+SKIP_WORDS = ("skip", "s", "pass")
+QUIT_WORDS = ("q", "quit", "exit")
+DIGITS = 4  # significant digits of every number the quiz shows
+
+
+@dataclass(frozen=True)
+class QuizProblem:
+    """What a quiz needs of a problem; problem-set entries and generated ones adapt to it."""
+
+    id: str
+    title: str
+    expression: str
+    bindings: dict[str, float]
+    hint: str = ""
+    difficulty: int = 1
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: Kind
+    step: str  # the step (or input name) the question is about
+    gate: str  # gate kind for the statistics ("mul", "*c", ...); "" for whole-circuit ones
+    asked: str  # what the learner is asked for, e.g. "local gradient ∂s2/∂s1"
+    context: str  # what is shown with it: the step and the values it needs
+    answer: float
+    rule: str  # how the right value comes about, numbers put in
+
+
+@dataclass(frozen=True)
+class Attempt:
+    question: Question
+    answer: str  # what the learner typed ("" when skipped)
+    value: float | None
+    correct: bool
+    skipped: bool
+    hints: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Response:
+    outcome: Outcome
+    question: Question | None = None
+    value: float | None = None  # the learner's answer as a number
+    message: str = ""  # a hint, or why the answer could not be read
+
+
+@dataclass(frozen=True)
+class Summary:
+    score: int
+    total: int
+    answered: int
+    seconds: float
+    missed: tuple[Attempt, ...]
+    quit: bool
+
+
+# --------------------------------------------------------------------------- tolerance
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """When an answer counts as right.
+
+    By default it must be right to 2 significant digits: within half a unit of the
+    second significant digit of the right value (-0.5344 accepts -0.53 and -0.534,
+    not -0.54). With `relative` set it uses the problem files' rule instead:
+    |got - want| <= relative × max(1, |want|).
+    """
+
+    relative: float | None = None
+    digits: int = 2
+
+    def allowed(self, want: float) -> float:
+        if self.relative is not None:
+            return self.relative * max(1.0, abs(want))
+        if want == 0:
+            return 1e-9
+        unit = 10 ** (math.floor(math.log10(abs(want))) - (self.digits - 1))
+        return unit / 2
+
+    def accepts(self, got: float, want: float) -> bool:
+        # A hair of slack so an exactly rounded answer is not refused by float noise.
+        return abs(got - want) <= self.allowed(want) * (1 + 1e-9) + 1e-12
+
+    def describe(self) -> str:
+        if self.relative is not None:
+            return f"within {self.relative:g} × max(1, |answer|)"
+        return f"right to {self.digits} significant digits"
+
+
+def parse_tolerance(text: str | None) -> Tolerance:
+    """`--tolerance`: a relative tolerance such as 0.01 (a calculation is fine: 1/100)."""
+    if text is None:
+        return Tolerance()
+    try:
+        value = evaluate_number(text)
+    except InputError as exc:
+        raise InputError(f"--tolerance {text!r}: {str(exc).splitlines()[0]}") from None
+    if not 0 < value < 1:
+        raise InputError(
+            f"--tolerance must be between 0 and 1 (a relative tolerance such as 0.01), got {text}"
+        )
+    return Tolerance(relative=value)
+
+
+# --------------------------------------------------------------------------- gate kinds
+
+
+_CONST_KINDS: dict[type[g.Gate], str] = {
+    g.AddConst: "+c",
+    g.ConstSub: "c-x",
+    g.MulConst: "*c",
+    g.DivConst: "/c",
+    g.ConstDiv: "c/x",
+    g.PowConst: "x^c",
+    g.ConstPow: "c^x",
+}
+
+
+def gate_kind(gate: g.Gate) -> str:
+    """The gate's family for statistics: `*2` and `*-1` are both `*c`."""
+    return _CONST_KINDS.get(type(gate), gate.name)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def _refs(trace: Trace, node: Node) -> list[str]:
+    return [trace.graph.nodes[j].ref for j in node.inputs]
+
+
+def _numbers(trace: Trace, node: Node) -> list[str]:
+    return [show(trace.values[j], DIGITS) for j in node.inputs]
+
+
+def _join_equal(*parts: str) -> str:
+    """`a = b = c`, leaving out a part equal to the one before it."""
+    kept: list[str] = []
+    for part in parts:
+        if not kept or kept[-1] != part:
+            kept.append(part)
+    return " = ".join(kept)
+
+
+def _pattern_lead(gate: g.Gate) -> str:
+    """`mul switches` from the pattern sentence, or the gate's name when it has none."""
+    return gate.pattern.split(":")[0] if gate.pattern else gate.name
+
+
+def _is_const(trace: Trace, index: int) -> bool:
+    return trace.graph.nodes[index].kind == "const"
+
+
+def _step_context(trace: Trace, node: Node, *, value: bool, upstream: bool) -> str:
+    assert node.gate is not None
+    refs = _refs(trace, node)
+    parts = [f"{node.ref} = {node.gate.computes(refs)}  [{node.gate.name}]"]
+    known = [
+        f"{ref} = {show(trace.values[j], DIGITS)}"
+        for ref, j in zip(refs, node.inputs, strict=True)
+        if not _is_const(trace, j)
+    ]
+    if value:
+        known.append(f"{node.ref} = {show(trace.values[node.index], DIGITS)}")
+    if upstream and node.index == trace.graph.output:
+        known.append("upstream 1 (the output)")
+    elif upstream:
+        known.append(f"upstream {show(trace.grads[node.index], DIGITS)}")
+    return parts[0] + ("   " + ", ".join(known) if known else "")
+
+
+def forward_question(trace: Trace, node: Node) -> Question:
+    assert node.gate is not None
+    gate = node.gate
+    value = trace.values[node.index]
+    rule = _join_equal(
+        f"{node.ref} = {gate.computes(_refs(trace, node))}",
+        gate.computes(_numbers(trace, node)),
+        show(value, DIGITS),
+    )
+    return Question(
+        kind="forward",
+        step=node.ref,
+        gate=gate_kind(gate),
+        asked=f"value of {node.ref}",
+        context=_step_context(trace, node, value=False, upstream=False),
+        answer=float(value),
+        rule=rule,
+    )
+
+
+def local_question(trace: Trace, node: Node, position: int, *, upstream: bool) -> Question:
+    assert node.gate is not None
+    gate = node.gate
+    refs = _refs(trace, node)
+    ref = refs[position]
+    formula = gate.formulas(refs, node.ref)[position]
+    with_numbers = gate.formulas(_numbers(trace, node), show(trace.values[node.index]))[position]
+    local = trace.locals[node.index][position]
+    rule = f"{_pattern_lead(gate)}: the local gradient on {ref} is " + _join_equal(
+        formula, with_numbers, show(local, DIGITS)
+    )
+    return Question(
+        kind="local",
+        step=node.ref,
+        gate=gate_kind(gate),
+        asked=f"local gradient ∂{node.ref}/∂{ref}",
+        context=_step_context(trace, node, value=True, upstream=upstream),
+        answer=float(local),
+        rule=rule,
+    )
+
+
+def product_question(trace: Trace, node: Node, position: int) -> Question:
+    assert node.gate is not None
+    ref = _refs(trace, node)[position]
+    upstream = trace.grads[node.index]
+    local = trace.locals[node.index][position]
+    product = trace.products[node.index][position]
+    rule = (
+        f"chain rule: upstream × local = {show(upstream, DIGITS)} × {g.atom(show(local, DIGITS))}"
+        f" = {show(product, DIGITS)}"
+    )
+    return Question(
+        kind="product",
+        step=node.ref,
+        gate=gate_kind(node.gate),
+        asked=f"gradient {node.ref} sends to {ref} (upstream × local)",
+        context=_step_context(trace, node, value=True, upstream=True),
+        answer=float(product),
+        rule=rule,
+    )
+
+
+def _sum_rule(trace: Trace, index: int) -> str:
+    nodes = trace.graph.nodes
+    ref = nodes[index].ref
+    parts = [
+        f"{show(c.amount, DIGITS)} from {nodes[c.consumer].ref}" for c in trace.contributions[index]
+    ]
+    total = show(trace.grads[index], DIGITS)
+    if len(parts) == 1:
+        sender = nodes[trace.contributions[index][0].consumer].ref
+        return f"{ref} is used once: its gradient is what {sender} sends = {total}"
+    return (
+        f"{ref} is used {len(parts)} times, so its gradients add up: {' + '.join(parts)} = {total}"
+    )
+
+
+def upstream_question(trace: Trace, node: Node) -> Question:
+    assert node.gate is not None
+    uses = len(trace.contributions[node.index])
+    return Question(
+        kind="upstream",
+        step=node.ref,
+        gate="fork",
+        asked=f"upstream gradient ∂{trace.output.ref}/∂{node.ref} (used {uses} times)",
+        context=_step_context(trace, node, value=True, upstream=False),
+        answer=float(trace.grads[node.index]),
+        rule=_sum_rule(trace, node.index),
+    )
+
+
+def gradient_question(trace: Trace, name: str, index: int) -> Question:
+    forks = trace.graph.forks()
+    return Question(
+        kind="gradient",
+        step=name,
+        gate="fork" if index in forks else "",
+        asked=f"gradient ∂{trace.output.ref}/∂{name}",
+        context=f"{name} = {show(trace.values[index], DIGITS)}",
+        answer=float(trace.grads[index]),
+        rule=_sum_rule(trace, index),
+    )
+
+
+def build_questions(trace: Trace, mode: Mode) -> list[Question]:
+    """The questions of one quiz, in the order a learner works them out.
+
+    In the backward pass the upstream gradient of a step with one consumer is the
+    product the learner has just given, so it is shown rather than asked again; at
+    a fork (a value used more than once) it is asked, since that is where the
+    gradients add up. Constant inputs (the 0 of max(0, x)) get no questions.
+    """
+    if trace.mode != "numeric":
+        raise InputError("a quiz needs a value for every input of the expression")
+    if trace.shapes is not None:
+        raise InputError(
+            "the quiz works on circuits of numbers; trace vectors and matrices with "
+            "backprop trace instead"
+        )
+    graph = trace.graph
+    gates = graph.gate_nodes
+    forks = graph.forks()
+    questions: list[Question] = []
+    if mode in ("forward", "full"):
+        questions += [forward_question(trace, node) for node in gates]
+    if mode in ("backward", "full", "local"):
+        for node in reversed(gates):
+            if mode != "local" and node.index in forks:
+                questions.append(upstream_question(trace, node))
+            for position, j in enumerate(node.inputs):
+                if _is_const(trace, j):
+                    continue
+                questions.append(local_question(trace, node, position, upstream=mode != "local"))
+                if mode != "local":
+                    questions.append(product_question(trace, node, position))
+        if mode != "local":
+            questions += [
+                gradient_question(trace, name, i) for name, i in graph.inputs.items() if i in forks
+            ]
+    if mode == "gradients":
+        questions += [gradient_question(trace, name, i) for name, i in graph.inputs.items()]
+    return questions
+
+
+# --------------------------------------------------------------------------- the quiz
+
+
+@dataclass
+class Quiz:
+    """One quiz in progress: the questions, where the learner is, what they answered."""
+
+    problem: QuizProblem
+    trace: Trace
+    mode: Mode
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    questions: list[Question] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    position: int = 0
+    hints: int = 0  # hints asked for the current question
+    quit: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.questions:
+            self.questions = build_questions(self.trace, self.mode)
+
+    @property
+    def current(self) -> Question | None:
+        if self.quit or self.position >= len(self.questions):
+            return None
+        return self.questions[self.position]
+
+    @property
+    def done(self) -> bool:
+        return self.current is None
+
+    def respond(self, text: str, seconds: float = 0.0) -> Response:
+        """Grade one line the learner typed: a number, `?`/`hint`, `skip` or `q`."""
+        question = self.current
+        if question is None:
+            return Response("quit")
+        word = text.strip().lower()
+        if word in QUIT_WORDS:
+            self.quit = True
+            return Response("quit", question)
+        if word in HINT_WORDS:
+            self.hints += 1
+            return Response("hint", question, message=self.hint_text(question, self.hints))
+        if word in SKIP_WORDS:
+            self._record(Attempt(question, "", None, False, True, self.hints, seconds))
+            return Response("skipped", question)
+        if not word:
+            return Response(
+                "invalid", question, message="type a number, ? for a hint, skip, or q to quit"
+            )
+        try:
+            value = evaluate_number(text)
+        except InputError as exc:
+            return Response(
+                "invalid",
+                question,
+                message=f"{exc}\nType a number or a small calculation (-1/1.37**2), "
+                "? for a hint, skip, or q to quit.",
+            )
+        correct = self.tolerance.accepts(value, question.answer)
+        self._record(Attempt(question, text.strip(), value, correct, False, self.hints, seconds))
+        return Response("right" if correct else "wrong", question, value)
+
+    def hint_text(self, question: Question, count: int) -> str:
+        """First the problem's hint, then the rule for this question."""
+        if count == 1 and self.problem.hint:
+            return self.problem.hint
+        return _rule_hint(question)
+
+    def _record(self, attempt: Attempt) -> None:
+        self.attempts.append(attempt)
+        self.position += 1
+        self.hints = 0
+
+    def summary(self) -> Summary:
+        score = sum(1 for a in self.attempts if a.correct)
+        missed = tuple(a for a in self.attempts if not a.correct)
+        return Summary(
+            score=score,
+            total=len(self.questions),
+            answered=len(self.attempts),
+            seconds=sum(a.seconds for a in self.attempts),
+            missed=missed,
+            quit=self.quit or self.position < len(self.questions),
+        )
+
+
+def _rule_hint(question: Question) -> str:
+    """The rule without its final number, so the hint does not give the answer away."""
+    rule = question.rule
+    head, sep, _last = rule.rpartition(" = ")
+    return f"{head} = ?" if sep else rule
+
+
+def start_quiz(
+    problem: QuizProblem, mode: Mode = "backward", tolerance: Tolerance | None = None
+) -> Quiz:
+    """Trace the problem and set up its questions."""
+    from backprop_cli.tracer import trace_text
+
+    checked = trace_text(problem.expression, problem.bindings, check=False)
+    return Quiz(problem, checked.trace, mode, tolerance or Tolerance())
+
+
+def quiz_problem(
+    id: str,
+    expression: str,
+    bindings: Mapping[str, float],
+    *,
+    title: str = "",
+    hint: str = "",
+    difficulty: int = 1,
+    tags: Sequence[str] = (),
+) -> QuizProblem:
+    return QuizProblem(
+        id=id,
+        title=title or expression.strip(),
+        expression=expression,
+        bindings=dict(bindings),
+        hint=hint,
+        difficulty=difficulty,
+        tags=tuple(tags),
+    )

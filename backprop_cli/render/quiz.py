@@ -1,0 +1,196 @@
+"""The quiz and its statistics as Rich renderables: the circuit, feedback, score, stats."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.history import MIN_ATTEMPTS, Stats, Tally
+from backprop_cli.quiz import DIGITS, Question, Quiz, Response, Summary
+from backprop_cli.render.numbers import show
+from backprop_cli.render.table import operand_refs, step_name
+
+MODE_WORDS = {
+    "backward": "the backward pass (local gradients, upstream × local)",
+    "forward": "the forward pass (the value of every step)",
+    "local": "the local gradient of every gate",
+    "gradients": "the gradient on every input",
+    "full": "the forward pass, then the backward pass",
+}
+
+
+def intro(quiz: Quiz, why: str = "") -> Group:
+    """The problem and its circuit, with the cells the learner is to work out hidden."""
+    trace = quiz.trace
+    problem = quiz.problem
+    head = Text()
+    head.append("backprop quiz  ", style="bold")
+    program = trace.graph.program
+    source = program.source.strip()
+    shown = source if program.is_single_expression else source.replace("\n", "; ")
+    if not problem.id.startswith("expr:"):  # a problem of a set, or a generated one
+        head.append(problem.title)
+        head.append(f"  [{problem.id}]\n", style="dim")
+    head.append(shown)
+    values = ", ".join(f"{k} = {show(v, DIGITS)}" for k, v in trace.bindings.items())
+    head.append(f"\nat {values}")
+    if why and not problem.id.startswith("expr:"):
+        head.append(f"\n({why})", style="dim italic")
+
+    hide_values = quiz.mode in ("forward", "full")
+    table = Table(box=box.SIMPLE_HEAD, title="Circuit", title_justify="left")
+    table.add_column("step", style="bold")
+    table.add_column("gate", style="cyan")
+    table.add_column("computes")
+    table.add_column("value", justify="right", style="green")
+    for node in trace.graph.gate_nodes:
+        assert node.gate is not None
+        value = "?" if hide_values else show(trace.values[node.index], DIGITS)
+        table.add_row(
+            step_name(node), node.gate.name, node.gate.computes(operand_refs(trace, node)), value
+        )
+
+    how = Text()
+    how.append(f"{len(quiz.questions)} questions on {MODE_WORDS[quiz.mode]}.\n")
+    how.append(f"Type a number or a calculation (-1/1.37**2), {quiz.tolerance.describe()}.\n")
+    how.append("?", style="bold")
+    how.append(" hint   ")
+    how.append("skip", style="bold")
+    how.append(" skip a question   ")
+    how.append("q", style="bold")
+    how.append(" quit (your answers are saved)")
+    return Group(head, table, how)
+
+
+def context(question: Question) -> Text:
+    text = Text()
+    text.append("\n")
+    head, sep, rest = question.context.partition("   ")
+    text.append(head, style="bold")
+    text.append(sep + rest)
+    return text
+
+
+def prompt(question: Question) -> Text:
+    return Text(question.asked, style="bold")
+
+
+def feedback(response: Response) -> Text | None:
+    q = response.question
+    text = Text()
+    if response.outcome == "right":
+        assert q is not None
+        text.append("✓ right", style="bold green")
+        text.append(f" ({show(q.answer, DIGITS)})", style="green")
+    elif response.outcome in ("wrong", "skipped"):
+        assert q is not None
+        if response.outcome == "wrong":
+            text.append("✗ ", style="bold red")
+            text.append(f"{show(q.answer, DIGITS)}", style="bold")
+            text.append(f" (you gave {show(response.value, DIGITS)})", style="red")
+        else:
+            text.append("→ skipped: ", style="yellow")
+            text.append(f"{show(q.answer, DIGITS)}", style="bold")
+        text.append(f"\n  {q.rule}")
+    elif response.outcome == "hint":
+        text.append("hint: ", style="bold blue")
+        text.append(response.message)
+    elif response.outcome == "invalid":
+        text.append("? ", style="bold yellow")
+        text.append(response.message)
+    else:
+        return None
+    return text
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def summary_view(summary: Summary, *, interrupted: bool = False, saved: bool = True) -> Text:
+    """The end of a quiz; its last line is always `Score: K/N`."""
+    text = Text("\n")
+    if interrupted:
+        text.append("interrupted. ", style="yellow")
+    if summary.missed:
+        text.append("Steps to look at again:\n", style="bold")
+        for attempt in summary.missed:
+            q = attempt.question
+            gave = "skipped" if attempt.skipped else f"you gave {attempt.answer}"
+            text.append(f"  {q.step}  {q.asked}: {gave}, the answer is {show(q.answer, DIGITS)}\n")
+    text.append(
+        f"Answered {summary.answered} of {summary.total} questions in {_duration(summary.seconds)}"
+    )
+    if summary.answered:
+        text.append(" (saved)" if saved else " (not saved)", style="dim")
+    text.append("\n")
+    text.append(f"Score: {summary.score}/{summary.total}", style="bold")
+    return text
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def _tally_table(title: str, column: str, tallies: list[Tally]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column(column, style="bold")
+    table.add_column("answers", justify="right")
+    table.add_column("right", justify="right")
+    table.add_column("accuracy", justify="right")
+    table.add_column("recent", justify="right")
+    for t in sorted(tallies, key=lambda t: (t.recent, t.name)):
+        table.add_row(
+            t.name, str(t.attempts), str(t.correct), _percent(t.accuracy), _percent(t.recent)
+        )
+    return table
+
+
+def stats_view(stats: Stats, where: str) -> RenderableType:
+    if not stats.attempts:
+        return Text(f"No quiz answers saved yet (in {where}). Start with:  backprop quiz")
+    title = Text("backprop stats", style="bold")
+    title.append(f"  {where}", style="dim")
+    head = Text()
+    head.append(
+        f"{_plural(stats.attempts, 'answer', 'answers')}, {stats.correct} right "
+        f"({_percent(stats.accuracy)}), "
+        f"{_plural(stats.sessions, 'quiz', 'quizzes')} on "
+        f"{_plural(stats.problems, 'problem', 'problems')}, {_duration(stats.seconds)}\n"
+    )
+    head.append(
+        f"Streaks: {stats.streak} right in a row now (best {stats.best_streak}), "
+        f"{_plural(stats.day_streak, 'day', 'days')} in a row"
+    )
+    parts: list[RenderableType] = [
+        title,
+        head,
+        _tally_table("By gate (weakest first)", "gate", stats.by_gate),
+        _tally_table("By mode", "mode", stats.by_mode),
+        _tally_table("By kind of question", "question", stats.by_kind),
+    ]
+    nxt = Text()
+    nxt.append("Practise next\n", style="bold")
+    if stats.weak_gates:
+        names = ", ".join(f"{t.name} ({_percent(t.recent)})" for t in stats.weak_gates[:3])
+        nxt.append(f"  gates with the lowest recent accuracy: {names}\n")
+    elif any(t.attempts < MIN_ATTEMPTS for t in stats.by_gate):
+        nxt.append(f"  answer {MIN_ATTEMPTS} or more questions on a gate to see how you do on it\n")
+    else:
+        nxt.append("  no weak gate: every gate is above 90% lately; try --difficulty 3 or more\n")
+    if stats.due:
+        names = ", ".join(r.problem for r in stats.due[:5])
+        nxt.append(f"  problems due for review: {names}\n")
+    nxt.append("  backprop quiz  picks for you: missed problems first, then your weakest gates")
+    parts.append(nxt)
+    return Group(*parts)
