@@ -280,9 +280,9 @@ def check(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[PATH]...",
-            help="Problem files, or folders searched for *.toml files with [[problem]] tables "
-            "(default: the bundled sets).",
+            metavar="PATH...",
+            help="Problem files, or folders searched for *.toml files with \\[\\[problem]] "
+            "tables (default: the bundled sets).",
             show_default=False,
         ),
     ] = None,
@@ -303,31 +303,45 @@ def check(
 ) -> None:
     """Check problem sets: trace every problem and prove its stated answers.
 
-    For each [[problem]]: parse, trace, cross-check, and compare the claimed value and
-    gradients (|got - want| <= tolerance × max(1, |want|)). Warns about duplicate ids,
-    unused bindings, names without values, kinks and near-overflow.
+    For each \\[\\[problem]]: parse, trace, cross-check, and compare the
+    claimed value and gradients: |got - want| <= tolerance × max(1, |want|).
+    Warns about duplicate ids, unused bindings, names without values, kinks
+    and values near overflow.
 
     [bold]Examples[/bold]
 
       backprop check problems/
 
-      backprop check                                  (the bundled sets)
+      backprop check                               (the bundled sets)
 
       backprop check course/week1.toml --format github
 
       backprop check problems/ --format junit > report.xml
 
-    Exit codes: 0 all passed, 1 a claim (or a cross-check) failed, 2 a file or a
-    problem cannot be used.
+    [bold]Exit codes[/bold]: 0 all passed, 1 a claim (or a cross-check) failed,
+    2 a file or a problem cannot be used.
     """
     import time
 
-    from backprop_cli.problems import bundled_path, check_problems, load_problems, summarize
+    from backprop_cli.problems import (
+        ProblemFileError,
+        bundled_path,
+        check_problems,
+        load_problems,
+        summarize,
+    )
 
     started = time.perf_counter()
     with reported_errors():
         paths = paths or [bundled_path()]
-        problems = load_problems(paths)
+        try:
+            problems = load_problems(paths)
+        except ProblemFileError as exc:
+            if output_format is CheckFormat.github:  # point at the line in the PR too
+                from backprop_cli.render.problems import github_file_error
+
+                typer.echo(github_file_error(exc.path, exc.line, exc.what))
+            raise
         if not problems:
             raise InputError(
                 f"found no problems in {', '.join(map(str, paths))} "
@@ -346,12 +360,12 @@ def check(
     elif output_format is CheckFormat.github:
         from backprop_cli.render.problems import github_annotations
 
-        typer.echo(github_annotations(results, seconds))
+        typer.echo(github_annotations(results))
     else:
         from backprop_cli.render.problems import check_view
 
         console = stdout_console()
-        console.print(check_view(results, seconds=seconds, quiet=quiet))  # type: ignore[attr-defined]
+        console.print(check_view(results, quiet=quiet))  # type: ignore[attr-defined]
     status = summarize(results).exit_status
     if status != "ok":
         raise typer.Exit(EXIT_BAD_INPUT if status == "error" else EXIT_CHECK_FAILED)
@@ -362,7 +376,7 @@ def list_problems(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[PATH]...", help="Problem files or folders (default: the bundled sets)."
+            metavar="PATH...", help="Problem files or folders (default: the bundled sets)."
         ),
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only problems with this tag.")] = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from collections import Counter
@@ -39,6 +40,14 @@ EXPECT_KEYS = ("value", "gradients", "tolerance")
 TOP_KEYS = ("set", "problem")
 
 Status = Literal["pass", "fail", "error"]
+
+
+class ProblemFileError(InputError):
+    """A problem file cannot be used; knows where, so CI annotations can point there."""
+
+    def __init__(self, path: Path, line: int, what: str) -> None:
+        super().__init__(f"{path}:{line}: {what}")
+        self.path, self.line, self.what = path, line, what
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,7 @@ def _read(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+        raise ProblemFileError(path, line, "not UTF-8 text; save the file as UTF-8") from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -192,8 +201,8 @@ class _FileLoader:
         starts = [text.count("\n", 0, m.start()) + 1 for m in _PROBLEM_HEADER.finditer(text)]
         self.starts = starts  # 1-based header lines
 
-    def fail(self, line: int, what: str) -> InputError:
-        return InputError(f"{self.path}:{line}: {what}")
+    def fail(self, line: int, what: str) -> ProblemFileError:
+        return ProblemFileError(self.path, line, what)
 
     def load(self) -> list[Problem]:
         try:
@@ -674,7 +683,8 @@ def summarize(results: Sequence[ProblemResult]) -> Summary:
 
 def failure_text(result: ProblemResult) -> str:
     """A failure in plain text, for pytest and for annotations: want vs got, then why."""
-    lines = [f"{result.problem.where}: {result.problem.id}: {result.message}"]
+    problem = result.problem
+    lines = [f"{result.message} ({shown_path(problem.file)}:{problem.line})"]
     for diff in result.diffs:
         what = "value" if diff.kind == "value" else f"∂/∂{diff.name}"
         lines.append(f"  {what}: want {pair(diff.want, diff.got)}")
@@ -682,6 +692,16 @@ def failure_text(result: ProblemResult) -> str:
             lines.append(f"    {diff.where}")
     lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the working folder when it lies below it (shorter, and what
+    GitHub annotations need), else as it is."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def pair(want: float, got: float | None) -> str:

@@ -121,6 +121,15 @@ def test_check_malformed_file_exits_2_with_file_and_line(runner: CliRunner, tmp_
     assert "Traceback" not in result.output
 
 
+def test_check_malformed_file_is_annotated_for_github(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text('[[problem]]\nid = "a"\nexpression = "x"\ndifficulty = 9\n')
+    result = runner.invoke(app, ["check", str(path), "--format", "github"])
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"::error file={path},line=4,title=backprop check::")
+    assert "1 to 5" in result.stdout and f"{path}:4:" in result.stderr
+
+
 def test_check_problem_error_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "domain.toml"
     path.write_text('[[problem]]\nid = "neg-log"\nexpression = "log(x)"\nbindings = { x = -1 }\n')

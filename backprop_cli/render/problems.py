@@ -6,7 +6,6 @@ renderable, a dict or a string; `cli.py` decides where it goes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.problems import Problem, ProblemResult, Summary, pair, summarize
+from backprop_cli.problems import (
+    Problem,
+    ProblemResult,
+    Summary,
+    pair,
+    shown_path,
+    summarize,
+)
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
-
-
-def shown_path(path: Path) -> str:
-    """A path relative to the working folder when it lies below it (shorter, and what
-    GitHub annotations need), else as it is."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def summary_line(summary: Summary, seconds: float | None = None) -> str:
@@ -216,6 +212,12 @@ def github_annotations(results: Sequence[ProblemResult], seconds: float | None =
     return "\n".join(lines)
 
 
+def github_file_error(path: Path, line: int, what: str) -> str:
+    """An annotation for a file that cannot be loaded at all."""
+    where = f"file={_escape_property(shown_path(path))},line={line}"
+    return f"::error {where},title=backprop check::{_escape_data(what)}"
+
+
 # --------------------------------------------------------------------------- listing
 
 
@@ -230,7 +232,8 @@ def problems_view(problems: Sequence[Problem]) -> Group:
             box=box.SIMPLE_HEAD,
         )
         heading = Text(title, style="bold")
-        heading.append(f"  {shown_path(file)}, {len(group)} problems", style="dim")
+        count = f"{len(group)} problem{'' if len(group) == 1 else 's'}"
+        heading.append(f"  {shown_path(file)}, {count}", style="dim")
         parts.append(heading)
         table.add_column("id", style="bold cyan", no_wrap=True)
         table.add_column("level", no_wrap=True)
@@ -247,7 +250,8 @@ def problems_view(problems: Sequence[Problem]) -> Group:
     sets = len(by_set)
     parts.append(
         Text(
-            f"{len(problems)} problems in {sets} {'set' if sets == 1 else 'sets'}. "
+            f"{len(problems)} problem{'' if len(problems) == 1 else 's'} in {sets} "
+            f"{'set' if sets == 1 else 'sets'}. "
             "Trace one with  backprop trace --problem ID",
             style="dim",
         )
