@@ -431,7 +431,7 @@ def quiz(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[EXPR NAME=VALUE...]",
+            metavar="EXPR [NAME=VALUE]",
             help="Quiz on your own expression instead of a problem set.",
             show_default=False,
         ),
@@ -539,11 +539,11 @@ def stats(
     """Your quiz history: accuracy by gate and by mode, streaks, what to practise next."""
     from backprop_cli import history
 
-    store = history.open_store()
-    _notices(store.notices)
-    result = history.compute_stats(store.rows())
-    where = str(store.path) if store.path is not None else "memory"
-    store.close()
+    path = history.default_path()
+    rows, notices = history.read_rows(path)
+    _notices(notices)
+    result = history.compute_stats(rows)
+    where = str(path)
     if as_json:
         typer.echo(json.dumps({"database": where, **result.as_dict()}, indent=2))
         return

@@ -259,6 +259,24 @@ def open_store(path: Path | None = None, *, timeout: float = 5.0) -> Store:
     return Store(_memory(), None, [_memory_notice(path, reason)])
 
 
+def read_rows(path: Path | None = None, *, timeout: float = 5.0) -> tuple[list[Row], list[str]]:
+    """Every saved attempt, for `stats`: read only, so a quiz writing meanwhile is no
+    obstacle (WAL lets readers in) and no file is created where there is none."""
+    path = path or default_path()
+    if not path.exists():
+        return [], []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            cursor = conn.execute(f"SELECT {COLUMNS} FROM attempts ORDER BY timestamp, id")
+            return [Row.from_db(values) for values in cursor], []
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [], [f"cannot read the history database {path} ({exc})"]
+
+
 def _memory_notice(path: Path, reason: str) -> str:
     return (
         f"cannot use the history database {path} ({reason}); this quiz runs but is not "

@@ -252,3 +252,29 @@ def test_an_unopenable_path_runs_in_memory(tmp_path: Path) -> None:
     store = open_store(path)
     assert store.in_memory and "cannot use" in store.notices[0]
     assert path.is_dir()  # left alone
+
+
+def test_stats_read_while_a_quiz_holds_the_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    assert history.read_rows(path) == ([], [])  # nothing saved yet, and no file made
+    assert not path.exists()
+    store = open_store(path)
+    store.record(row())
+    store.close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM attempts")  # not committed: a reader still sees the row
+    try:
+        rows, notices = history.read_rows(path, timeout=0.1)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert (len(rows), notices) == (1, [])
+
+
+def test_stats_on_a_damaged_file_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_text("not a database")
+    rows, notices = history.read_rows(path)
+    assert rows == [] and "cannot read the history database" in notices[0]
+    assert path.read_text() == "not a database"  # reading never moves or changes it

@@ -217,3 +217,30 @@ def test_a_set_file_without_a_problem_option(runner: CliRunner, tmp_path: Path) 
     assert last_line(again.stdout) == "Score: 2/2"
     missing = quiz(runner, "--problem", "nope", answers=[])
     assert missing.exit_code == 2 and "no problem has the id 'nope'" in missing.stderr
+
+
+def test_two_quizzes_at_once_on_one_history(runner: CliRunner, home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BACKPROP_HOME": str(home)}
+    answers = "".join(f"{a}\n" for a in NOTES_ANSWERS)
+    quizzes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "backprop_cli", "quiz", *SUM_TIMES],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [q.communicate(answers, timeout=120) for q in quizzes]
+    for (out, err), q in zip(outputs, quizzes, strict=True):
+        assert q.returncode == 0, err
+        assert last_line(out) == "Score: 8/8"
+        assert "warning" not in err
+    data = stats_json(runner)
+    assert (data["attempts"], data["sessions"]) == (16, 2)

@@ -53,6 +53,9 @@ def intro(quiz: Quiz, why: str = "") -> Group:
         )
 
     how = Text()
+    for kink in trace.kinks:  # say which convention the answers follow
+        how.append("note: ", style="bold yellow")
+        how.append(f"{kink}\n")
     how.append(f"{len(quiz.questions)} questions on {MODE_WORDS[quiz.mode]}.\n")
     how.append(f"Type a number or a calculation (-1/1.37**2), {quiz.tolerance.describe()}.\n")
     how.append("?", style="bold")
