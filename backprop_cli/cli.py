@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -421,6 +421,14 @@ def list_problems(
 EXIT_INTERRUPTED = 130
 
 
+class QuizMode(StrEnum):  # quiz.MODES, as choices typer can check and list
+    backward = "backward"
+    forward = "forward"
+    local = "local"
+    gradients = "gradients"
+    full = "full"
+
+
 def _notices(messages: list[str]) -> None:
     for message in messages:
         typer.echo(f"warning: {message}", err=True)
@@ -454,11 +462,9 @@ def quiz(
         int | None, typer.Option("--seed", help="With --generate: the same seed, the same circuit.")
     ] = None,
     mode: Annotated[
-        str,
-        typer.Option(
-            "--mode", "-m", help="backward, forward, local, gradients or full.", show_default=True
-        ),
-    ] = "backward",
+        QuizMode,
+        typer.Option("--mode", "-m", help="What to work out (see below).", show_default=True),
+    ] = QuizMode.backward,
     tolerance: Annotated[
         str | None,
         typer.Option(
@@ -484,16 +490,21 @@ def quiz(
 
       backprop quiz "(x + y) * z" x=-2 y=5 z=-4
 
+    Modes: [bold]backward[/bold] (local gradients and the products upstream × local, in
+    backward order), [bold]forward[/bold] (every step's value), [bold]local[/bold] (local
+    gradients), [bold]gradients[/bold] (the gradient on each input), [bold]full[/bold]
+    (forward, then backward).
+
     On a terminal it asks at a prompt; otherwise it reads one answer per line, and
     the end of input ends the quiz. The last line is [italic]Score: K/N[/italic].
+    Exit codes: 0 done, 2 bad input, 130 interrupted (answers so far are saved).
     """
     from backprop_cli import history, play
     from backprop_cli.parse import parse_bindings
-    from backprop_cli.quiz import MODES, parse_tolerance, start_quiz
+    from backprop_cli.quiz import Mode, parse_tolerance, start_quiz
 
+    quiz_mode = cast(Mode, mode.value)
     with reported_errors():
-        if mode not in MODES:
-            raise InputError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
         limit = parse_tolerance(tolerance)
         positional = list(args or [])
         expression = positional.pop(0) if positional else None
@@ -510,7 +521,7 @@ def quiz(
             seed=seed,
             rows=store.rows(),
         )
-        session = start_quiz(choice.problem, mode, limit)  # type: ignore[arg-type]
+        session = start_quiz(choice.problem, quiz_mode, limit)
 
     from backprop_cli.render.quiz import summary_view
 
@@ -521,7 +532,7 @@ def quiz(
         else play.LineAnswers(console, sys.stdin)  # type: ignore[arg-type]
     )
     seen = len(store.notices)
-    save = play.saver(store, history.new_session(), choice.problem.id, mode)
+    save = play.saver(store, history.new_session(), choice.problem.id, quiz_mode)
     outcome = play.run(session, console, answers, save, why=choice.why)  # type: ignore[arg-type]
     _notices(store.notices[seen:])
     console.print(  # type: ignore[attr-defined]

@@ -49,29 +49,37 @@ FUNCTION_TEMPLATES = {"max", "min", "relu", "exp", "sigmoid", "tanh", "log"}
 @dataclass(frozen=True)
 class Level:
     gates: tuple[int, int]  # fewest and most gates
-    binary: tuple[str, ...]
+    binary: tuple[str, ...]  # a name listed twice is drawn twice as often
     unary: tuple[str, ...]
     forks: int  # variables used twice
     decimals: bool  # values with one decimal as well as integers
+    featured: tuple[str, ...] = ()  # the level's new gates: every draw uses one of them
     staged: bool = False  # an intermediate used twice (a program with a stage q)
 
 
+COMMON = ("add", "add", "mul", "mul", "sub")
 LEVELS: dict[int, Level] = {
     1: Level((1, 1), ("add", "sub", "mul", "max"), (), 0, False),
-    2: Level((2, 2), ("add", "sub", "mul", "max", "min"), ("+c", "*c", "neg"), 0, False),
+    2: Level((2, 2), (*COMMON, "max", "min"), ("+c", "*c", "neg"), 0, False),
     3: Level(
-        (3, 4), ("add", "sub", "mul", "max"), ("+c", "*c", "neg", "relu", "square", "inv"), 1, True
+        (3, 4),
+        (*COMMON, "max"),
+        ("+c", "*c", "neg", "relu", "square", "inv"),
+        1,
+        True,
+        featured=("relu", "square", "inv"),
     ),
     4: Level(
         (4, 5),
-        ("add", "sub", "mul", "max", "min"),
+        (*COMMON, "max", "min"),
         ("+c", "*c", "relu", "square", "inv", "exp", "sigmoid", "tanh"),
         1,
         True,
+        featured=("exp", "sigmoid", "tanh"),
     ),
     5: Level(
         (5, 7),
-        ("add", "sub", "mul", "max", "min", "div"),
+        (*COMMON, "max", "min", "div"),
         ("+c", "*c", "neg", "relu", "square", "inv", "exp", "sigmoid", "tanh", "log"),
         1,
         True,
@@ -107,6 +115,7 @@ def _expression(rng: random.Random, level: Level, gates: int, leaves: list[str])
     ops = ["binary"] * binary + ["unary"] * (gates - binary)
     rng.shuffle(ops)
     terms = [_Term(name, False) for name in leaves]
+    featured = level.featured
     for op in ops:
         if op == "binary":
             i = rng.randrange(len(terms) - 1)
@@ -114,7 +123,8 @@ def _expression(rng: random.Random, level: Level, gates: int, leaves: list[str])
             terms[i : i + 2] = [_apply(BINARY[name], terms[i], terms[i + 1])]
         else:
             i = rng.randrange(len(terms))
-            name = rng.choice(level.unary)
+            name = rng.choice(featured or level.unary)  # the first unary is a featured one
+            featured = ()
             c = str(rng.choice((2, 3, -2)) if name == "*c" else rng.choice((1, 2, 3)))
             terms[i] = _apply(UNARY[name], terms[i], c=c)
     assert len(terms) == 1
@@ -133,7 +143,8 @@ def _leaves(rng: random.Random, count: int, forks: int, names: list[str]) -> lis
 def _draw(rng: random.Random, level: Level) -> str:
     gates = rng.randint(*level.gates)
     if not level.staged:
-        binary = gates if not level.unary else rng.randint(max(1, (gates + 1) // 2), gates)
+        most = gates - 1 if level.featured else gates  # room for a featured gate
+        binary = gates if not level.unary else rng.randint(max(1, (gates + 1) // 2), most)
         leaves = _leaves(rng, binary + 1, level.forks, list(NAMES))
         return _expression(rng, level, gates, leaves)
     # A staged program: q = (2 gates), f = (the rest), q used twice in f.

@@ -143,7 +143,7 @@ def test_generated_problem_answered_with_sympy(runner: CliRunner) -> None:
 
 def test_bad_options_exit_2(runner: CliRunner) -> None:
     cases = [
-        (["--mode", "sideways", *SUM_TIMES], "--mode must be one of"),
+        (["--mode", "sideways", *SUM_TIMES], "'sideways' is not one of"),
         (["--tolerance", "5", *SUM_TIMES], "between 0 and 1"),
         (["--generate", *SUM_TIMES], "give only one of"),
         (["--seed", "3", *SUM_TIMES], "--seed goes with --generate"),
