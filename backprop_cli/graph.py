@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from backprop_cli import gates as g
@@ -301,3 +301,28 @@ def _step_prefix(names: set[str]) -> str:
         if not any(pattern.fullmatch(n) for n in names):
             return prefix
     return "_s"  # pragma: no cover - needs names like s1, t1, u1, v1, step1 and stage1
+
+
+def replace_gates(graph: Graph, replacements: dict[int, tuple[g.Gate, tuple[int, ...]]]) -> Graph:
+    """A new graph with some gates swapped for others (the fuse pass uses this).
+
+    `replacements` maps a node index to its new gate and inputs. Nodes nothing reads
+    any more are pruned, and the rest are renumbered, step ids and all, exactly as
+    `build_graph` numbers them, so the order stays the forward order.
+    """
+    drafts: list[_Draft] = []
+    for node in graph.nodes:
+        gate, inputs = replacements.get(node.index, (node.gate, node.inputs))
+        drafts.append(
+            _Draft(
+                node.kind,
+                gate=gate,
+                inputs=inputs,
+                label=node.label,
+                name=node.ref if node.kind == "input" else None,
+                value=node.value,
+                line=node.line,
+            )
+        )
+    rebuilt = _finish(graph.program, drafts, graph.output, {})
+    return replace(rebuilt, warnings=graph.warnings)

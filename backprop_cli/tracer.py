@@ -27,12 +27,20 @@ def trace_text(
     output: str | None = None,
     check: bool = True,
     limits: Limits = DEFAULT_LIMITS,
+    fuse: str | None = None,
 ) -> CheckedTrace:
-    """Parse, stage, run and (unless `check` is False) cross-check an expression."""
+    """Parse, stage, run and (unless `check` is False) cross-check an expression.
+
+    `fuse` ("sigmoid" or "all") collapses known sub-circuits into one gate first.
+    """
     # Vector syntax (@, W.T, sum, softmax, …) is read only when some value is an array.
     vectors = any(is_array(v) for v in bindings.values())
     program = parse_program(text, output=output, limits=limits, vectors=vectors)
     graph = build_graph(program, limits=limits)
+    if fuse is not None:
+        from backprop_cli.fuse import fuse as fuse_graph
+
+        graph = fuse_graph(graph, fuse)  # type: ignore[arg-type]
     trace = engine.run(graph, bindings)
     checks = verify.run_checks(trace, symbolic=check, numeric=check)
     return CheckedTrace(trace, checks)

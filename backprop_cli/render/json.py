@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from backprop_cli.advice import advise
 from backprop_cli.engine import Trace
 from backprop_cli.render.numbers import to_json
 from backprop_cli.verify import Check
@@ -18,6 +19,7 @@ SCHEMA_VERSION = 1
 def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
     graph = trace.graph
     nodes = graph.nodes
+    advice = advise(trace)
     steps = []
     for node in graph.gate_nodes:
         assert node.gate is not None
@@ -61,7 +63,8 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
         "gradients": {k: to_json(v) for k, v in trace.gradients.items()},
         "steps": steps,
         "forks": forks,
-        "warnings": [*graph.warnings, *trace.kinks],
+        "warnings": [*graph.warnings, *trace.kinks, *(a.message for a in advice)],
+        "advice": [a.as_dict() for a in advice],
         "checks": {check.name: check.as_dict() for check in checks},
     }
     if trace.shapes is not None:

@@ -57,3 +57,18 @@ def to_json(value: Any) -> Any:
     if hasattr(value, "tolist"):  # a numpy array: nested lists (a 0-d array: a number)
         return value.tolist()
     return str(value)
+
+
+def fixed(value: Any, decimals: int = 2) -> str:
+    """A value with a fixed number of decimals, as the notes write them (-0.53, 1.00).
+
+    Values too small to show that way (0.0004 at 2 decimals) or very large fall back
+    to significant digits, so no gradient is ever printed as a misleading 0.00.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return show(value)
+    x = float(value)
+    if x != 0 and (abs(x) < 0.5 * 10**-decimals or abs(x) >= 1e7):
+        return show(x, max(decimals, 2))
+    text = f"{x:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text

@@ -9,6 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from backprop_cli.advice import advise
 from backprop_cli.engine import Trace
 from backprop_cli.graph import Node
 from backprop_cli.render.numbers import shape_text, show
@@ -157,7 +158,8 @@ def checks_view(checks: Sequence[Check]) -> Text:
 def notes_view(trace: Trace, example: str) -> Text | None:
     """Warnings and the symbolic-mode note, one line each."""
     text = Text()
-    for warning in (*trace.graph.warnings, *trace.kinks):
+    advice = [a.message for a in advise(trace)]  # the notes' cautions (advice.py)
+    for warning in (*trace.graph.warnings, *trace.kinks, *advice):
         text.append("warning: ", style="bold yellow")
         text.append(warning + "\n")
     if trace.shapes is not None and trace.shapes[trace.graph.output]:

@@ -1,0 +1,200 @@
+"""The circuit as a picture: Graphviz DOT and Mermaid, drawn as the notes draw it.
+
+Inputs on the left, the output on the right; each node shows its gate and value,
+each wire carries the value flowing forward (green) and the gradient flowing back
+along it (red). SVG and PNG come from Graphviz's `dot` program, when installed.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from backprop_cli.engine import Trace
+from backprop_cli.errors import InputError
+from backprop_cli.render.numbers import fixed
+
+VALUE_COLOR = "darkgreen"
+GRADIENT_COLOR = "red"
+PICTURE_FORMATS = ("svg", "png")
+INSTALL_HINT = (
+    "install Graphviz: apt-get install -y graphviz (Debian, Ubuntu), "
+    "brew install graphviz (macOS), or see https://graphviz.org/download/ ; "
+    "or write --format dot or --format mermaid, which need nothing"
+)
+DOT_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Box:
+    """One node of the picture."""
+
+    id: str
+    kind: str  # "input", "const", "gate" or "output"
+    title: str  # the gate's name, or the input's name
+    name: str  # the step's name (empty for inputs and constants)
+    value: str
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One wire: a value flowing from `source` into `target`, a gradient flowing back."""
+
+    source: str
+    target: str
+    value: str
+    gradient: str
+
+
+@dataclass(frozen=True)
+class Circuit:
+    boxes: tuple[Box, ...]
+    wires: tuple[Wire, ...]
+
+
+def circuit(trace: Trace, decimals: int = 2) -> Circuit:
+    """The boxes and wires of a trace, numbers written with `decimals` decimals."""
+    graph = trace.graph
+    boxes: list[Box] = []
+    wires: list[Wire] = []
+    for node in graph.nodes:
+        value = fixed(trace.values[node.index], decimals)
+        if node.gate is None:
+            boxes.append(Box(f"n{node.index}", node.kind, node.ref, "", value))
+            continue
+        boxes.append(Box(f"n{node.index}", "gate", node.gate.name, node.ref, value))
+        for position, j in enumerate(node.inputs):
+            wires.append(
+                Wire(
+                    f"n{j}",
+                    f"n{node.index}",
+                    fixed(trace.values[j], decimals),
+                    fixed(trace.products[node.index][position], decimals),
+                )
+            )
+    # The output's own wire carries its value and the gradient 1 that starts it all.
+    out = trace.output
+    boxes.append(Box("out", "output", out.ref, "", fixed(trace.value, decimals)))
+    wires.append(
+        Wire(
+            f"n{out.index}",
+            "out",
+            fixed(trace.values[out.index], decimals),
+            fixed(trace.grads[out.index], decimals),
+        )
+    )
+    return Circuit(tuple(boxes), tuple(wires))
+
+
+# --------------------------------------------------------------------------- DOT
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def to_dot(trace: Trace, decimals: int = 2) -> str:
+    """Graphviz DOT text, with HTML-like labels for the two colours."""
+    drawn = circuit(trace, decimals)
+    lines = [
+        "digraph backprop {",
+        "  rankdir=LR;",
+        '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.9];',
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.7];',
+    ]
+    for box in drawn.boxes:
+        value = f'<font color="{VALUE_COLOR}">{_h(box.value)}</font>'
+        if box.kind == "gate":
+            label = f"<b>{_h(box.title)}</b><br/>{_h(box.name)} = {value}"
+            attrs = "shape=ellipse"
+        elif box.kind == "output":
+            label = f"<b>{_h(box.title)}</b>"
+            attrs = "shape=plaintext"
+        else:
+            label = f"<b>{_h(box.title)}</b> = {value}"
+            attrs = "shape=box, style=rounded" if box.kind == "input" else "shape=plaintext"
+        lines.append(f"  {box.id} [label=<{label}>, {attrs}];")
+    for wire in drawn.wires:
+        label = (
+            f'<font color="{VALUE_COLOR}">{_h(wire.value)}</font><br/>'
+            f'<font color="{GRADIENT_COLOR}">{_h(wire.gradient)}</font>'
+        )
+        lines.append(f"  {wire.source} -> {wire.target} [label=<{label}>];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- Mermaid
+
+
+def _m(text: str) -> str:
+    """Text safe inside a quoted Mermaid label."""
+    return html.escape(text, quote=True).replace("|", "&#124;")
+
+
+def to_mermaid(trace: Trace, decimals: int = 2) -> str:
+    """A Mermaid flowchart: paste it into a ```mermaid block on GitHub."""
+    drawn = circuit(trace, decimals)
+    lines = ["flowchart LR"]
+    for box in drawn.boxes:
+        if box.kind == "gate":
+            lines.append(
+                f'  {box.id}(("<b>{_m(box.title)}</b><br/>{_m(box.name)} = {_m(box.value)}"))'
+            )
+        elif box.kind == "output":
+            lines.append(f'  {box.id}["<b>{_m(box.title)}</b>"]')
+        else:
+            lines.append(f'  {box.id}["<b>{_m(box.title)}</b> = {_m(box.value)}"]')
+    for wire in drawn.wires:
+        label = f"{_m(wire.value)}<br/>∂ {_m(wire.gradient)}"
+        lines.append(f'  {wire.source} -- "{label}" --> {wire.target}')
+    lines.append(f"  classDef input fill:#eef6ee,stroke:{VALUE_COLOR}")
+    lines.append(f"  classDef output fill:#fdeeee,stroke:{GRADIENT_COLOR}")
+    inputs = [box.id for box in drawn.boxes if box.kind == "input"]
+    if inputs:
+        lines.append(f"  class {','.join(inputs)} input")
+    lines.append("  class out output")
+    # Every wire's label carries the gradient: colour the wires' text red.
+    lines.append(f"  linkStyle default color:{GRADIENT_COLOR}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- Graphviz
+
+
+def graphviz_available() -> bool:
+    return shutil.which("dot") is not None
+
+
+def render_picture(dot_text: str, fmt: str) -> bytes:
+    """SVG or PNG bytes from DOT text, through Graphviz's `dot` program."""
+    if fmt not in PICTURE_FORMATS:
+        raise ValueError(fmt)
+    program = shutil.which("dot")
+    if program is None:
+        raise InputError(
+            f"--format {fmt} needs Graphviz's dot program, which is not installed: {INSTALL_HINT}"
+        )
+    try:
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"Graphviz's dot took more than {DOT_TIMEOUT_SECONDS} s to draw this circuit; "
+            "draw a smaller one, or write --format dot"
+        ) from None
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(
+            f"Graphviz's dot could not draw the circuit ({detail[0] if detail else 'no message'}); "
+            "write --format dot to see the text it was given"
+        )
+    return done.stdout

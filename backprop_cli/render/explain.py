@@ -1,0 +1,150 @@
+"""The backward pass in sentences, one per step, as the lecture notes tell it.
+
+"The 1/x gate receives upstream 1.00; its local gradient is -1/x² = -1/1.37² = -0.53,
+so it passes -0.53 to its input." Each sentence is built from the gate's own local
+gradient formula (`Gate.formulas`), once with names and once with the cached
+forward values substituted, so the words can never drift from the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.engine import Trace
+from backprop_cli.graph import Node
+from backprop_cli.render.numbers import fixed, show
+
+
+@dataclass(frozen=True)
+class Sentence:
+    step: str  # the step (or value) the sentence is about
+    text: str
+    kind: str  # "start", "gate", "fork" or "result"
+
+
+def words(items: Sequence[str]) -> str:
+    """a, b and c."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _named(node: Node) -> bool:
+    """An input, a constant or a stage the user named (not a bare step id like s3)."""
+    return node.gate is None or node.ref != node.step
+
+
+def _same_number(text: str, value: Any) -> bool:
+    try:
+        return float(text) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
+class _Explainer:
+    def __init__(self, trace: Trace, decimals: int) -> None:
+        self.trace = trace
+        self.nodes = trace.graph.nodes
+        self.numeric = trace.mode == "numeric"
+        self.decimals = decimals
+
+    def num(self, value: Any) -> str:
+        return fixed(value, self.decimals) if self.numeric else show(value)
+
+    def local_chain(self, node: Node, position: int, names: list[str]) -> str:
+        """formula = formula with the cached values = number, without repeats."""
+        assert node.gate is not None
+        formula = node.gate.formulas(names, node.ref)[position]
+        local = self.trace.locals[node.index][position]
+        if not self.numeric:
+            return formula
+        # Plain number texts: the gates wrap operands in parentheses where needed.
+        cached = [self.num(self.trace.values[j]) for j in node.inputs]
+        substituted = node.gate.formulas(cached, self.num(self.trace.values[node.index]))
+        parts = [formula]
+        if substituted[position] != formula:
+            parts.append(substituted[position])
+        shown = self.num(local)
+        if parts[-1] != shown and not _same_number(parts[-1], local):
+            parts.append(shown)
+        return " = ".join(parts)
+
+    def gate_sentence(self, node: Node) -> str:
+        assert node.gate is not None
+        inputs = [self.nodes[j] for j in node.inputs]
+        upstream = self.num(self.trace.grads[node.index])
+        products = [self.num(p) for p in self.trace.products[node.index]]
+        start = f"The {node.gate.name} gate receives upstream {upstream}"
+        if len(inputs) == 1:
+            # A unary gate is named after its x (1/x, x^2): an unnamed input reads as x.
+            only = inputs[0]
+            names = [only.ref if _named(only) else "x"]
+            target = f"its input {only.ref}" if _named(only) else "its input"
+            local = self.local_chain(node, 0, names)
+            return (
+                f"{start}; its local gradient is {local}, so it passes {products[0]} to {target}."
+            )
+        names = [n.ref for n in inputs]
+        locals_ = [f"{self.local_chain(node, i, names)} for {n.ref}" for i, n in enumerate(inputs)]
+        passes = [f"{p} to {n.ref}" for p, n in zip(products, inputs, strict=True)]
+        return f"{start}; its local gradients are {words(locals_)}, so it passes {words(passes)}."
+
+    def fork_sentence(self, index: int) -> str:
+        node = self.nodes[index]
+        parts = [
+            f"{self.num(c.amount)} from {self.nodes[c.consumer].ref}"
+            for c in self.trace.contributions[index]
+        ]
+        total = self.num(self.trace.grads[index])
+        return f"{node.ref} receives {words(parts)}: they add up to {total}."
+
+    def sentences(self) -> list[Sentence]:
+        trace, graph = self.trace, self.trace.graph
+        out = trace.output
+        forks = graph.forks()
+        result = [
+            Sentence(
+                out.ref,
+                f"The backward pass starts at the output {out.ref} = {self.num(trace.value)} "
+                f"with the gradient ∂{out.ref}/∂{out.ref} = {self.num(trace.grads[out.index])}.",
+                "start",
+            )
+        ]
+        for node in reversed(graph.gate_nodes):
+            if node.index in forks:
+                result.append(Sentence(node.ref, self.fork_sentence(node.index), "fork"))
+            result.append(Sentence(node.ref, self.gate_sentence(node), "gate"))
+        for index in graph.inputs.values():
+            if index in forks:
+                result.append(Sentence(self.nodes[index].ref, self.fork_sentence(index), "fork"))
+        gradients = [
+            f"∂{out.ref}/∂{name} = {self.num(value)}" for name, value in trace.gradients.items()
+        ]
+        result.append(Sentence(out.ref, f"So {words(gradients)}.", "result"))
+        return result
+
+
+def explain(trace: Trace, decimals: int = 2) -> list[Sentence]:
+    """The sentences, in backward order: start, one per gate (forks first), result."""
+    return _Explainer(trace, decimals).sentences()
+
+
+STYLES = {"start": "bold", "gate": "", "fork": "magenta", "result": "bold"}
+
+
+def explain_view(trace: Trace, decimals: int = 2) -> Table:
+    """The sentences beside their step names; long sentences wrap in their column."""
+    table = Table.grid(padding=(0, 2))
+    table.title = "The backward pass, step by step"
+    table.title_justify = "left"
+    table.title_style = "bold"
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for sentence in explain(trace, decimals):
+        table.add_row(sentence.step, Text(sentence.text, style=STYLES[sentence.kind]))
+    return table

@@ -1,0 +1,102 @@
+"""The circuit in the terminal: a tree from the output back to the inputs.
+
+Each row is one wire: the node that feeds it, the value flowing forward along it
+(green) and the gradient flowing back along it (red), as the notes' figures label
+their wires. A value used more than once (a fork) appears once per use, each with
+its own share of the gradient; a sub-circuit already drawn is not drawn again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.engine import Trace
+from backprop_cli.render.numbers import fixed
+
+
+@dataclass(frozen=True)
+class Row:
+    guide: str  # the tree's drawing characters before the name
+    node: int
+    value: str
+    gradient: str
+    note: str
+
+
+def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
+    """The rows of the tree, depth first from the output, without recursion."""
+    graph = trace.graph
+    forks = graph.forks()
+    rows: list[Row] = []
+    drawn: set[int] = set()
+    out = graph.output
+    # Stack entries: node, the gradient on the wire into its consumer, the guide
+    # for this row, and the guide its children continue.
+    stack: list[tuple[int, object, str, str]] = [(out, trace.grads[out], "", "")]
+    while stack:
+        index, gradient, guide, below = stack.pop()
+        node = graph.nodes[index]
+        notes = []
+        if index in forks:
+            notes.append(f"fork: used {forks[index]}×, gradients add up to ")
+            notes[-1] += fixed(trace.grads[index], decimals)
+        expand = node.gate is not None and index not in drawn
+        if node.gate is not None and not expand:
+            notes.append("drawn above")
+        rows.append(
+            Row(
+                guide,
+                index,
+                fixed(trace.values[index], decimals),
+                fixed(gradient, decimals),
+                "; ".join(notes),
+            )
+        )
+        if not expand:
+            continue
+        drawn.add(index)
+        children = list(enumerate(node.inputs))
+        for position, child in reversed(children):
+            last = position == len(children) - 1
+            stack.append(
+                (
+                    child,
+                    trace.products[index][position],
+                    below + ("└── " if last else "├── "),
+                    below + ("    " if last else "│   "),
+                )
+            )
+    return rows
+
+
+def tree_view(trace: Trace, decimals: int = 2) -> Table:
+    """The tree as a Rich table, so the numbers line up in columns."""
+    graph = trace.graph
+    out = trace.output.ref
+    table = Table(
+        title=f"The circuit, from the output {out} back to the inputs",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("wire from", no_wrap=True)
+    table.add_column("gate", style="cyan")
+    table.add_column("value", justify="right", style="green")
+    table.add_column(f"∂{out}", justify="right", style="red")
+    table.add_column("", style="dim")
+    for row in tree_rows(trace, decimals):
+        node = graph.nodes[row.node]
+        name = Text(row.guide, style="dim")
+        if node.gate is not None:
+            refs = [graph.nodes[j].ref for j in node.inputs]
+            name.append(node.ref, style="bold")
+            name.append(f" = {node.gate.computes(refs)}")
+            gate = node.gate.name
+        else:
+            name.append(node.ref, style="bold" if node.kind == "input" else "")
+            gate = "input" if node.kind == "input" else "constant"
+        table.add_row(name, gate, row.value, row.gradient, row.note)
+    return table
