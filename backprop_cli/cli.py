@@ -21,8 +21,13 @@ import typer
 from backprop_cli import __version__
 from backprop_cli.errors import BackpropError, InputError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: these modules load when a command runs
+    from rich.console import Console
+
+    from backprop_cli.engine import Trace
     from backprop_cli.problems import Problem
+    from backprop_cli.tracer import CheckedTrace
+    from backprop_cli.verify import Check
 
 app = typer.Typer(
     name="backprop",
@@ -112,10 +117,52 @@ def example_command(text: str, inputs: list[str]) -> str:
     return f"backprop trace {shown} {values}".rstrip()
 
 
-def stdout_console() -> object:
+def stdout_console(record: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, record=record)
+
+
+# --------------------------------------------------------------------------- issue 5:
+# pictures, explanations, fused gates, exports and generated code. The choices are
+# shared by `trace`, `graph` and `code`; the helpers and commands are further down.
+
+
+class Fuse(StrEnum):
+    sigmoid = "sigmoid"
+    all = "all"
+
+
+class TraceFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    latex = "latex"
+
+
+class GraphFormat(StrEnum):
+    tree = "tree"
+    dot = "dot"
+    mermaid = "mermaid"
+    svg = "svg"
+    png = "png"
+
+
+FuseOption = Annotated[
+    Fuse | None,
+    typer.Option(
+        "--fuse",
+        case_sensitive=False,
+        help="Collapse 1/(1+exp(-z)) into one sigmoid gate (all: also x*x into x^2).",
+    ),
+]
+DecimalsOption = Annotated[
+    int,
+    typer.Option(
+        "--decimals", min=0, max=10, help="Decimals in pictures and explanations (the notes': 2)."
+    ),
+]
+
+# --------------------------------------------------------------------------- end of issue 5 choices
 
 
 @app.command()
@@ -157,6 +204,23 @@ def trace(
         list[Path] | None,
         typer.Option("--from", metavar="PATH", help="Look for --problem here, not the bundle."),
     ] = None,
+    draw: Annotated[
+        bool, typer.Option("--graph", help="Also draw the circuit, wires labelled.")
+    ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also tell the backward pass in sentences.")
+    ] = False,
+    fuse: FuseOption = None,
+    trace_format: Annotated[
+        TraceFormat,
+        typer.Option(
+            "--format", case_sensitive=False, help="table, or markdown or latex for homework."
+        ),
+    ] = TraceFormat.table,
+    export_svg: Annotated[
+        Path | None, typer.Option("--export-svg", help="Also save the terminal output as SVG.")
+    ] = None,
+    decimals: DecimalsOption = 2,
 ) -> None:
     """Trace an expression gate by gate: forward values, local gradients, chain rule.
 
@@ -203,24 +267,37 @@ def trace(
                 'give an expression, for example  backprop trace "x*y" x=2 y=3  '
                 "(or --file PATH, or - for standard input)"
             )
+        refuse_mixed_outputs(as_json, trace_format, draw, explain, export_svg)
         bindings = parse_bindings(positional)
         if problem is not None:
             bindings = problem_bindings(problem, bindings)
-        result = trace_text(text, bindings, output=output, check=check)
+        result = trace_text(
+            text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
+        )
 
     trace_result = result.trace
     if as_json:
         from backprop_cli.render.json import trace_dict
 
         typer.echo(json.dumps(trace_dict(trace_result, result.checks), indent=2))
+    elif trace_format is not TraceFormat.table:
+        with reported_errors():
+            document = trace_document(
+                trace_result, result.checks, trace_format, digits, draw, explain, decimals
+            )
+        typer.echo(document, nl=False)
     else:
         from backprop_cli.render.table import trace_view
 
         example = example_command(text, list(trace_result.graph.inputs))
-        console = stdout_console()
+        console = stdout_console(record=export_svg is not None)
         if problem is not None:
-            console.print(problem_header(problem))  # type: ignore[attr-defined]
+            console.print(problem_header(problem))
         console.print(trace_view(trace_result, result.checks, digits, example))  # type: ignore[attr-defined]
+        print_extras(console, trace_result, draw=draw, explain=explain, decimals=decimals)
+        if export_svg is not None:
+            with reported_errors():
+                save_svg(console, export_svg)
     if result.failed:
         error("a cross-check disagreed with the backward pass (see the checks above)")
         raise typer.Exit(EXIT_CHECK_FAILED)
@@ -561,6 +638,283 @@ def stats(
     from backprop_cli.render.quiz import stats_view
 
     stdout_console().print(stats_view(result, where))  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- issue 5:
+# pictures, explanations, exports and generated code (commands `graph` and `code`,
+# and the helpers behind `trace --graph/--explain/--format/--export-svg`).
+
+PICTURE_SUFFIXES = {
+    ".dot": GraphFormat.dot,
+    ".gv": GraphFormat.dot,
+    ".mmd": GraphFormat.mermaid,
+    ".svg": GraphFormat.svg,
+    ".png": GraphFormat.png,
+}
+
+
+def refuse_mixed_outputs(
+    as_json: bool, trace_format: TraceFormat, draw: bool, explain: bool, export_svg: Path | None
+) -> None:
+    """Say at once when two options ask for different kinds of output."""
+    if as_json and trace_format is not TraceFormat.table:
+        raise InputError(f"--json and --format {trace_format.value} are two outputs: choose one")
+    if as_json and (draw or explain or export_svg is not None):
+        raise InputError(
+            "--graph, --explain and --export-svg add to the terminal output; "
+            "leave out --json (the JSON has the numbers they show)"
+        )
+    if trace_format is not TraceFormat.table and export_svg is not None:
+        raise InputError("--export-svg saves the terminal output; leave out --format")
+    if trace_format is TraceFormat.latex and draw:
+        raise InputError(
+            "--format latex has no picture of the circuit: draw it with  "
+            "backprop graph EXPR … --format svg -o circuit.svg  and include the file"
+        )
+
+
+def trace_document(
+    trace: Trace,
+    checks: list[Check],
+    trace_format: TraceFormat,
+    digits: int,
+    draw: bool,
+    explain: bool,
+    decimals: int,
+) -> str:
+    """The trace as Markdown or LaTeX, with the picture and the sentences if asked."""
+    from backprop_cli.render import markdown
+
+    if trace_format is TraceFormat.markdown:
+        text = markdown.to_markdown(trace, checks, digits)
+    else:
+        text = markdown.to_latex(trace, checks, digits)
+    if explain:
+        from backprop_cli.render.explain import explain as sentences
+
+        said = sentences(trace, decimals)
+        text += (
+            markdown.explain_markdown(said)
+            if trace_format is TraceFormat.markdown
+            else markdown.explain_latex(said)
+        )
+    if draw:
+        from backprop_cli.render.dot import to_mermaid
+
+        text += "### The circuit\n\n```mermaid\n" + to_mermaid(trace, decimals) + "```\n"
+    return text
+
+
+def print_extras(
+    console: Console, trace: Trace, *, draw: bool, explain: bool, decimals: int
+) -> None:
+    """The circuit tree and the sentences, after the trace's tables."""
+    if draw:
+        from backprop_cli.render.tree import tree_view
+
+        console.print(tree_view(trace, decimals))
+    if explain:
+        from backprop_cli.render.explain import explain_view
+
+        console.print(explain_view(trace, decimals))
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def save_svg(console: Console, path: Path) -> None:
+    """What the console printed, as an SVG picture of the terminal (Rich records it)."""
+    svg = console.export_svg(title="backprop trace")
+    write_output(path, svg)
+    error_console_note(f"saved the terminal output to {path}")
+
+
+def error_console_note(message: str) -> None:
+    """A note on stderr, so stdout stays exactly the output asked for."""
+    typer.echo(message, err=True)
+
+
+def expression_and_bindings(
+    args: list[str] | None, file: Path | None, command: str
+) -> tuple[str, dict[str, float]]:
+    """The expression (argument, --file or '-') and the NAME=VALUE pairs after it."""
+    from backprop_cli.parse import parse_bindings
+
+    positional = list(args or [])
+    if file is not None:
+        text = read_text(str(file))
+    elif positional:
+        first = positional.pop(0)
+        text = read_text("-") if first == "-" else first
+    else:
+        raise InputError(
+            f'give an expression, for example  backprop {command} "x*y" x=2 y=3  '
+            "(or --file PATH, or - for standard input)"
+        )
+    return text, parse_bindings(positional)
+
+
+ExpressionArgs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="EXPR [NAME=VALUE]...",
+        help="An expression or a staged program ('-' reads standard input), then values.",
+        show_default=False,
+    ),
+]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", "-f", help="Read the expression or program from a file.")
+]
+OutputNameOption = Annotated[
+    str | None, typer.Option("--output", help="Which assigned name of a program is the output.")
+]
+CheckOption = Annotated[
+    bool, typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences.")
+]
+
+
+def report_failed_checks(result: CheckedTrace) -> None:
+    if result.failed:
+        error("a cross-check disagreed with the backward pass (run backprop trace to see it)")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command()
+def graph(
+    args: ExpressionArgs = None,
+    file: FileOption = None,
+    output: OutputNameOption = None,
+    graph_format: Annotated[
+        GraphFormat | None,
+        typer.Option(
+            "--format",
+            case_sensitive=False,
+            help="tree (the terminal), dot, mermaid, svg or png; default: from -o's suffix.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the picture to this file.")
+    ] = None,
+    fuse: FuseOption = None,
+    decimals: DecimalsOption = 2,
+    check: CheckOption = True,
+) -> None:
+    """Draw the circuit: gates with their values, wires with value and gradient.
+
+    Forward values are green, gradients red, as in the notes' figures. DOT and
+    Mermaid need nothing; SVG and PNG use Graphviz's [italic]dot[/italic] program.
+
+    [bold]Examples[/bold]
+
+      backprop graph "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3
+
+      backprop graph "(x + y) * z" x=-2 y=5 z=-4 --format mermaid
+
+      backprop graph "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 -o neuron.svg
+
+    [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input
+    (also when Graphviz is needed and not installed).
+    """
+    from backprop_cli.tracer import trace_text
+
+    with reported_errors():
+        text, bindings = expression_and_bindings(args, file, "graph")
+        fmt = graph_format
+        if fmt is None:
+            fmt = (
+                PICTURE_SUFFIXES.get(out.suffix.lower(), GraphFormat.tree)
+                if out
+                else GraphFormat.tree
+            )
+        if fmt is GraphFormat.png and out is None:
+            raise InputError("--format png writes a binary picture: give a file with -o FILE.png")
+        result = trace_text(
+            text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
+        )
+        if out is not None:
+            write_output(out, draw_picture(result.trace, fmt, decimals))
+            error_console_note(f"wrote {fmt.value} to {out}")
+        elif fmt is GraphFormat.tree:  # the terminal: in colour, at the terminal's width
+            from backprop_cli.render.tree import tree_view
+
+            stdout_console().print(tree_view(result.trace, decimals))
+        else:
+            typer.echo(draw_picture(result.trace, fmt, decimals), nl=False)
+    report_failed_checks(result)
+
+
+def draw_picture(trace: Trace, fmt: GraphFormat, decimals: int) -> str | bytes:
+    """Text (the tree as plain text, DOT, Mermaid, SVG) or bytes (PNG), for a file."""
+    from backprop_cli.render import dot
+
+    if fmt is GraphFormat.tree:
+        import io
+
+        from rich.console import Console
+
+        from backprop_cli.render.tree import tree_view
+
+        buffer = io.StringIO()
+        Console(file=buffer, width=200, color_system=None).print(tree_view(trace, decimals))
+        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    if fmt is GraphFormat.mermaid:
+        return dot.to_mermaid(trace, decimals)
+    text = dot.to_dot(trace, decimals)
+    if fmt is GraphFormat.dot:
+        return text
+    picture = dot.render_picture(text, fmt.value)
+    return picture.decode("utf-8") if fmt is GraphFormat.svg else picture
+
+
+@app.command()
+def code(
+    args: ExpressionArgs = None,
+    file: FileOption = None,
+    output: OutputNameOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the Python to this file.")
+    ] = None,
+    fuse: FuseOption = None,
+    check: CheckOption = True,
+) -> None:
+    """Write the staged forward and backward pass as plain Python, as the notes do.
+
+    Forward values are cached in variables, gradients flow back gate by gate, and
+    [italic]+=[/italic] adds them up at forks. Run the file: it prints the value and the
+    gradients, the same numbers [italic]backprop trace[/italic] shows.
+
+    [bold]Examples[/bold]
+
+      backprop code "(x + y) * z" x=-2 y=5 z=-4
+
+      backprop code --file staged.txt x=3 y=-4 -o staged.py && python staged.py
+    """
+    from backprop_cli.render.code import to_python
+    from backprop_cli.tracer import trace_text
+
+    with reported_errors():
+        text, bindings = expression_and_bindings(args, file, "code")
+        result = trace_text(
+            text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
+        )
+        source = to_python(result.trace)
+        if out is not None:
+            write_output(out, source)
+            error_console_note(f"wrote Python to {out}")
+    if out is None:
+        typer.echo(source, nl=False)
+    report_failed_checks(result)
+
+
+# --------------------------------------------------------------------------- end of issue 5
 
 
 def main() -> None:

@@ -62,20 +62,19 @@ def _sigmoid_at(graph: Graph, top: Node) -> Match | None:
             if exp and _private(graph, exp, {plus.index}):
                 neg = _gate(graph, exp.inputs[0], g.MulConst, -1.0)
                 if neg and _private(graph, neg, {exp.index}):
-                    inner = (neg.index, exp.index, plus.index)
-                    return Match("sigmoid", top.index, inner, neg.inputs[0])
-    # exp(z)/(1+exp(z)): a div gate whose two sides share one exp.
+                    absorbed = (neg.index, exp.index, plus.index)
+                    return Match("sigmoid", top.index, absorbed, neg.inputs[0])
+    # exp(z)/(1+exp(z)): a div gate whose two sides are exp of the same z (one exp
+    # gate read twice, or two exp gates of the same value, as typed text gives).
     if _gate(graph, top.index, g.Div):
         exp = _gate(graph, top.inputs[0], g.Exp)
         plus = _gate(graph, top.inputs[1], g.AddConst, 1.0)
-        if (
-            exp
-            and plus
-            and plus.inputs[0] == exp.index
-            and _private(graph, plus, {top.index})
-            and _private(graph, exp, {top.index, plus.index})
-        ):
-            return Match("sigmoid", top.index, (exp.index, plus.index), exp.inputs[0])
+        below = _gate(graph, plus.inputs[0], g.Exp) if plus else None
+        if exp and plus and below and exp.inputs[0] == below.inputs[0]:
+            inner = tuple(sorted({exp.index, below.index, plus.index}))
+            readers = {top.index, plus.index}
+            if all(_private(graph, graph.nodes[i], readers) for i in inner):
+                return Match("sigmoid", top.index, inner, exp.inputs[0])
     return None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backprop_cli.engine import Trace
 from backprop_cli.graph import Node
+from backprop_cli.render.explain import Sentence
 from backprop_cli.render.numbers import show
 from backprop_cli.verify import Check
 
@@ -340,3 +341,30 @@ def to_latex(trace: Trace, checks: Sequence[Check], digits: int = 4) -> str:
         lines += [f"\\item {check.name}: {_latex_text(check.message)}" for check in checks]
         lines += ["\\end{itemize}", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def explain_markdown(sentences: Sequence[Sentence]) -> str:
+    """The backward pass in words (render.explain), as a Markdown list."""
+    lines = ["### The backward pass in words", ""]
+    lines += [f"1. **{s.step}**: {s.text}" for s in sentences]
+    return "\n".join(lines) + "\n\n"
+
+
+def explain_latex(sentences: Sequence[Sentence]) -> str:
+    lines = ["\\paragraph{The backward pass in words}", "\\begin{enumerate}"]
+    lines += [
+        f"\\item \\textbf{{{_latex_text(s.step)}}}: {_latex_sentence(s.text)}" for s in sentences
+    ]
+    lines.append("\\end{enumerate}")
+    return "\n".join(lines) + "\n"
+
+
+def _latex_sentence(text: str) -> str:
+    """A sentence with formulas in it: the math-looking characters become math."""
+    out = []
+    for ch in _latex_text(text):
+        out.append(f"${_SYMBOLS[ch].strip()}$" if ch in "²·σ𝟙∂" and ch in _SYMBOLS else ch)
+    return "".join(out).replace("∂", "$\\partial$")

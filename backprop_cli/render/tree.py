@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -73,15 +74,13 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
     return rows
 
 
-def tree_view(trace: Trace, decimals: int = 2) -> Table:
+def tree_view(trace: Trace, decimals: int = 2) -> Group:
     """The tree as a Rich table, so the numbers line up in columns."""
     graph = trace.graph
     out = trace.output.ref
-    table = Table(
-        title=f"The circuit, from the output {out} back to the inputs",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-    )
+    # The title sits above the table, so a narrow table does not wrap it.
+    title = Text(f"The circuit, from the output {out} back to the inputs", style="italic")
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("wire from", no_wrap=True)
     table.add_column("gate", style="cyan")
     table.add_column("value", justify="right", style="green")
@@ -99,4 +98,4 @@ def tree_view(trace: Trace, decimals: int = 2) -> Table:
             name.append(node.ref, style="bold" if node.kind == "input" else "")
             gate = "input" if node.kind == "input" else "constant"
         table.add_row(name, gate, row.value, row.gradient, row.note)
-    return table
+    return Group(title, table)

@@ -1,0 +1,186 @@
+"""`--explain`: the backward pass in sentences, read against the notes.
+
+The expected sentences are the notes' own wording (the neuron's 1/x gate passes
+-1/1.37² = -0.53) and the staged example of the notes (x = 3, y = -4), where x
+is used three times and receives 1.58 from xpy, -0.04 from sigx and 0.51 from num.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+from rich.console import Console
+
+from backprop_cli.render.explain import explain, explain_view, words
+from backprop_cli.tracer import trace_text
+
+NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
+NEURON_VALUES = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+STAGED = """\
+sigy = 1/(1+exp(-y))
+num = x + sigy
+sigx = 1/(1+exp(-x))
+xpy = x + y
+xpysqr = xpy**2
+den = sigx + xpysqr
+invden = 1/den
+f = num*invden
+"""
+
+
+def sentences(text: str, values: dict[str, float], **kw: object) -> list[str]:
+    trace = trace_text(text, values, check=False, **kw).trace  # type: ignore[arg-type]
+    return [s.text for s in explain(trace)]
+
+
+def test_the_neurons_1_over_x_gate_reads_as_the_notes() -> None:
+    said = sentences(NEURON, NEURON_VALUES)
+    assert said[1] == (
+        "The 1/x gate receives upstream 1.00; its local gradient is -1/x² = -1/1.37² = -0.53, "
+        "so it passes -0.53 to its input."
+    )
+    # "The increment node does not change the gradient on its input": -0.53 again.
+    assert said[2] == (
+        "The +1 gate receives upstream -0.53; its local gradient is 1, "
+        "so it passes -0.53 to its input."
+    )
+    # "The exp node input gradient will be exp(-1) * -0.53 = -0.2"
+    assert said[3] == (
+        "The exp gate receives upstream -0.53; its local gradient is exp(x) = exp(-1.00) = 0.37, "
+        "so it passes -0.20 to its input."
+    )
+    # "The negative gain node will be -1 * -0.2 = 0.2"
+    assert said[4] == (
+        "The *-1 gate receives upstream -0.20; its local gradient is -1, "
+        "so it passes 0.20 to its input."
+    )
+    # "dw0 will be 0.2 * -1 = -0.2, dx0 will be 0.2 * 2 = 0.4"
+    assert said[-2] == (
+        "The mul gate receives upstream 0.20; its local gradients are x0 = -1.00 for w0 and "
+        "w0 = 2.00 for x0, so it passes -0.20 to w0 and 0.39 to x0."
+    )
+
+
+def test_start_and_result_sentences() -> None:
+    said = sentences(NEURON, NEURON_VALUES)
+    assert (
+        said[0] == "The backward pass starts at the output f = 0.73 with the gradient ∂f/∂f = 1.00."
+    )
+    assert said[-1] == (
+        "So ∂f/∂w0 = -0.20, ∂f/∂x0 = 0.39, ∂f/∂w1 = -0.39, ∂f/∂x1 = -0.59 and ∂f/∂w2 = 0.20."
+    )
+    assert len(said) == 1 + 8 + 1  # start, one per gate, result
+
+
+def hand_staged(x: float, y: float) -> dict[str, float]:
+    """The staged example's backward pass by hand, as the notes write it."""
+    sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    sigy, sigx = sig(y), sig(x)
+    num, xpy = x + sigy, x + y
+    den = sigx + xpy**2
+    invden = 1 / den
+    dnum, dinvden = invden, num
+    dden = -1 / den**2 * dinvden
+    dsigx = dxpysqr = dden
+    dxpy = 2 * xpy * dxpysqr
+    return {
+        "x_from_xpy": dxpy,
+        "x_from_sigx": (1 - sigx) * sigx * dsigx,
+        "x_from_num": dnum,
+        "dsigy": dnum,
+        "y_from_sigy": (1 - sigy) * sigy * dnum,
+    }
+
+
+def test_staged_example_fork_reads_as_the_notes() -> None:
+    hand = hand_staged(3, -4)
+    said = sentences(STAGED, {"x": 3, "y": -4}, fuse="sigmoid")
+    fork = next(s for s in said if s.startswith("x receives"))
+    assert (
+        fork == "x receives 1.58 from xpy, -0.04 from sigx and 0.51 from num: they add up to 2.06."
+    )
+    # The same numbers, by hand.
+    parts = [hand["x_from_xpy"], hand["x_from_sigx"], hand["x_from_num"]]
+    assert [f"{p:.2f}" for p in parts] == ["1.58", "-0.04", "0.51"]
+    assert f"{sum(parts):.2f}" == "2.06"
+
+
+def test_staged_example_sentences_use_the_stage_names() -> None:
+    said = sentences(STAGED, {"x": 3, "y": -4}, fuse="sigmoid")
+    assert said[1] == (
+        "The mul gate receives upstream 1.00; its local gradients are invden = 0.51 for num "
+        "and num = 3.02 for invden, so it passes 0.51 to num and 3.02 to invden."
+    )
+    assert said[2] == (
+        "The 1/x gate receives upstream 3.02; its local gradient is -1/den² = -1/1.95² = -0.26, "
+        "so it passes -0.79 to its input den."
+    )
+    assert (
+        "The sigmoid gate receives upstream -0.79; its local gradient is "
+        "σ(x)·(1 - σ(x)) = σ(3.00)·(1 - σ(3.00)) = 0.05, so it passes -0.04 to its input x."
+    ) in said
+    assert "y receives 1.58 from xpy and 0.01 from sigy: they add up to 1.59." in said
+    # A fork sentence comes before the forked value's own gate, once all shares are in.
+    assert said.index("y receives 1.58 from xpy and 0.01 from sigy: they add up to 1.59.") > (
+        next(
+            i for i, s in enumerate(said) if s.startswith("The sigmoid gate receives upstream 0.51")
+        )
+    )
+
+
+def test_fork_on_a_gate_comes_before_its_sentence() -> None:
+    # q = x*y = 6 is used three times (q*q reads it twice): d(q² + q)/dq = 2q + 1 = 13,
+    # and q gathers all of it before passing anything on.
+    said = sentences("q = x*y; f = q*q + q", {"x": 2, "y": 3})
+    fork = said.index(
+        "q receives 1.00 from f, 6.00 from s2 and 6.00 from s2: they add up to 13.00."
+    )
+    own = next(
+        i for i, s in enumerate(said) if s.startswith("The mul gate receives upstream 13.00")
+    )
+    assert fork == own - 1
+
+
+def test_negative_values_are_parenthesised_once() -> None:
+    said = sentences("1/x", {"x": -2})
+    assert "-1/x² = -1/(-2.00)² = -0.25" in said[1]
+
+
+def test_tiny_numbers_are_not_shown_as_zero() -> None:
+    said = sentences("sigmoid(x)", {"x": 12})
+    assert "0.00 " not in " ".join(said)
+    assert "6.1e-06" in said[1]  # σ(12)(1 − σ(12)) = 6.144e-06
+
+
+def test_symbolic_explain_names_the_formulas() -> None:
+    said = sentences("x*y", {})
+    assert said[1] == (
+        "The mul gate receives upstream 1; its local gradients are y for x and x for y, "
+        "so it passes y to x and x to y."
+    )
+
+
+def test_words() -> None:
+    assert words([]) == ""
+    assert words(["a"]) == "a"
+    assert words(["a", "b"]) == "a and b"
+    assert words(["a", "b", "c"]) == "a, b and c"
+
+
+def test_view_at_a_fixed_width() -> None:
+    trace = trace_text("(x + y) * z", {"x": -2, "y": 5, "z": -4}, check=False).trace
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(explain_view(trace))
+    out = "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+    assert out == (
+        "The backward pass, step by step\n"
+        "f   The backward pass starts at the output f = -12.00 with the gradient ∂f/∂f = 1.00.\n"
+        "f   The mul gate receives upstream 1.00; its local gradients are z = -4.00 for s1 and "
+        "s1 = 3.00 for\n"
+        "    z, so it passes -4.00 to s1 and 3.00 to z.\n"
+        "s1  The add gate receives upstream -4.00; its local gradients are 1 for x and 1 for y, "
+        "so it passes\n"
+        "    -4.00 to x and -4.00 to y.\n"
+        "f   So ∂f/∂x = -4.00, ∂f/∂y = -4.00 and ∂f/∂z = 3.00."
+    )
