@@ -42,41 +42,67 @@ def _n(value: float) -> str:
     return f"{value:.3g}"
 
 
+def entries(value: Any) -> list[float]:
+    """A value's numbers: one for a scalar, every entry of an array, none for None."""
+    if value is None:
+        return []
+    if hasattr(value, "ravel"):
+        return [float(v) for v in value.ravel()]
+    return [float(value)]
+
+
+def _is_array(value: Any) -> bool:
+    return hasattr(value, "ndim") and value.ndim > 0
+
+
+def _saturation_advice(
+    step: str, what: str, zs: list[float], locals_: list[float]
+) -> Advice | None:
+    """Advice when some local gradient σ(1−σ) or 1−tanh² is below the limit."""
+    low = [i for i, v in enumerate(locals_) if abs(v) < SATURATED_BELOW]
+    if not low:
+        return None
+    worst = min(low, key=lambda i: abs(locals_[i]))
+    where = (
+        f"its input is {_n(zs[worst])}"
+        if len(zs) == 1
+        else f"{len(low)} of its {len(zs)} entries are, the worst at input {_n(zs[worst])}"
+    )
+    return Advice(
+        "saturated",
+        step,
+        f"{what} is saturated: {where}, so its local gradient is {_n(locals_[worst])} "
+        f"(below {SATURATED_BELOW:g}) and the gradient vanishes behind it",
+    )
+
+
 def _saturation(trace: Trace) -> list[Advice]:
     from backprop_cli.fuse import find
 
     found: list[Advice] = []
     for node in trace.graph.gate_nodes:
         if isinstance(node.gate, g.Sigmoid | g.Tanh):
-            local = float(trace.locals[node.index][0])
-            z = float(trace.values[node.inputs[0]])
             formula = "σ(1−σ)" if isinstance(node.gate, g.Sigmoid) else "1−tanh²"
-            if abs(local) < SATURATED_BELOW:
-                found.append(
-                    Advice(
-                        "saturated",
-                        node.ref,
-                        f"{node.gate.name} at step {node.ref} is saturated: its input is {_n(z)}, "
-                        f"so its local gradient {formula} is {_n(local)} (below "
-                        f"{SATURATED_BELOW:g}) and the gradient vanishes behind it",
-                    )
-                )
+            advice = _saturation_advice(
+                node.ref,
+                f"{node.gate.name} at step {node.ref} ({formula})",
+                entries(trace.values[node.inputs[0]]),
+                entries(trace.locals[node.index][0]),
+            )
+            if advice:
+                found.append(advice)
     # The notes' neuron writes its sigmoid out as *-1, exp, +1, 1/x: check those too.
     for match in find(trace.graph, "sigmoid"):
-        sigma = float(trace.values[match.top])
-        local = sigma * (1 - sigma)
-        if abs(local) < SATURATED_BELOW:
-            top = trace.graph.nodes[match.top]
-            z = float(trace.values[match.operand])
-            found.append(
-                Advice(
-                    "saturated",
-                    top.ref,
-                    f"the sigmoid 1/(1+exp(-z)) ending at step {top.ref} is saturated: z is "
-                    f"{_n(z)}, so its local gradient σ(1−σ) is {_n(local)} (below "
-                    f"{SATURATED_BELOW:g}) and the gradient vanishes behind it",
-                )
-            )
+        top = trace.graph.nodes[match.top]
+        sigmas = entries(trace.values[match.top])
+        advice = _saturation_advice(
+            top.ref,
+            f"the sigmoid 1/(1+exp(-z)) ending at step {top.ref} (σ(1−σ))",
+            entries(trace.values[match.operand]),
+            [s * (1 - s) for s in sigmas],
+        )
+        if advice:
+            found.append(advice)
     return found
 
 
@@ -84,39 +110,56 @@ def _dead_relus(trace: Trace) -> list[Advice]:
     found = []
     for node in trace.graph.gate_nodes:
         if isinstance(node.gate, g.Relu):
-            x = float(trace.values[node.inputs[0]])
-            if x <= 0:
-                found.append(
-                    Advice(
-                        "dead-relu",
-                        node.ref,
-                        f"relu at step {node.ref} is dead: its input is {_n(x)} ≤ 0, so no "
-                        "gradient flows back through it to anything before it",
-                    )
+            xs = entries(trace.values[node.inputs[0]])
+            dead = [x for x in xs if x <= 0]
+            if not dead:
+                continue
+            if len(xs) == 1:
+                message = (
+                    f"relu at step {node.ref} is dead: its input is {_n(xs[0])} ≤ 0, so no "
+                    "gradient flows back through it to anything before it"
                 )
+            else:
+                message = (
+                    f"relu at step {node.ref} is dead in {len(dead)} of its {len(xs)} entries "
+                    "(inputs ≤ 0): no gradient flows back through those"
+                )
+            found.append(Advice("dead-relu", node.ref, message))
     return found
+
+
+def _largest(value: Any) -> float:
+    return max((abs(v) for v in entries(value)), default=0.0)
 
 
 def _explosions(trace: Trace) -> list[Advice]:
     """Where a product first grows past the limit (not every step after it)."""
     found = []
     for node in reversed(trace.graph.gate_nodes):
-        upstream = float(trace.grads[node.index])
-        if abs(upstream) > EXPLODES_ABOVE:
+        assert node.gate is not None
+        upstream = trace.grads[node.index]
+        if _largest(upstream) > EXPLODES_ABOVE:
             continue  # already reported where it started
         for position, product in enumerate(trace.products[node.index]):
-            if abs(float(product)) > EXPLODES_ABOVE:
-                local = float(trace.locals[node.index][position])
-                found.append(
-                    Advice(
-                        "exploding",
-                        node.ref,
-                        f"the gradient explodes at step {node.ref} ({node.gate.name}): upstream "  # type: ignore[union-attr]
-                        f"{_n(upstream)} × local {_n(local)} = {_n(float(product))}; a learning "
-                        "step this large overshoots, so scale the inputs down or clip",
-                    )
+            if _largest(product) <= EXPLODES_ABOVE:
+                continue
+            local = trace.locals[node.index][position]
+            if _is_array(product) or _is_array(upstream) or local is None or _is_array(local):
+                how = f"the product's largest entry is {_n(_largest(product))}"
+            else:
+                how = (
+                    f"upstream {_n(float(upstream))} × local {_n(float(local))} = "
+                    f"{_n(float(product))}"
                 )
-                break
+            found.append(
+                Advice(
+                    "exploding",
+                    node.ref,
+                    f"the gradient explodes at step {node.ref} ({node.gate.name}): {how}; a "
+                    "learning step this large overshoots, so scale the inputs down or clip",
+                )
+            )
+            break
     return found
 
 
@@ -146,6 +189,7 @@ def _scaled_inputs(trace: Trace) -> list[Advice]:
                 continue
             feeder = graph.nodes[j]
             scaled = _scale_of(graph, feeder)
+            size = _largest(trace.values[j])
             if scaled is not None and abs(scaled[0]) >= SCALED_FROM:
                 factor, name = scaled
                 found.append(
@@ -158,14 +202,20 @@ def _scaled_inputs(trace: Trace) -> list[Advice]:
                         "much, or scale the data back",
                     )
                 )
-            elif feeder.kind == "input" and abs(float(trace.values[j])) >= SCALED_FROM:
+            elif feeder.kind == "input" and size >= SCALED_FROM:
+                value = trace.values[j]
+                said = (
+                    f"{feeder.ref} has entries as large as {_n(size)} and"
+                    if _is_array(value)
+                    else f"{feeder.ref} = {_n(float(value))}"
+                )
                 found.append(
                     Advice(
                         "scaled-input",
                         node.ref,
-                        f"{feeder.ref} = {_n(float(trace.values[j]))} multiplies {other.ref} at "
-                        f"step {node.ref}: the gradient on {other.ref} is scaled by that size "
-                        "too; normalise the data or lower the learning rate",
+                        f"{said} multiplies {other.ref} at step {node.ref}: the gradient on "
+                        f"{other.ref} is scaled by that size too; normalise the data or lower "
+                        "the learning rate",
                     )
                 )
     return found

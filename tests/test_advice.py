@@ -34,7 +34,7 @@ def test_saturated_sigmoid_gate() -> None:
     assert local < SATURATED_BELOW  # the hand numbers: 4.54e-05
     [advice] = advice_for("sigmoid(x) * w", {"x": 10, "w": 2})
     assert advice.kind == "saturated" and advice.step == "s1"
-    assert "sigmoid at step s1 is saturated" in advice.message
+    assert "sigmoid at step s1 (σ(1−σ)) is saturated: its input is 10" in advice.message
     assert f"{local:.3g}" in advice.message and "vanishes" in advice.message
 
 
@@ -54,7 +54,7 @@ def test_saturated_tanh() -> None:
 def test_a_written_out_sigmoid_is_recognised_unfused() -> None:
     [advice] = advice_for("1/(1+exp(-(w*x)))", {"w": 4, "x": 3})
     assert advice.kind == "saturated" and advice.step == "f"
-    assert "1/(1+exp(-z))" in advice.message and "z is 12" in advice.message
+    assert "1/(1+exp(-z))" in advice.message and "its input is 12" in advice.message
     # And the same once fused: one sigmoid gate, the same warning, told once.
     fused = advice_for("1/(1+exp(-(w*x)))", {"w": 4, "x": 3}, fuse="sigmoid")
     assert [a.kind for a in fused] == ["saturated"]
@@ -119,3 +119,18 @@ def test_advice_in_the_table_and_json(runner) -> None:
         {"kind": "dead-relu", "step": "s1", "message": data["warnings"][0]},
     ]
     assert "dead" in data["warnings"][0]
+
+
+def test_vectors_are_checked_entry_by_entry() -> None:
+    import numpy as np
+
+    # q = W @ x = [-0.18, 0.38]: the relu is dead in one entry of two.
+    values = {"W": np.array([[0.1, 0.5], [-0.3, 0.8]]), "x": np.array([0.2, 0.4])}
+    values["W"][0] = [-1.9, 0.5]  # q[0] = -0.38 + 0.2 = -0.18
+    advice = advise(trace_text("q = W @ x; f = sum(relu(q))", values, check=False).trace)
+    assert [a.kind for a in advice] == ["dead-relu"]
+    assert "dead in 1 of its 2 entries" in advice[0].message
+    # sigmoid of [10, 0]: one saturated entry (σ'(10) = 4.5e-05), one healthy (0.25).
+    advice = advise(trace_text("f = sum(sigmoid(v))", {"v": np.array([10.0, 0.0])}).trace)
+    assert [a.kind for a in advice] == ["saturated"]
+    assert "1 of its 2 entries are, the worst at input 10" in advice[0].message

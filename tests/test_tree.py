@@ -26,14 +26,13 @@ def test_sum_times_tree_renders_exactly() -> None:
     assert render("(x + y) * z", {"x": -2, "y": 5, "z": -4}) == (
         "The circuit, from the output f back to the inputs\n"
         "\n"
-        "  wire from        gate     value      ∂f\n"
-        " ────────────────────────────────────────────\n"
-        "  f = s1 * z       mul     -12.00    1.00\n"
-        "  ├── s1 = x + y   add       3.00   -4.00\n"
-        "  │   ├── x        input    -2.00   -4.00\n"
-        "  │   └── y        input     5.00   -4.00\n"
-        "  └── z            input    -4.00    3.00\n"
-        "\n"
+        " wire from        gate     value      ∂f\n"
+        "────────────────────────────────────────────\n"
+        " f = s1 * z       mul     -12.00    1.00\n"
+        " ├── s1 = x + y   add       3.00   -4.00\n"
+        " │   ├── x        input    -2.00   -4.00\n"
+        " │   └── y        input     5.00   -4.00\n"
+        " └── z            input    -4.00    3.00\n"
     )
 
 

@@ -217,6 +217,17 @@ def to_python(trace: Trace) -> str:
             + " ".join(f"{name}=1" for name in missing)
             + ")"
         )
+    arrays = [name for name, value in trace.bindings.items() if hasattr(value, "ndim")]
+    if arrays:
+        which = (
+            f"{arrays[0]} is a vector or matrix"
+            if len(arrays) == 1
+            else (f"{', '.join(arrays)} are vectors or matrices")
+        )
+        raise InputError(
+            f"backprop code writes circuits of plain numbers, and {which}; "
+            "trace it with  backprop trace  instead"
+        )
     names = _identifiers(graph)
     grads = _gradient_names(names)
     kit = SourceMath()

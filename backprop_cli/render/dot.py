@@ -92,7 +92,8 @@ def circuit(trace: Trace, decimals: int = 2) -> Circuit:
 
 
 def _h(text: str) -> str:
-    return html.escape(text, quote=True)
+    # A matrix is written one row a line: keep its lines in the picture.
+    return html.escape(text, quote=True).replace("\n", "<br/>")
 
 
 def to_dot(trace: Trace, decimals: int = 2) -> str:
@@ -132,7 +133,7 @@ def to_dot(trace: Trace, decimals: int = 2) -> str:
 
 def _m(text: str) -> str:
     """Text safe inside a quoted Mermaid label."""
-    return html.escape(text, quote=True).replace("|", "&#124;")
+    return html.escape(text, quote=True).replace("|", "&#124;").replace("\n", "<br/>")
 
 
 def to_mermaid(trace: Trace, decimals: int = 2) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from backprop_cli import gates as g
 from backprop_cli.engine import Trace
 from backprop_cli.graph import Node
 from backprop_cli.render.numbers import fixed, show
@@ -61,7 +62,9 @@ class _Explainer:
         assert node.gate is not None
         formula = node.gate.formulas(names, node.ref)[position]
         local = self.trace.locals[node.index][position]
-        if not self.numeric:
+        # Symbols, or a matrix gate whose rule is not "upstream × local" entry by entry
+        # (dq @ xᵀ): the formula is the explanation, numbers would not substitute.
+        if not self.numeric or type(node.gate).chain is not g.Gate.chain:
             return formula
         # Plain number texts: the gates wrap operands in parentheses where needed.
         cached = [self.num(self.trace.values[j]) for j in node.inputs]

@@ -122,14 +122,15 @@ def _title(trace: Trace, digits: int) -> tuple[str, str, str]:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    # A matrix is written one row a line; a table cell needs it on one line.
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(header: list[str], rows: list[list[str]], code_columns: set[int]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [
-            f"`{cell}`" if i in code_columns and cell else _md_cell(cell)
+            f"`{cell.replace(chr(10), ' ')}`" if i in code_columns and cell else _md_cell(cell)
             for i, cell in enumerate(row)
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -293,6 +294,7 @@ def _latex_text(text: str) -> str:
 
 
 def _latex_table(header: list[str], rows: list[list[str]], math_columns: set[int]) -> list[str]:
+    rows = [[cell.replace("\n", " ") for cell in row] for row in rows]
     lines = [
         "\\begin{tabular}{" + "l" * len(header) + "}",
         "\\hline",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,10 +24,14 @@ def show(value: Any, digits: int = 4) -> str:
 ARRAY_EDGE = 3
 
 
-def show_array(value: Any, digits: int = 4) -> str:
-    """A vector as [0.22, 0.26], a matrix one row a line; a 0-d array as a number."""
+def show_array(value: Any, digits: int = 4, number: Callable[[float], str] | None = None) -> str:
+    """A vector as [0.22, 0.26], a matrix one row a line; a 0-d array as a number.
+
+    `number` writes each entry (default: `show` at `digits` significant digits).
+    """
+    write = number if number is not None else lambda v: show(v, digits)
     if value.ndim == 0:
-        return show(float(value), digits)
+        return write(float(value))
 
     def cut(items: list[str]) -> list[str]:
         if len(items) <= 2 * ARRAY_EDGE:
@@ -34,9 +39,9 @@ def show_array(value: Any, digits: int = 4) -> str:
         return [*items[:ARRAY_EDGE], "…", *items[-ARRAY_EDGE:]]
 
     if value.ndim == 1:
-        return "[" + ", ".join(cut([show(float(v), digits) for v in value])) + "]"
+        return "[" + ", ".join(cut([write(float(v)) for v in value])) + "]"
     # One row per line, as numpy prints a matrix, so table cells stay narrow.
-    rows = [show_array(row, digits) for row in value]
+    rows = [show_array(row, digits, number) for row in value]
     return "[" + ",\n ".join(cut(rows)) + "]"
 
 
@@ -65,6 +70,8 @@ def fixed(value: Any, decimals: int = 2) -> str:
     Values too small to show that way (0.0004 at 2 decimals) or very large fall back
     to significant digits, so no gradient is ever printed as a misleading 0.00.
     """
+    if hasattr(value, "ndim"):  # a numpy array: each entry with fixed decimals
+        return show_array(value, number=lambda v: fixed(v, decimals))
     if isinstance(value, bool) or not isinstance(value, int | float):
         return show(value)
     x = float(value)

@@ -79,8 +79,8 @@ def tree_view(trace: Trace, decimals: int = 2) -> Group:
     graph = trace.graph
     out = trace.output.ref
     # The title sits above the table, so a narrow table does not wrap it.
-    title = Text(f"The circuit, from the output {out} back to the inputs", style="italic")
-    table = Table(box=box.SIMPLE_HEAD)
+    title = Text(f"The circuit, from the output {out} back to the inputs\n", style="italic")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("wire from", no_wrap=True)
     table.add_column("gate", style="cyan")
     table.add_column("value", justify="right", style="green")
