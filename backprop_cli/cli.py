@@ -341,7 +341,7 @@ def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str,
 def problem_header(problem: Problem) -> object:
     from rich.text import Text
 
-    from backprop_cli.render.problems import shown_path
+    from backprop_cli.problems import shown_path
 
     text = Text()
     text.append(f"problem {problem.id}", style="bold cyan")

@@ -452,3 +452,20 @@ def test_the_notes_sigmoid_neuron_is_bundled() -> None:
     assert math.isclose(gradients["w0"], -0.2, abs_tol=0.005)
     assert math.isclose(gradients["w1"], -0.39, abs_tol=0.005)
     assert math.isclose(gradients["w2"], 0.2, abs_tol=0.005)
+
+
+def test_the_wheel_ships_the_problems_where_the_loader_looks() -> None:
+    # `pip install .` is tested by hand in a throwaway venv; here the two ends agree: the
+    # wheel's force-include target and the folder bundled_path() looks for first.
+    import tomllib
+
+    import backprop_cli.problems as module
+
+    root = Path(module.__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["force-include"] == {"problems": "backprop_cli/problem_sets"}
+    assert "problem_sets" in Path(module.__file__).read_text(encoding="utf-8")
+    assert config["project"]["entry-points"]["pytest11"] == {
+        "backprop": "backprop_cli.pytest_plugin"
+    }
