@@ -102,7 +102,7 @@ def to_dot(trace: Trace, decimals: int = 2) -> str:
     lines = [
         "digraph backprop {",
         "  rankdir=LR;",
-        '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.9];',
+        '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.9, ordering=in];',
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.7];',
     ]
