@@ -72,6 +72,11 @@ def test_neuron_dot_labels_carry_the_notes_numbers(neuron) -> None:
     assert wire[("n4", "n5")] == [("darkgreen", "-2.00"), ("red", "-0.59")]  # x1
     for number in NOTES_NUMBERS:
         assert number in text
+    # Inputs also show what they finally receive: x0's 0.39, x1's -0.59 (in red).
+    assert nodes["n1"] == '<b>x0</b> = <font color="darkgreen">-1.00</font><br/>' + (
+        '<font color="red">∂ 0.39</font>'
+    )
+    assert '<font color="red">∂ -0.59</font>' in nodes["n4"]
     # Nodes show the gate and its value.
     assert "<b>1/x</b><br/>f = " in nodes[inv] and "0.73" in nodes[inv]
 

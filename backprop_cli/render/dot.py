@@ -36,6 +36,7 @@ class Box:
     title: str  # the gate's name, or the input's name
     name: str  # the step's name (empty for inputs and constants)
     value: str
+    gradient: str = ""  # inputs: the output's gradient on them, all wires summed
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def circuit(trace: Trace, decimals: int = 2) -> Circuit:
     for node in graph.nodes:
         value = fixed(trace.values[node.index], decimals)
         if node.gate is None:
-            boxes.append(Box(f"n{node.index}", node.kind, node.ref, "", value))
+            gradient = fixed(trace.grads[node.index], decimals) if node.kind == "input" else ""
+            boxes.append(Box(f"n{node.index}", node.kind, node.ref, "", value, gradient))
             continue
         boxes.append(Box(f"n{node.index}", "gate", node.gate.name, node.ref, value))
         for position, j in enumerate(node.inputs):
@@ -116,6 +118,8 @@ def to_dot(trace: Trace, decimals: int = 2) -> str:
             attrs = "shape=plaintext"
         else:
             label = f"<b>{_h(box.title)}</b> = {value}"
+            if box.gradient:  # what the input finally receives, forks added up
+                label += f'<br/><font color="{GRADIENT_COLOR}">∂ {_h(box.gradient)}</font>'
             attrs = "shape=box, style=rounded" if box.kind == "input" else "shape=plaintext"
         lines.append(f"  {box.id} [label=<{label}>, {attrs}];")
     for wire in drawn.wires:
@@ -148,7 +152,8 @@ def to_mermaid(trace: Trace, decimals: int = 2) -> str:
         elif box.kind == "output":
             lines.append(f'  {box.id}["<b>{_m(box.title)}</b>"]')
         else:
-            lines.append(f'  {box.id}["<b>{_m(box.title)}</b> = {_m(box.value)}"]')
+            gradient = f"<br/>∂ {_m(box.gradient)}" if box.gradient else ""
+            lines.append(f'  {box.id}["<b>{_m(box.title)}</b> = {_m(box.value)}{gradient}"]')
     for wire in drawn.wires:
         label = f"{_m(wire.value)}<br/>∂ {_m(wire.gradient)}"
         lines.append(f'  {wire.source} -- "{label}" --> {wire.target}')
