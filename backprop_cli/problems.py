@@ -101,6 +101,7 @@ class ProblemResult:
     diffs: list[Diff] = field(default_factory=list)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    diverges_at: str = ""  # with claims on stages: the first wrong one from the output back
     trace: Any = None  # engine.Trace when the expression could be traced
     checks: list[Any] = field(default_factory=list)  # verify.Check
 
@@ -500,6 +501,25 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     return result
 
 
+def claim_targets(trace: Any) -> dict[str, int]:
+    """Names a gradient may be claimed for, with their node: every input, and every
+    stage by the name the program gives it (a reassigned name: its last value)."""
+    graph = trace.graph
+    targets = {n.label: n.index for n in graph.nodes if n.kind == "gate" and n.label}
+    targets.update(graph.inputs)  # a name read before it is reassigned is an input
+    return targets
+
+
+def _backward_rank(trace: Any, index: int) -> float:
+    """Where a node's gradient is settled in the backward pass: a stage at its own
+    step, an input at its last consumer (higher: nearer the output)."""
+    node = trace.graph.nodes[index]
+    if node.kind == "gate":
+        return index
+    consumers = [c for c, _ in trace.graph.consumers[index]]
+    return max(consumers, default=-1) - 0.5
+
+
 def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[str]) -> None:
     tolerance = expect.tolerance
     if expect.value is not None:
@@ -508,28 +528,38 @@ def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[
             result.diffs.append(
                 Diff(trace.output.ref, "value", expect.value, got, explain_value(trace))
             )
-    gradients = trace.gradients
-    strangers = [name for name in expect.gradients if name not in variables]
+    targets = claim_targets(trace)
+    strangers = [name for name in expect.gradients if name not in {*variables, *targets}]
     if strangers:
+        known = list(dict.fromkeys([*variables, *targets]))
         _error(
             result,
             f"expect.gradients names {_names(strangers)}, which "
-            f"{'is' if len(strangers) == 1 else 'are'} not a variable of the expression "
-            f"(its variables: {', '.join(variables)})",
+            f"{'is' if len(strangers) == 1 else 'are'} neither a variable nor a stage of "
+            f"the expression (its names: {', '.join(known)})",
         )
         return
+    wrong: list[tuple[float, Diff]] = []
     for name, want in expect.gradients.items():
         # A variable read only by a stage the output ignores has gradient 0.
-        got = float(gradients[name]) if name in gradients else 0.0
+        index = targets.get(name)
+        got = float(trace.grads[index]) if index is not None else 0.0
         if not within(got, want, tolerance):
-            result.diffs.append(
-                Diff(name, "gradient", want, got, explain_gradient(trace, name, want, tolerance))
-            )
+            diff = Diff(name, "gradient", want, got, explain_gradient(trace, name, want, tolerance))
+            rank = _backward_rank(trace, index) if index is not None else -1.0
+            wrong.append((rank, diff))
+    # From the output back, so the first gradient listed is where the claims leave the trace.
+    wrong.sort(key=lambda pair: -pair[0])
+    result.diffs.extend(diff for _, diff in wrong)
     if result.diffs:
         result.status = "fail"
         names = ", ".join(d.name if d.kind == "gradient" else "the value" for d in result.diffs)
         claims = "claim differs" if len(result.diffs) == 1 else "claims differ"
         message = f"{len(result.diffs)} {claims} from the trace: {names}"
+        stages = [name for name in expect.gradients if name in targets and name not in variables]
+        if stages and wrong:
+            result.diverges_at = wrong[0][1].name
+            message += f"; from the output back, the claims part ways at {result.diverges_at}"
         result.message = f"{result.message}; {message}" if result.message else message
 
 
@@ -571,9 +601,12 @@ def explain_gradient(trace: Any, name: str, want: float, tolerance: float) -> st
     from backprop_cli.render.numbers import show
 
     graph = trace.graph
-    if name not in graph.inputs:
+    targets = claim_targets(trace)
+    if name not in targets:
         return f"{name} does not reach the output, so its gradient is 0"
-    index = graph.inputs[name]
+    index = targets[name]
+    if index == graph.output:
+        return f"{name} is the output: its gradient on itself is 1"
     nodes = graph.nodes
     got = float(trace.grads[index])
     # What each step that reads `name` sends back (a step may read it twice: x * x).

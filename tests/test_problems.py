@@ -385,7 +385,27 @@ def test_claim_for_a_name_not_in_the_expression(tmp_path: Path) -> None:
     )
     result = check_problem(problem)
     assert result.status == "error"
-    assert "w, which is not a variable" in result.message
+    assert "w, which is neither a variable nor a stage" in result.message
+
+
+def test_claims_on_stages(tmp_path: Path) -> None:
+    # q = x + y, f = q z at x=-2, y=5, z=-4: df/dq = z = -4, df/df = 1, and the
+    # inputs as in the notes: -4, -4, 3.
+    body = 'expression = "q = x + y; f = q * z"\nbindings = { x = -2, y = 5, z = -4 }'
+    right = one_problem(tmp_path, body, "gradients = { q = -4, f = 1, x = -4, y = -4, z = 3 }")
+    result = check_problem(right)
+    assert result.status == "pass" and result.diverges_at == ""
+    # A lost sign at the mul gate (dq = 4) carries on into x and y: the first wrong
+    # gradient from the output back is q's, and the diffs are listed in that order.
+    wrong = one_problem(tmp_path, body, "gradients = { x = 4, y = 4, z = 3, q = 4 }")
+    result = check_problem(wrong)
+    assert result.status == "fail"
+    assert result.diverges_at == "q"
+    assert [d.name for d in result.diffs] == ["q", "x", "y"]
+    assert "part ways at q" in result.message
+    # With claims on inputs only there is no order to speak of.
+    inputs_only = one_problem(tmp_path, body, "gradients = { x = 4, y = 4 }")
+    assert check_problem(inputs_only).diverges_at == ""
 
 
 def test_duplicate_ids_warn(tmp_path: Path) -> None:

@@ -47,6 +47,9 @@ def summary_line(summary: Summary, seconds: float | None = None) -> str:
 def details(result: ProblemResult) -> Text:
     """What the status column cannot say: want vs got per claim, the message, warnings."""
     text = Text()
+    if result.diverges_at:
+        text.append(f"the claims part ways with the trace at {result.diverges_at}", style="bold")
+        text.append(" (the first wrong gradient from the output back)\n")
     for diff in result.diffs:
         what = "value" if diff.kind == "value" else f"∂/∂{diff.name}"
         text.append(f"{what}: ", style="bold")
@@ -124,6 +127,7 @@ def check_dict(results: Sequence[ProblemResult]) -> dict[str, Any]:
                 "title": r.problem.title,
                 "status": r.status,
                 "diffs": diff_dict(r),
+                "diverges_at": r.diverges_at or None,
                 "message": r.message,
                 "warnings": list(r.warnings),
             }
