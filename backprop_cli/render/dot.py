@@ -117,7 +117,8 @@ def to_dot(trace: Trace, decimals: int = 2) -> str:
             label = f"<b>{_h(box.title)}</b>"
             attrs = "shape=plaintext"
         else:
-            label = f"<b>{_h(box.title)}</b> = {value}"
+            # A symbolic input's value is its own name: say it once.
+            label = f"<b>{_h(box.title)}</b>" + (f" = {value}" if box.value != box.title else "")
             if box.gradient:  # what the input finally receives, forks added up
                 label += f'<br/><font color="{GRADIENT_COLOR}">∂ {_h(box.gradient)}</font>'
             attrs = "shape=box, style=rounded" if box.kind == "input" else "shape=plaintext"
@@ -153,7 +154,8 @@ def to_mermaid(trace: Trace, decimals: int = 2) -> str:
             lines.append(f'  {box.id}["<b>{_m(box.title)}</b>"]')
         else:
             gradient = f"<br/>∂ {_m(box.gradient)}" if box.gradient else ""
-            lines.append(f'  {box.id}["<b>{_m(box.title)}</b> = {_m(box.value)}{gradient}"]')
+            value = f" = {_m(box.value)}" if box.value != box.title else ""
+            lines.append(f'  {box.id}["<b>{_m(box.title)}</b>{value}{gradient}"]')
     for wire in drawn.wires:
         label = f"{_m(wire.value)}<br/>∂ {_m(wire.gradient)}"
         lines.append(f'  {wire.source} -- "{label}" --> {wire.target}')
