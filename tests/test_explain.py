@@ -30,8 +30,26 @@ f = num*invden
 
 
 def sentences(text: str, values: dict[str, float], **kw: object) -> list[str]:
+    """The sentences about numbers (the pattern reminders are tested on their own)."""
     trace = trace_text(text, values, check=False, **kw).trace  # type: ignore[arg-type]
-    return [s.text for s in explain(trace)]
+    return [s.text for s in explain(trace) if s.kind != "pattern"]
+
+
+def test_the_notes_patterns_are_named_once_each() -> None:
+    trace = trace_text("1/(1+exp(-(w0*x0+w1*x1+w2)))", NEURON_VALUES, check=False).trace
+    said = explain(trace)
+    patterns = [s.text for s in said if s.kind == "pattern"]
+    # +1 passes through, *-1 scales, add distributes, mul switches: each said once.
+    assert patterns == [
+        "Adding a constant passes the upstream gradient through unchanged.",
+        "Multiplying by a constant scales the gradient by -1.",
+        "Add distributes: each input receives the upstream gradient unchanged.",
+        "Mul switches: each input's local gradient is the other input's value.",
+    ]
+    # Each follows the first gate it describes.
+    kinds = [s.kind for s in said]
+    first_add = next(i for i, s in enumerate(said) if s.text.startswith("The add gate"))
+    assert kinds[first_add + 1] == "pattern" and said[first_add + 1].text.startswith("Add")
 
 
 def test_the_neurons_1_over_x_gate_reads_as_the_notes() -> None:
@@ -179,8 +197,10 @@ def test_view_at_a_fixed_width() -> None:
         "f   The mul gate receives upstream 1.00; its local gradients are z = -4.00 for s1 and "
         "s1 = 3.00 for\n"
         "    z, so it passes -4.00 to s1 and 3.00 to z.\n"
+        "    Mul switches: each input's local gradient is the other input's value.\n"
         "s1  The add gate receives upstream -4.00; its local gradients are 1 for x and 1 for y, "
         "so it passes\n"
         "    -4.00 to x and -4.00 to y.\n"
+        "    Add distributes: each input receives the upstream gradient unchanged.\n"
         "f   So ∂f/∂x = -4.00, ∂f/∂y = -4.00 and ∂f/∂z = 3.00."
     )

@@ -25,7 +25,7 @@ from backprop_cli.render.numbers import fixed, show
 class Sentence:
     step: str  # the step (or value) the sentence is about
     text: str
-    kind: str  # "start", "gate", "fork" or "result"
+    kind: str  # "start", "gate", "pattern", "fork" or "result"
 
 
 def words(items: Sequence[str]) -> str:
@@ -118,10 +118,18 @@ class _Explainer:
                 "start",
             )
         ]
+        said_patterns: set[str] = set()
         for node in reversed(graph.gate_nodes):
+            assert node.gate is not None
             if node.index in forks:
                 result.append(Sentence(node.ref, self.fork_sentence(node.index), "fork"))
             result.append(Sentence(node.ref, self.gate_sentence(node), "gate"))
+            # The notes' pattern words (add distributes, mul switches, max routes),
+            # the first time each is seen.
+            pattern = node.gate.pattern
+            if pattern and pattern not in said_patterns:
+                said_patterns.add(pattern)
+                result.append(Sentence("", pattern[0].upper() + pattern[1:] + ".", "pattern"))
         for index in graph.inputs.values():
             if index in forks:
                 result.append(Sentence(self.nodes[index].ref, self.fork_sentence(index), "fork"))
@@ -133,11 +141,12 @@ class _Explainer:
 
 
 def explain(trace: Trace, decimals: int = 2) -> list[Sentence]:
-    """The sentences, in backward order: start, one per gate (forks first), result."""
+    """The sentences, in backward order: start, one per gate (forks first, a pattern
+    after the first gate of its kind), result."""
     return _Explainer(trace, decimals).sentences()
 
 
-STYLES = {"start": "bold", "gate": "", "fork": "magenta", "result": "bold"}
+STYLES = {"start": "bold", "gate": "", "pattern": "dim italic", "fork": "magenta", "result": "bold"}
 
 
 def explain_view(trace: Trace, decimals: int = 2) -> Table:

@@ -351,14 +351,17 @@ def to_latex(trace: Trace, checks: Sequence[Check], digits: int = 4) -> str:
 def explain_markdown(sentences: Sequence[Sentence]) -> str:
     """The backward pass in words (render.explain), as a Markdown list."""
     lines = ["### The backward pass in words", ""]
-    lines += [f"1. **{s.step}**: {s.text}" for s in sentences]
+    lines += [f"1. **{s.step}**: {s.text}" if s.step else f"   *{s.text}*" for s in sentences]
     return "\n".join(lines) + "\n\n"
 
 
 def explain_latex(sentences: Sequence[Sentence]) -> str:
     lines = ["\\paragraph{The backward pass in words}", "\\begin{enumerate}"]
     lines += [
-        f"\\item \\textbf{{{_latex_text(s.step)}}}: {_latex_sentence(s.text)}" for s in sentences
+        f"\\item \\textbf{{{_latex_text(s.step)}}}: {_latex_sentence(s.text)}"
+        if s.step
+        else f"\\item[] \\emph{{{_latex_sentence(s.text)}}}"
+        for s in sentences
     ]
     lines.append("\\end{enumerate}")
     return "\n".join(lines) + "\n"
