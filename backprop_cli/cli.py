@@ -733,10 +733,10 @@ def save_svg(console: Console, path: Path) -> None:
     """What the console printed, as an SVG picture of the terminal (Rich records it)."""
     svg = console.export_svg(title="backprop trace")
     write_output(path, svg)
-    error_console_note(f"saved the terminal output to {path}")
+    stderr_note(f"saved the terminal output to {path}")
 
 
-def error_console_note(message: str) -> None:
+def stderr_note(message: str) -> None:
     """A note on stderr, so stdout stays exactly the output asked for."""
     typer.echo(message, err=True)
 
@@ -841,7 +841,7 @@ def graph(
         )
         if out is not None:
             write_output(out, draw_picture(result.trace, fmt, decimals))
-            error_console_note(f"wrote {fmt.value} to {out}")
+            stderr_note(f"wrote {fmt.value} to {out}")
         elif fmt is GraphFormat.tree:  # the terminal: in colour, at the terminal's width
             from backprop_cli.render.tree import tree_view
 
@@ -908,7 +908,7 @@ def code(
         source = to_python(result.trace)
         if out is not None:
             write_output(out, source)
-            error_console_note(f"wrote Python to {out}")
+            stderr_note(f"wrote Python to {out}")
     if out is None:
         typer.echo(source, nl=False)
     report_failed_checks(result)

@@ -26,9 +26,9 @@ from backprop_cli.engine import Trace
 from backprop_cli.errors import InputError
 from backprop_cli.graph import Graph
 
-# Python operator precedence, loosest first: a + b, a * b, -a, atoms. (Powers are
-# written math.pow(a, b), as FloatMath computes them.) A conditional is below all.
-SUM, PRODUCT, UNARY, ATOM = range(4)
+# Python operator precedence, loosest first: `a if c else b`, a + b, a * b, -a, atoms.
+# (Powers are written math.pow(a, b), as FloatMath computes them.)
+CONDITIONAL, SUM, PRODUCT, UNARY, ATOM = range(-1, 4)
 
 # Names the generated code itself uses; a circuit variable with one of these names
 # is renamed in the code (math_, print_).
@@ -138,7 +138,7 @@ class SourceMath:
         return Src(
             f"1.0 / (1.0 + math.exp(-{x.wrap(UNARY)})) if {t} >= 0 "
             f"else math.exp({t}) / (1.0 + math.exp({t}))",
-            -1,
+            CONDITIONAL,
         )
 
     @staticmethod
@@ -147,15 +147,15 @@ class SourceMath:
 
     @staticmethod
     def relu(x: Src) -> Src:
-        return Src(f"{x.text} if {x.text} > 0 else 0.0", -1)
+        return Src(f"{x.text} if {x.text} > 0 else 0.0", CONDITIONAL)
 
     @staticmethod
     def step(x: Src) -> Src:
-        return Src(f"1.0 if {x.text} > 0 else 0.0", -1)
+        return Src(f"1.0 if {x.text} > 0 else 0.0", CONDITIONAL)
 
     @staticmethod
     def sign(x: Src) -> Src:
-        return Src(f"1.0 if {x.text} > 0 else -1.0 if {x.text} < 0 else 0.0", -1)
+        return Src(f"1.0 if {x.text} > 0 else -1.0 if {x.text} < 0 else 0.0", CONDITIONAL)
 
     @staticmethod
     def abs(x: Src) -> Src:
@@ -170,7 +170,7 @@ class SourceMath:
         # 1 for the winner, 1/k in a k-way tie, as FloatMath.route.
         best = call("max" if largest else "min", *xs).text
         values = "[" + ", ".join(x.text for x in xs) + "]"
-        return Src(f"1.0 / {values}.count({best}) if {xs[i].text} == {best} else 0.0", -1)
+        return Src(f"1.0 / {values}.count({best}) if {xs[i].text} == {best} else 0.0", CONDITIONAL)
 
 
 def _identifiers(graph: Graph) -> dict[int, str]:
