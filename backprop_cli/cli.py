@@ -252,25 +252,15 @@ def trace(
     from backprop_cli.tracer import trace_text
 
     with reported_errors():
-        positional = list(args or [])
         problem = None
         if problem_id is not None:
+            positional = list(args or [])
             problem = problem_for_trace(problem_id, problem_paths, file, positional)
             text = problem.expression
-        elif file is not None:
-            text = read_text(str(file))
-        elif positional:
-            first = positional.pop(0)
-            text = read_text("-") if first == "-" else first
+            bindings = problem_bindings(problem, parse_bindings(positional))
         else:
-            raise InputError(
-                'give an expression, for example  backprop trace "x*y" x=2 y=3  '
-                "(or --file PATH, or - for standard input)"
-            )
+            text, bindings = expression_and_bindings(args, file, "trace")
         refuse_mixed_outputs(as_json, trace_format, draw, explain, export_svg)
-        bindings = parse_bindings(positional)
-        if problem is not None:
-            bindings = problem_bindings(problem, bindings)
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )
