@@ -320,9 +320,10 @@ def problem_for_trace(
 
 def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str, float]:
     """The problem's values, overridden by any given; those the expression ignores dropped."""
-    from backprop_cli.parse import parse_program
+    from backprop_cli.parse import has_arrays, parse_program
 
-    variables = set(parse_program(problem.expression).inputs())
+    vectors = has_arrays(problem.bindings)
+    variables = set(parse_program(problem.expression, vectors=vectors).inputs())
     merged = {k: v for k, v in problem.bindings.items() if k in variables}
     merged.update(overrides)
     return merged

@@ -816,3 +816,8 @@ def _loaded_number(value: Any) -> float:
 def is_array(value: Any) -> bool:
     """A vector or matrix value (a numpy array), as opposed to a plain number."""
     return hasattr(value, "shape") and hasattr(value, "ndim")
+
+
+def has_arrays(bindings: Any) -> bool:
+    """Whether some value is a vector or matrix: then `parse_program(..., vectors=True)`."""
+    return any(is_array(v) for v in bindings.values())

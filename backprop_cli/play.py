@@ -80,9 +80,10 @@ def _from_set(problem: Any) -> QuizProblem:
     Its history is kept under `file-stem:id`, unique across sets; values for names
     the expression does not use (a hygiene warning of `backprop check`) are dropped.
     """
-    from backprop_cli.parse import parse_program
+    from backprop_cli.parse import has_arrays, parse_program
 
-    variables = set(parse_program(problem.expression).inputs())
+    vectors = has_arrays(problem.bindings)
+    variables = set(parse_program(problem.expression, vectors=vectors).inputs())
     return quiz_problem(
         problem.qualified_id,
         problem.expression,
@@ -94,13 +95,13 @@ def _from_set(problem: Any) -> QuizProblem:
     )
 
 
-def gate_kinds(expression: str) -> tuple[str, ...]:
+def gate_kinds(expression: str, *, vectors: bool = False) -> tuple[str, ...]:
     """The gate kinds a problem's circuit uses, for weakest-first selection."""
     from backprop_cli.graph import build_graph
     from backprop_cli.parse import parse_program
     from backprop_cli.quiz import gate_kind
 
-    graph = build_graph(parse_program(expression))
+    graph = build_graph(parse_program(expression, vectors=vectors))
     kinds = [gate_kind(n.gate) for n in graph.gate_nodes if n.gate is not None]
     return tuple(dict.fromkeys(kinds))
 
@@ -142,6 +143,7 @@ def choose_problem(
         return Choice(make(level, chosen), f"generated: --difficulty {level} --seed {chosen}")
 
     from backprop_cli import problems as problem_sets
+    from backprop_cli.parse import has_arrays
 
     paths = list(sets) or None
     if problem_id is not None:
@@ -155,7 +157,12 @@ def choose_problem(
         raise InputError(f"no problems{level} in {where}")
     by_id = {p.qualified_id: p for p in loaded}
     candidates = [
-        history.Candidate(p.qualified_id, p.difficulty, gate_kinds(p.expression)) for p in loaded
+        history.Candidate(
+            p.qualified_id,
+            p.difficulty,
+            gate_kinds(p.expression, vectors=has_arrays(p.bindings)),
+        )
+        for p in loaded
     ]
     pick = history.choose(candidates, rows)
     review = history.reviews(rows).get(pick.id)

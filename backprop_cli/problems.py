@@ -54,8 +54,8 @@ class ProblemFileError(InputError):
 class Expect:
     """What the author claims. `tolerance` is already resolved: problem, set, default."""
 
-    value: float | None
-    gradients: dict[str, float]
+    value: Any  # a number, a numpy array (vector problems), or None
+    gradients: dict[str, Any]
     tolerance: float
 
 
@@ -64,7 +64,7 @@ class Problem:
     id: str
     title: str
     expression: str
-    bindings: dict[str, float]
+    bindings: dict[str, Any]  # numbers, or numpy arrays for vector problems
     difficulty: int
     tags: tuple[str, ...]
     hint: str
@@ -89,8 +89,8 @@ class Diff:
 
     name: str  # "value" for the output's value, else the input's name
     kind: Literal["value", "gradient"]
-    want: float
-    got: float | None
+    want: Any  # a number, or a numpy array for vector problems
+    got: Any
     where: str = ""  # where the trace and the claim part ways, in words
 
 
@@ -293,20 +293,31 @@ class _FileLoader:
             set_title=set_title,
         )
 
-    def bindings(self, table: Any, span: tuple[int, int]) -> dict[str, float]:
-        """The one place binding values are read (vector values will grow here)."""
+    def bindings(self, table: Any, span: tuple[int, int]) -> dict[str, Any]:
+        """The one place binding values are read: numbers, or vectors and matrices."""
         line = self.key_line("bindings", span)
         if not isinstance(table, dict):
             raise self.fail(line, "bindings must be a table, for example  bindings = { x = 2 }")
         from backprop_cli.parse import FUNCTIONS
 
-        bindings: dict[str, float] = {}
+        bindings: dict[str, Any] = {}
         for name, value in table.items():
             where = self.key_line(name, (line, span[1]))
             if not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
                 raise self.fail(where, f"{name!r} cannot be a variable name")
-            bindings[name] = self.number(value, where, f"the binding {name}")
+            bindings[name] = self.value(value, where, f"the binding {name}")
         return bindings
+
+    def value(self, value: Any, line: int, what: str) -> Any:
+        """A number, or a vector or matrix written as a TOML array (a numpy array)."""
+        if not isinstance(value, list):
+            return self.number(value, line, what)
+        from backprop_cli.parse import parse_array
+
+        try:
+            return parse_array(value)
+        except InputError as exc:
+            raise self.fail(line, f"{what} cannot be read: {exc}") from None
 
     def expect(self, table: Any, span: tuple[int, int], set_tolerance: float) -> Expect:
         if not isinstance(table, dict):
@@ -319,13 +330,13 @@ class _FileLoader:
         value = None
         if "value" in table:
             line = self.key_line("value", expect_span)
-            value = self.number(table["value"], line, "the expected value")
+            value = self.value(table["value"], line, "the expected value")
         gradients_table = table.get("gradients", {})
         line = self.key_line("gradients", expect_span)
         if not isinstance(gradients_table, dict):
             raise self.fail(line, "gradients must be a table, for example  gradients = { x = 1 }")
         gradients = {
-            name: self.number(g, self.key_line(name, (line, span[1])), f"the gradient on {name}")
+            name: self.value(g, self.key_line(name, (line, span[1])), f"the gradient on {name}")
             for name, g in gradients_table.items()
         }
         tolerance = set_tolerance
@@ -441,11 +452,12 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     """
     from backprop_cli import engine, verify
     from backprop_cli.graph import build_graph
-    from backprop_cli.parse import parse_program
+    from backprop_cli.parse import is_array, parse_program
 
     result = ProblemResult(problem, "pass")
+    vectors = any(is_array(v) for v in problem.bindings.values())
     try:
-        program = parse_program(problem.expression)
+        program = parse_program(problem.expression, vectors=vectors)
     except InputError as exc:
         return _error(result, f"the expression cannot be read: {exc}")
     except (RecursionError, MemoryError):
@@ -481,7 +493,7 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     result.warnings.extend(graph.warnings)
     result.warnings.extend(f"not differentiable here: {kink}" for kink in trace.kinks)
     if trace.mode == "numeric":
-        magnitudes = [abs(float(v)) for v in (*trace.values, *trace.grads) if v is not None]
+        magnitudes = [_largest(v) for v in (*trace.values, *trace.grads) if v is not None]
         if magnitudes and max(magnitudes) > 1e150:
             result.warnings.append(
                 f"values reach {max(magnitudes):.1e}: close to overflowing a float"
@@ -522,6 +534,9 @@ def _backward_rank(trace: Any, index: int) -> float:
 
 def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[str]) -> None:
     tolerance = expect.tolerance
+    if trace.shapes is not None:
+        _compare_arrays(result, expect, trace, variables)
+        return
     if expect.value is not None:
         got = float(trace.value)
         if not within(got, expect.value, tolerance):
@@ -561,6 +576,87 @@ def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[
             result.diverges_at = wrong[0][1].name
             message += f"; from the output back, the claims part ways at {result.diverges_at}"
         result.message = f"{result.message}; {message}" if result.message else message
+
+
+def _largest(value: Any) -> float:
+    """The largest magnitude in a number or an array."""
+    import numpy as np
+
+    return float(np.max(np.abs(value))) if np.size(value) else 0.0
+
+
+def within_array(got: Any, want: Any, tolerance: float) -> bool:
+    """`within` on every entry; shapes must match exactly (a gradient has its input's shape)."""
+    import numpy as np
+
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if got.shape != want.shape:
+        return False
+    return bool(np.all(np.abs(got - want) <= tolerance * np.maximum(1.0, np.abs(want))))
+
+
+def _compare_arrays(
+    result: ProblemResult, expect: Expect, trace: Any, variables: list[str]
+) -> None:
+    """Claims about a vector problem: each entry within the tolerance, and the right shape."""
+    import numpy as np
+
+    from backprop_cli.render.numbers import shape_text
+
+    def where(want: Any, got: Any, text: str) -> str:
+        if np.shape(want) != np.shape(got):
+            return (
+                f"the claim has shape {shape_text(np.asarray(want))} but the trace's has "
+                f"{shape_text(np.asarray(got))}; a gradient has its variable's shape"
+            )
+        if np.ndim(got) == 2 and within_array(np.transpose(got), want, expect.tolerance):
+            return "the claim is the transpose of the gradient: check where the ᵀ goes"
+        if within_array(-np.asarray(got), want, expect.tolerance):
+            return "the claim has the sign flipped"
+        return text
+
+    if expect.value is not None and not within_array(trace.value, expect.value, expect.tolerance):
+        result.diffs.append(
+            Diff(
+                trace.output.ref,
+                "value",
+                expect.value,
+                trace.value,
+                where(expect.value, trace.value, explain_value(trace)),
+            )
+        )
+    strangers = [name for name in expect.gradients if name not in variables]
+    if strangers:
+        _error(result, f"expect.gradients names {_names(strangers)}, not a variable")
+        return
+    for name, want in expect.gradients.items():
+        got = trace.gradients.get(name, np.zeros_like(want))
+        if not within_array(got, want, expect.tolerance):
+            result.diffs.append(
+                Diff(name, "gradient", want, got, where(want, got, _array_route(trace, name)))
+            )
+    if result.diffs:
+        result.status = "fail"
+        names = ", ".join(d.name if d.kind == "gradient" else "the value" for d in result.diffs)
+        message = f"{len(result.diffs)} claim(s) differ from the trace: {names}"
+        result.message = f"{result.message}; {message}" if result.message else message
+
+
+def _array_route(trace: Any, name: str) -> str:
+    """Which steps send `name` its gradient, with each step's backward rule."""
+    from backprop_cli.render.numbers import show
+
+    graph = trace.graph
+    if name not in graph.inputs:
+        return f"{name} does not reach the output, so its gradient is 0"
+    nodes = graph.nodes
+    parts = []
+    for c in trace.contributions[graph.inputs[name]]:
+        step = nodes[c.consumer]
+        refs = [nodes[j].ref for j in step.inputs]
+        rule = step.gate.formulas(refs, step.ref)[c.position]
+        parts.append(f"{show(c.amount, 6)} from step {step.ref} ({step.gate.name}: {rule})")
+    return f"{name} receives " + " + ".join(parts).replace("\n", "")
 
 
 def _error(result: ProblemResult, message: str) -> ProblemResult:
@@ -737,15 +833,19 @@ def shown_path(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def pair(want: float, got: float | None) -> str:
+def pair(want: Any, got: Any) -> str:
     """`want W, got G` with enough digits that W and G differ on the page."""
     from backprop_cli.render.numbers import show
 
     if got is None:
         return f"{show(want, 6)}, got nothing"
-    w, g = show(want, 6), show(got, 6)
+
+    def flat(value: Any, digits: int) -> str:  # a matrix on one line
+        return show(value, digits).replace("\n", "")
+
+    w, g = flat(want, 6), flat(got, 6)
     for digits in (10, 17):
         if w != g:
             break
-        w, g = show(want, digits), show(got, digits)
+        w, g = flat(want, digits), flat(got, digits)
     return f"{w}, got {g}"

@@ -10,6 +10,7 @@ spoil the rest. The caller (cli/play) times the answers and does the printing.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,7 +24,7 @@ from backprop_cli.render.numbers import show
 
 Mode = Literal["backward", "forward", "local", "gradients", "full"]
 MODES: tuple[Mode, ...] = ("backward", "forward", "local", "gradients", "full")
-Kind = Literal["forward", "upstream", "local", "product", "gradient"]
+Kind = Literal["forward", "upstream", "local", "product", "gradient", "shape"]
 Outcome = Literal["right", "wrong", "skipped", "hint", "invalid", "quit"]
 
 HINT_WORDS = ("?", "hint", "h")
@@ -52,8 +53,16 @@ class Question:
     gate: str  # gate kind for the statistics ("mul", "*c", ...); "" for whole-circuit ones
     asked: str  # what the learner is asked for, e.g. "local gradient ∂s2/∂s1"
     context: str  # what is shown with it: the step and the values it needs
-    answer: float
+    answer: float  # a shape question: the number of entries (the shape is in `shape`)
     rule: str  # how the right value comes about, numbers put in
+    shape: tuple[int, ...] | None = None  # set for "what shape is …?" (vector quizzes)
+
+    @property
+    def answer_text(self) -> str:
+        """The right answer as the quiz shows it: a number, or a shape such as (2, 3)."""
+        if self.shape is not None:
+            return shape_text(self.shape)
+        return show(self.answer, DIGITS)
 
 
 @dataclass(frozen=True)
@@ -316,10 +325,7 @@ def build_questions(trace: Trace, mode: Mode) -> list[Question]:
     if trace.mode != "numeric":
         raise InputError("a quiz needs a value for every input of the expression")
     if trace.shapes is not None:
-        raise InputError(
-            "the quiz works on circuits of numbers; trace vectors and matrices with "
-            "backprop trace instead"
-        )
+        return vector_questions(trace, mode)
     graph = trace.graph
     gates = graph.gate_nodes
     forks = graph.forks()
@@ -395,6 +401,8 @@ class Quiz:
             return Response(
                 "invalid", question, message="type a number, ? for a hint, skip, or q to quit"
             )
+        if question.shape is not None:
+            return self.respond_shape(question, text, seconds)
         try:
             value = evaluate_number(text)
         except InputError as exc:
@@ -407,6 +415,20 @@ class Quiz:
         correct = self.tolerance.accepts(value, question.answer)
         self._record(Attempt(question, text.strip(), value, correct, False, self.hints, seconds))
         return Response("right" if correct else "wrong", question, value)
+
+    def respond_shape(self, question: Question, text: str, seconds: float) -> Response:
+        """Grade a shape: `(2, 3)`, `2x3`, `2 3`, `(2,)`, `2`, or `()` / `scalar`."""
+        shape = read_shape(text)
+        if shape is None:
+            return Response(
+                "invalid",
+                question,
+                message="type a shape such as (2, 3) or 2x3, (2,) for a vector, () for a "
+                "plain number; ? for a hint, skip, or q to quit",
+            )
+        correct = shape == question.shape
+        self._record(Attempt(question, text.strip(), None, correct, False, self.hints, seconds))
+        return Response("right" if correct else "wrong", question, None, shape_text(shape))
 
     def hint_text(self, question: Question, count: int) -> str:
         """First the problem's hint, then the rule for this question."""
@@ -467,4 +489,212 @@ def quiz_problem(
         hint=hint,
         difficulty=difficulty,
         tags=tuple(tags),
+    )
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """(2, 3), (2,) or () as numpy writes them."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+_SHAPE_TEXT = re.compile(r"^[\s(\[]*(\d+(?:\s*[,x×*\s]\s*\d+)*)?[\s,)\]]*$")
+
+
+def read_shape(text: str) -> tuple[int, ...] | None:
+    """A shape as a learner types it, or None if it is not one."""
+    word = text.strip().lower()
+    if word in ("scalar", "number", "()", "( )", "[]"):
+        return ()
+    match = _SHAPE_TEXT.match(word)
+    if not match or not match.group(1):
+        return None
+    return tuple(int(n) for n in re.findall(r"\d+", match.group(1)))
+
+
+def _entry(value: object) -> tuple[tuple[int, ...], float]:
+    """The entry a quiz asks about: the one largest in size (the first, in a tie)."""
+    import numpy as np
+
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return (), float(array)
+    flat = int(np.argmax(np.abs(array)))
+    index = tuple(int(i) for i in np.unravel_index(flat, array.shape))
+    return index, float(array[index])
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def _shape_of(value: object) -> tuple[int, ...]:
+    return tuple(getattr(value, "shape", ()))
+
+
+def _vector_context(trace: Trace, node: Node) -> str:
+    """The step and the shapes it works on (the values are too big to list)."""
+    assert node.gate is not None and trace.shapes is not None
+    refs = _refs(trace, node)
+    shapes = [
+        f"{ref} {shape_text(trace.shapes[j])}"
+        for ref, j in zip(refs, node.inputs, strict=True)
+        if not _is_const(trace, j)
+    ]
+    return f"{node.ref} = {node.gate.computes(refs)}  [{node.gate.name}]   " + ", ".join(shapes)
+
+
+def _matmul_terms(trace: Trace, node: Node, position: int, index: tuple[int, ...]) -> str:
+    """One entry of dW = dD @ Xᵀ (or dX = Wᵀ @ dD) as a sum of products, numbers put in."""
+    import numpy as np
+
+    a, b = (np.asarray(trace.values[j], dtype=float) for j in node.inputs)
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    d2 = np.asarray(trace.grads[node.index], dtype=float).reshape(a2.shape[0], b2.shape[1])
+    flat = np.zeros(a.shape if position == 0 else b.shape)
+    flat[index] = 1
+    if position == 0:  # dA[i, k] = Σ_j dD[i, j] · B[k, j]
+        i, k = np.argwhere(flat.reshape(a2.shape))[0]
+        pairs = [(d2[i, j], b2[k, j]) for j in range(d2.shape[1])]
+    else:  # dB[k, j] = Σ_i A[i, k] · dD[i, j]
+        k, j = np.argwhere(flat.reshape(b2.shape))[0]
+        pairs = [(a2[i, k], d2[i, j]) for i in range(d2.shape[0])]
+    terms = [f"{show(float(p), DIGITS)} × {g.atom(show(float(q), DIGITS))}" for p, q in pairs]
+    if len(terms) > 4:
+        terms = [*terms[:3], "…"]
+    return " + ".join(terms)
+
+
+def vector_questions(trace: Trace, mode: Mode) -> list[Question]:
+    """A vector quiz asks for shapes and for single entries, never for whole arrays.
+
+    For each step: the shape of what it computes (forward) or of the gradient it
+    sends back (a gradient has its input's shape), and the entry largest in size.
+    `local` mode asks what `backward` asks: a vector gate's local gradient is a
+    Jacobian that is never built, so the entries of its products are what to know.
+    """
+    graph = trace.graph
+    gates = graph.gate_nodes
+    questions: list[Question] = []
+    if mode in ("forward", "full"):
+        for node in gates:
+            assert node.gate is not None
+            value = trace.values[node.index]
+            kind = gate_kind(node.gate)
+            context = _vector_context(trace, node)
+            if _shape_of(value):
+                questions.append(
+                    _shape_question(node.ref, kind, f"shape of {node.ref}", context, value, "")
+                )
+            index, number = _entry(value)
+            where = f"entry {_index_text(index)} of {node.ref}" if index else f"value of {node.ref}"
+            questions.append(
+                Question(
+                    kind="forward",
+                    step=node.ref,
+                    gate=kind,
+                    asked=where,
+                    context=context,
+                    answer=number,
+                    rule=f"{node.ref} = {node.gate.computes(_refs(trace, node))}: {where} = "
+                    f"{show(number, DIGITS)}",
+                )
+            )
+    if mode in ("backward", "full", "local"):
+        for node in reversed(gates):
+            assert node.gate is not None
+            refs = _refs(trace, node)
+            formulas = node.gate.formulas(refs, node.ref)
+            for position, j in enumerate(node.inputs):
+                if _is_const(trace, j):
+                    continue
+                product = trace.products[node.index][position]
+                kind = gate_kind(node.gate)
+                context = _vector_context(trace, node) + (
+                    f", upstream d{node.ref} {shape_text(_shape_of(trace.grads[node.index]))}"
+                )
+                ref = refs[position]
+                if _shape_of(product):
+                    questions.append(
+                        _shape_question(
+                            node.ref,
+                            kind,
+                            f"shape of the gradient {node.ref} sends to {ref}",
+                            context,
+                            product,
+                            f"a gradient has its variable's shape: the gradient on {ref} has "
+                            f"the shape of {ref}",
+                        )
+                    )
+                index, number = _entry(product)
+                where = f"entry {_index_text(index)}" if index else "the value"
+                rule = f"{_pattern_lead(node.gate)}: the gradient on {ref} is {formulas[position]}"
+                rule += f"; {where} = "
+                if type(node.gate).__name__ == "MatMul":  # the sum of products, numbers in
+                    rule += f"{_matmul_terms(trace, node, position, index)} = "
+                questions.append(
+                    Question(
+                        kind="product",
+                        step=node.ref,
+                        gate=kind,
+                        asked=f"{where} of the gradient {node.ref} sends to {ref}",
+                        context=context,
+                        answer=number,
+                        rule=rule + show(number, DIGITS),
+                    )
+                )
+    if mode == "gradients":
+        for name, index_ in graph.inputs.items():
+            gradient = trace.grads[index_]
+            context = f"{name} {shape_text(_shape_of(trace.values[index_]))}"
+            if _shape_of(gradient):
+                questions.append(
+                    _shape_question(
+                        name,
+                        "",
+                        f"shape of ∂{trace.output.ref}/∂{name}",
+                        context,
+                        gradient,
+                        f"a gradient has its variable's shape: the shape of {name}",
+                    )
+                )
+            index, number = _entry(gradient)
+            where = f"entry {_index_text(index)} of " if index else ""
+            questions.append(
+                Question(
+                    kind="gradient",
+                    step=name,
+                    gate="",
+                    asked=f"{where}∂{trace.output.ref}/∂{name}",
+                    context=context,
+                    answer=number,
+                    rule=f"what every use of {name} sends back, added up; {where}"
+                    f"∂{trace.output.ref}/∂{name} = {show(number, DIGITS)}",
+                )
+            )
+    return questions
+
+
+def _shape_question(
+    step: str, kind: str, asked: str, context: str, value: object, why: str
+) -> Question:
+    shape = _shape_of(value)
+    size = 1
+    for n in shape:
+        size *= n
+    rule = f"{why or asked} = {shape_text(shape)}"
+    return Question(
+        kind="shape",
+        step=step,
+        gate=kind,
+        asked=asked,
+        context=context,
+        answer=float(size),
+        rule=rule,
+        shape=shape,
     )

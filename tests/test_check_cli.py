@@ -51,7 +51,7 @@ def test_check_bundled_passes(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     count = len(list(bundled_path().glob("*.toml")))
     assert count >= 5
-    assert "50 problems: 50 passed, 0 failed, 0 errors" in result.output
+    assert "61 problems: 61 passed, 0 failed, 0 errors" in result.output
 
 
 def test_check_without_paths_checks_the_bundle(runner: CliRunner) -> None:
@@ -149,7 +149,7 @@ def test_problems_lists_the_bundle(runner: CliRunner) -> None:
     result = runner.invoke(app, ["problems"])
     assert result.exit_code == 0
     assert "sum-times" in result.output and "Worked examples from the notes" in result.output
-    assert "problems in 5 sets" in result.output
+    assert "problems in 6 sets" in result.output
 
 
 def test_problems_filters_and_json(runner: CliRunner) -> None:

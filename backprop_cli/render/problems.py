@@ -24,6 +24,7 @@ from backprop_cli.problems import (
     shown_path,
     summarize,
 )
+from backprop_cli.render.numbers import to_json
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
 
@@ -105,7 +106,13 @@ def check_view(
 
 def diff_dict(result: ProblemResult) -> list[dict[str, Any]]:
     return [
-        {"name": d.name, "kind": d.kind, "want": d.want, "got": d.got, "where": d.where}
+        {
+            "name": d.name,
+            "kind": d.kind,
+            "want": to_json(d.want),  # arrays as nested lists
+            "got": to_json(d.got),
+            "where": d.where,
+        }
         for d in result.diffs
     ]
 
@@ -274,7 +281,7 @@ def problems_dicts(problems: Sequence[Problem]) -> list[dict[str, Any]]:
             "difficulty": p.difficulty,
             "tags": list(p.tags),
             "expression": p.expression,
-            "bindings": dict(p.bindings),
+            "bindings": {k: to_json(v) for k, v in p.bindings.items()},  # arrays: lists
             "hint": p.hint,
         }
         for p in problems

@@ -34,7 +34,9 @@ def intro(quiz: Quiz, why: str = "") -> Group:
         head.append(problem.title)
         head.append(f"  [{problem.id}]\n", style="dim")
     head.append(shown)
-    values = ", ".join(f"{k} = {show(v, DIGITS)}" for k, v in trace.bindings.items())
+    values = ", ".join(
+        f"{k} = {show(v, DIGITS).replace(chr(10), '')}" for k, v in trace.bindings.items()
+    )
     head.append(f"\nat {values}")
     if why and not problem.id.startswith("expr:"):
         head.append(f"\n({why})", style="dim italic")
@@ -86,16 +88,17 @@ def feedback(response: Response) -> Text | None:
     if response.outcome == "right":
         assert q is not None
         text.append("✓ right", style="bold green")
-        text.append(f" ({show(q.answer, DIGITS)})", style="green")
+        text.append(f" ({q.answer_text})", style="green")
     elif response.outcome in ("wrong", "skipped"):
         assert q is not None
         if response.outcome == "wrong":
             text.append("✗ ", style="bold red")
-            text.append(f"{show(q.answer, DIGITS)}", style="bold")
-            text.append(f" (you gave {show(response.value, DIGITS)})", style="red")
+            text.append(q.answer_text, style="bold")
+            gave = response.message if q.shape is not None else show(response.value, DIGITS)
+            text.append(f" (you gave {gave})", style="red")
         else:
             text.append("→ skipped: ", style="yellow")
-            text.append(f"{show(q.answer, DIGITS)}", style="bold")
+            text.append(q.answer_text, style="bold")
         text.append(f"\n  {q.rule}")
     elif response.outcome == "hint":
         text.append("hint: ", style="bold blue")
@@ -123,7 +126,7 @@ def summary_view(summary: Summary, *, interrupted: bool = False, saved: bool = T
         for attempt in summary.missed:
             q = attempt.question
             gave = "skipped" if attempt.skipped else f"you gave {attempt.answer}"
-            text.append(f"  {q.step}  {q.asked}: {gave}, the answer is {show(q.answer, DIGITS)}\n")
+            text.append(f"  {q.step}  {q.asked}: {gave}, the answer is {q.answer_text}\n")
     text.append(
         f"Answered {summary.answered} of {summary.total} questions in {_duration(summary.seconds)}"
     )
