@@ -346,3 +346,16 @@ def test_cli_shape_mismatch_exits_2(runner: CliRunner) -> None:
     assert "Traceback" not in result.stderr
     result = runner.invoke(app, ["trace", "sum(x)", "x=[[1,2],[3]]"])
     assert result.exit_code == 2 and "different lengths" in result.stderr
+
+
+def test_explain_states_the_shape_rule_and_why_no_jacobian() -> None:
+    from backprop_cli.render.explain import explain
+
+    sentences = explain(run(L2, *L2_VALUES).trace)
+    last = sentences[-1]
+    assert last.kind == "shape"
+    assert "∂f/∂W is (2, 2) like W" in last.text and "∂f/∂x is (2,) like x" in last.text
+    assert "No Jacobian" in last.text and "diagonal" in last.text
+    assert all("\n" not in s.text for s in sentences)  # matrices stay on one line
+    scalar = explain(trace_text("x * y", {"x": 2.0, "y": 3.0}).trace)
+    assert all(s.kind != "shape" for s in scalar)

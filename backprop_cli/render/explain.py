@@ -55,7 +55,9 @@ class _Explainer:
         self.decimals = decimals
 
     def num(self, value: Any) -> str:
-        return fixed(value, self.decimals) if self.numeric else show(value)
+        # A matrix prints one row a line; in a sentence it stays on one line.
+        text = fixed(value, self.decimals) if self.numeric else show(value)
+        return text.replace("\n", "")
 
     def local_chain(self, node: Node, position: int, names: list[str]) -> str:
         """formula = formula with the cached values = number, without repeats."""
@@ -137,7 +139,30 @@ class _Explainer:
             f"∂{out.ref}/∂{name} = {self.num(value)}" for name, value in trace.gradients.items()
         ]
         result.append(Sentence(out.ref, f"So {words(gradients)}.", "result"))
+        if trace.shapes is not None:
+            result.append(Sentence("", self.shape_rule(), "shape"))
         return result
+
+    def shape_rule(self) -> str:
+        """Vectors and matrices: the shape rule, and why no Jacobian is ever built."""
+        from backprop_cli.render.numbers import shape_text
+
+        trace = self.trace
+        shapes = [
+            f"∂{trace.output.ref}/∂{name} is {shape_text(trace.values[i])} like {name}"
+            for name, i in trace.graph.inputs.items()
+        ]
+        vector_gates = list(
+            dict.fromkeys(
+                n.gate.name for n in trace.graph.gate_nodes if n.gate and not n.gate.elementwise
+            )
+        )
+        own = f", and {words(vector_gates)} apply their own rule" if vector_gates else ""
+        return (
+            f"A gradient has its variable's shape: {words(shapes)}. No Jacobian is built: "
+            "an elementwise gate's Jacobian is diagonal, so its backward rule is an entry-by-"
+            f"entry product{own}, each giving a result of its input's shape."
+        )
 
 
 def explain(trace: Trace, decimals: int = 2) -> list[Sentence]:
@@ -146,7 +171,14 @@ def explain(trace: Trace, decimals: int = 2) -> list[Sentence]:
     return _Explainer(trace, decimals).sentences()
 
 
-STYLES = {"start": "bold", "gate": "", "pattern": "dim italic", "fork": "magenta", "result": "bold"}
+STYLES = {
+    "start": "bold",
+    "gate": "",
+    "pattern": "dim italic",
+    "fork": "magenta",
+    "result": "bold",
+    "shape": "italic",
+}
 
 
 def explain_view(trace: Trace, decimals: int = 2) -> Table:
