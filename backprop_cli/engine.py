@@ -216,7 +216,22 @@ def _finite(v: Any) -> bool:
 
 
 def _show_args(xs: Sequence[Any]) -> str:
-    return ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in xs)
+    return ", ".join(
+        f"{x:g}" if isinstance(x, float) else _array_text(x) if hasattr(x, "ndim") else str(x)
+        for x in xs
+    )
+
+
+def _array_text(x: Any) -> str:
+    """An array in an error message: [1, -2], or its shape and first entries if long."""
+    flat = [f"{float(v):g}" for v in x.reshape(-1)[:7]]
+    if x.ndim == 0:
+        return flat[0]
+    if x.size > 6:
+        return f"a {tuple(x.shape)} array [{', '.join(flat[:6])}, …]"
+    if x.ndim == 1:
+        return "[" + ", ".join(flat) + "]"
+    return "[" + ", ".join(_array_text(row) for row in x) + "]"
 
 
 def _refuse_unknown_bindings(known: list[str], unknown: list[str]) -> None:
@@ -468,16 +483,16 @@ def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
 
 def forward_arrays_value(graph: Graph, bindings: Mapping[str, Any]) -> float:
     """The output (the sum of its entries, if a vector), in floats: for finite differences."""
-    import numpy as np
-
-    arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
-    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-        values, _ = _forward_arrays(graph, arrays, g.NumpyMath(), kinks=None)
-    return float(np.sum(values[graph.output]))
+    return array_probe(graph, bindings)[0]
 
 
 def array_branches(graph: Graph, bindings: Mapping[str, Any]) -> tuple[Any, ...]:
     """Which smooth piece every kinked gate (and every entry of one) is on."""
+    return array_probe(graph, bindings)[1]
+
+
+def array_probe(graph: Graph, bindings: Mapping[str, Any]) -> tuple[float, tuple[Any, ...]]:
+    """One forward pass: the output summed, and the branches (finite differences need both)."""
     import numpy as np
 
     arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
@@ -490,11 +505,20 @@ def array_branches(graph: Graph, bindings: Mapping[str, Any]) -> tuple[Any, ...]
         if not node.gate.elementwise:
             out.append(node.gate.branch(xs))
         elif node.gate.branch([0.0] * len(xs)) is not None:
-            broadcast = np.broadcast_arrays(*xs)
-            out.append(
-                tuple(
-                    node.gate.branch([float(a[i]) for a in broadcast])
-                    for i in np.ndindex(broadcast[0].shape)
-                )
-            )
-    return tuple(out)
+            out.append(_entry_branches(node.gate, xs))
+    return float(np.sum(values[graph.output])), tuple(out)
+
+
+def _entry_branches(gate: g.Gate, xs: Sequence[Any]) -> Any:
+    """A kinked elementwise gate's branch for every entry, in numpy where the rule is known."""
+    import numpy as np
+
+    arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
+    if isinstance(gate, g.Relu | g.Abs):  # their branch is x > 0
+        return (arrays[0] > 0).tobytes()
+    if isinstance(gate, g.Max | g.Min):  # the index of the winner, the first in a tie
+        pick = np.argmax if gate.largest else np.argmin
+        return pick(np.stack(arrays), axis=0).tobytes()
+    return tuple(  # any other kinked gate: asked entry by entry
+        gate.branch([float(a[i]) for a in arrays]) for i in np.ndindex(arrays[0].shape)
+    )
