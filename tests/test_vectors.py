@@ -359,3 +359,22 @@ def test_explain_states_the_shape_rule_and_why_no_jacobian() -> None:
     assert all("\n" not in s.text for s in sentences)  # matrices stay on one line
     scalar = explain(trace_text("x * y", {"x": 2.0, "y": 3.0}).trace)
     assert all(s.kind != "shape" for s in scalar)
+
+
+def test_markdown_writes_the_matmul_rule_not_a_product() -> None:
+    from backprop_cli.render.markdown import to_markdown
+
+    result = run(L2, *L2_VALUES)
+    text = to_markdown(result.trace, result.checks)
+    assert "At W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]" in text
+    dw = next(
+        line for line in text.splitlines() if line.startswith("\\frac{\\partial f}{\\partial W}")
+    )
+    assert "@" in dw and "\\cdot" not in dw and "[[0.088, 0.176], [0.104, 0.208]]" in dw
+
+
+def test_array_values_in_error_messages_are_readable() -> None:
+    with pytest.raises(InputError, match=r"got \[1, -2\]: log needs a positive input"):
+        run("sum(log(x))", "x=[1,-2]")
+    with pytest.raises(InputError, match=r"got a \(2, 4\) array \[1, 2, 3, 4, 3, -4, …\]"):
+        run("sum(log(W))", "W=[[1,2,3,4],[3,-4,5,6]]")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from backprop_cli.engine import Trace
+from backprop_cli.gates import Gate
 from backprop_cli.graph import Node
 from backprop_cli.render.explain import Sentence
 from backprop_cli.render.numbers import show
@@ -114,8 +115,11 @@ def _title(trace: Trace, digits: int) -> tuple[str, str, str]:
         what = program.source.strip()
     else:
         what = "; ".join(line.strip() for line in program.source.strip().splitlines())
-    at = ", ".join(f"{k} = {show(v, digits)}" for k, v in trace.bindings.items())
-    return what, at, show(trace.value, digits)
+    # A matrix is shown one row a line; in the title it stays on one line.
+    at = ", ".join(
+        f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in trace.bindings.items()
+    )
+    return what, at, show(trace.value, digits).replace("\n", "")
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -263,8 +267,15 @@ def chain_equations(trace: Trace, digits: int = 4) -> list[str]:
         lhs = _partial(out, link.target.ref)
         if link.fork:  # one share of a fork's gradient: say which wire it came by
             lhs = f"\\left.{lhs}\\right|_{{\\text{{via }} {latex_name(link.node.ref)}}}"
+        assert link.node.gate is not None
+        if type(link.node.gate).chain is not Gate.chain:  # matmul, softmax: not a product
+            rule = latex_math(link.formula).replace(latex_math(f"d{link.node.ref}"), upstream)
+            equations.append(f"{lhs} &= {rule} = {latex_math(link.product)}")
+            continue
+        # Arrays multiply entry by entry (⊙): an elementwise gate's Jacobian is diagonal.
+        times = "\\odot" if trace.shapes is not None else "\\cdot"
         equation = (
-            f"{lhs} &= {upstream} \\, {local} = {_num(link.upstream)} \\cdot {_num(link.local)}"
+            f"{lhs} &= {upstream} \\, {local} = {_num(link.upstream)} {times} {_num(link.local)}"
             f" = {latex_math(link.product)}"
         )
         if link.formula != link.local:  # say where the local gradient comes from
