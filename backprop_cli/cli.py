@@ -246,6 +246,13 @@ def trace(
     Programs: one [italic]name = expr[/italic] per line (or separated by ;),
     also += -= *= /=; the output is the last name assigned.
 
+    [bold]Vectors and matrices[/bold]: give values such as W=[[0.1,0.5],[-0.3,0.8]]
+    x=[0.2,0.4] and also use @, W.T, sum mean dot norm2 softmax log_softmax,
+    cross_entropy(s, k), and max(v) / min(v) of one vector (axis=0 or 1 for a
+    matrix); + - * / and the functions work entry by entry, with broadcasting.
+
+      backprop trace "norm2(W @ x)" "W=[[0.1,0.5],[-0.3,0.8]]" "x=[0.2,0.4]"
+
     [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input.
     """
     from backprop_cli.parse import parse_bindings
