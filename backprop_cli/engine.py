@@ -42,7 +42,7 @@ class Contribution:
 class Trace:
     graph: Graph
     mode: Mode
-    bindings: dict[str, float]
+    bindings: dict[str, Any]  # numbers; numpy arrays in a vector trace
     values: list[Any]  # per node: the forward value (symbolic: the stage's expression)
     grads: list[Any]  # per node: d output / d node (its upstream gradient)
     locals: list[tuple[Any, ...]]  # per node: local gradient for each input (gates only)

@@ -47,7 +47,7 @@ class MatMul(VectorGate):
         "of its input, which tells you where the transposes go"
     )
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         a, b = shapes
         if not a or not b:
             scalar = refs[0] if not a else refs[1]
@@ -67,13 +67,15 @@ class MatMul(VectorGate):
             )
         return a[:-1] + b[1:]
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.matmul(xs[0], xs[1])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.np.transpose(xs[1]), k.np.transpose(xs[0]))
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         import numpy as np
 
         a, b = np.asarray(xs[0]), np.asarray(xs[1])
@@ -84,10 +86,10 @@ class MatMul(VectorGate):
         d2 = np.asarray(upstream).reshape(a2.shape[0], b2.shape[1])
         return ((d2 @ b2.T).reshape(a.shape), (a2.T @ d2).reshape(b.shape))
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"d{out} @ {atom_t(xs[1])}", f"{atom_t(xs[0])} @ d{out}")
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{xs[0]} @ {xs[1]}"
 
 
@@ -101,24 +103,26 @@ class Transpose(VectorGate):
     name = "T"
     pattern = "transpose: the gradient is the upstream gradient transposed back"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         return tuple(reversed(shapes[0]))
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.transpose(xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (None,)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         import numpy as np
 
         return (np.transpose(upstream),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"(d{out})ᵀ",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"{xs[0]}.T" if xs[0].replace("_", "").isalnum() else f"({xs[0]}).T"
 
 
@@ -130,7 +134,7 @@ class _Reduce(VectorGate):
         base = type(self).__name__.lower()
         self.name = base if axis is None else f"{base}[axis={axis}]"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         s = shapes[0]
         if self.axis is None:
             return ()
@@ -155,7 +159,7 @@ class _Reduce(VectorGate):
             up = np.expand_dims(up, self.axis)
         return np.broadcast_to(up, np.shape(x)).copy()
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         base = self.name.split("[")[0]
         return f"{base}({xs[0]})" if self.axis is None else f"{base}({xs[0]}, axis={self.axis})"
 
@@ -163,32 +167,36 @@ class _Reduce(VectorGate):
 class Sum(_Reduce):
     pattern = "sum distributes: every entry it adds up receives the upstream gradient unchanged"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.sum(xs[0], axis=self.axis)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.np.ones_like(xs[0]),)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         return (self.spread(upstream, xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1 (d{out} copied to every entry)",)
 
 
 class Mean(_Reduce):
     pattern = "mean distributes like sum, divided by how many entries it averages"
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.mean(xs[0], axis=self.axis)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (k.np.ones_like(xs[0]) / self.count(xs[0]),)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         return (self.spread(upstream, xs[0]) / self.count(xs[0]),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/n (d{out}/n to every entry)",)
 
 
@@ -196,7 +204,7 @@ class Dot(VectorGate):
     name, arity = "dot", 2
     pattern = "dot switches like mul: each vector's gradient is the other vector, scaled"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         a, b = shapes
         if len(a) != 1 or len(b) != 1 or a != b:
             raise InputError(
@@ -205,13 +213,13 @@ class Dot(VectorGate):
             )
         return ()
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.dot(xs[0], xs[1])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (xs[1], xs[0])
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (xs[1], xs[0])
 
 
@@ -221,16 +229,16 @@ class Norm2(VectorGate):
     name = "norm2"
     pattern = "the squared norm ‖x‖² sends back 2x: each entry's gradient is twice the entry"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         return ()
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.np.sum(k.np.square(xs[0]))
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (2 * xs[0],)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"2·{xs[0]}",)
 
 
@@ -253,23 +261,25 @@ class Softmax(VectorGate):
         "applied without building it"
     )
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         if not shapes[0]:
             raise InputError(f"softmax({refs[0]}) needs a vector; {refs[0]} is a plain number")
         return shapes[0]
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return _softmax(k.np, xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (None,)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         import numpy as np
 
         return (out * (upstream - np.sum(upstream * out, axis=-1, keepdims=True)),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"{out} ⊙ (d{out} − Σ d{out}⊙{out})",)
 
 
@@ -277,24 +287,26 @@ class LogSoftmax(VectorGate):
     name = "log_softmax"
     pattern = "log_softmax: dx = dy − softmax(x)·Σ dy, again without a Jacobian"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         if not shapes[0]:
             raise InputError(f"log_softmax({refs[0]}) needs a vector; {refs[0]} is a plain number")
         return shapes[0]
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return _log_softmax(k.np, xs[0])
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (None,)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         import numpy as np
 
         up = np.asarray(upstream)
         return (up - _softmax(np, xs[0]) * np.sum(up, axis=-1, keepdims=True),)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"d{out} − softmax({xs[0]})·Σ d{out}",)
 
 
@@ -310,7 +322,7 @@ class CrossEntropy(VectorGate):
         self.label = label
         self.name = "cross_entropy"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         s = shapes[0]
         if len(s) != 1:
             raise InputError(
@@ -324,18 +336,18 @@ class CrossEntropy(VectorGate):
             )
         return ()
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return -_log_softmax(k.np, xs[0])[self.label]
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         probabilities = _softmax(k.np, xs[0])
         probabilities[self.label] -= 1.0
         return (probabilities,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"softmax({xs[0]}) − onehot({self.label})",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         return f"cross_entropy({xs[0]}, {self.label})"
 
 
@@ -355,10 +367,10 @@ class Extreme(VectorGate):
         word = "largest" if largest else "smallest"
         self.pattern = f"{base} routes: the whole gradient goes to the {word} entry"
 
-    def shape(self, shapes, refs):
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         return _Reduce.shape(self, shapes, refs)  # type: ignore[arg-type]
 
-    def forward(self, k, xs):
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         pick = k.np.max if self.largest else k.np.min
         return pick(xs[0], axis=self.axis)
 
@@ -370,10 +382,12 @@ class Extreme(VectorGate):
         winners = (x == pick(x, axis=self.axis, keepdims=True)).astype(float)
         return winners / np.sum(winners, axis=self.axis, keepdims=True)
 
-    def local(self, k, xs, out):
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (self.mask(k.np.asarray(xs[0])),)
 
-    def chain(self, upstream, local, xs, out):
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
         import numpy as np
 
         up = np.asarray(upstream)
@@ -381,15 +395,15 @@ class Extreme(VectorGate):
             up = np.expand_dims(up, self.axis)
         return (local[0] * up,)
 
-    def formulas(self, xs, out):
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"
         return (f"𝟙(entry of {xs[0]} is the {word})",)
 
-    def computes(self, xs):
+    def computes(self, xs: Sequence[str]) -> str:
         base = "max" if self.largest else "min"
         return f"{base}({xs[0]})" if self.axis is None else f"{base}({xs[0]}, axis={self.axis})"
 
-    def kink(self, xs):
+    def kink(self, xs: Sequence[Any]) -> str | None:
         import numpy as np
 
         x = np.asarray(xs[0])
