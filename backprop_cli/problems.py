@@ -638,7 +638,8 @@ def _compare_arrays(
     if result.diffs:
         result.status = "fail"
         names = ", ".join(d.name if d.kind == "gradient" else "the value" for d in result.diffs)
-        message = f"{len(result.diffs)} claim(s) differ from the trace: {names}"
+        claims = "claim differs" if len(result.diffs) == 1 else "claims differ"
+        message = f"{len(result.diffs)} {claims} from the trace: {names}"
         result.message = f"{result.message}; {message}" if result.message else message
 
 
