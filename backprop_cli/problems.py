@@ -537,6 +537,17 @@ def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[
     if trace.shapes is not None:
         _compare_arrays(result, expect, trace, variables)
         return
+    from backprop_cli.parse import is_array
+
+    arrays = [name for name, v in expect.gradients.items() if is_array(v)]
+    if is_array(expect.value) or arrays:
+        what = f"the gradient on {arrays[0]}" if arrays else "the value"
+        _error(
+            result,
+            f"expect gives {what} as a vector or matrix, but every binding is a plain number, "
+            "so every value and gradient is a number",
+        )
+        return
     if expect.value is not None:
         got = float(trace.value)
         if not within(got, expect.value, tolerance):

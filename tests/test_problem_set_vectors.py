@@ -149,3 +149,14 @@ def test_bad_arrays_in_a_problem_file_name_the_line(
     with pytest.raises(ProblemFileError) as info:
         load_file(path)
     assert info.value.line == 4 and words in str(info.value)
+
+
+def test_an_array_claim_on_a_problem_of_numbers_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.toml"
+    path.write_text(
+        '[[problem]]\nid = "p"\nexpression = "x * y"\nbindings = { x = 2, y = 3 }\n\n'
+        "[problem.expect]\ngradients = { x = [3, 3] }\n"
+    )
+    result = check_problem(load_file(path)[0])
+    assert result.status == "error"
+    assert "gradient on x as a vector" in result.message
