@@ -760,6 +760,11 @@ def _literal_rows(tree: ast.expr, text: str, limits: Limits) -> list[Any]:
     """The nested lists of a literal, each leaf a float; at most two levels deep."""
     if not isinstance(tree, ast.List):
         raise InputError(f"expected a list in [ ]; {_ARRAY_EXAMPLE}")
+    # Counted before any entry is read, so a huge literal is refused at once.
+    entries = sum(len(i.elts) if isinstance(i, ast.List) else 1 for i in tree.elts)
+    if entries > MAX_ARRAY_ELEMENTS:
+        raise InputError(f"it has {entries:,} entries; the limit is {MAX_ARRAY_ELEMENTS:,}")
+    lines = text.strip().splitlines()
     out: list[Any] = []
     for item in tree.elts:
         if isinstance(item, ast.List):
@@ -768,27 +773,53 @@ def _literal_rows(tree: ast.expr, text: str, limits: Limits) -> list[Any]:
                 if isinstance(leaf, ast.List):
                     row.append([])  # refused as deeper nesting by the caller
                     continue
-                row.append(_literal_number(leaf, text, limits))
+                row.append(_literal_number(leaf, lines, limits))
             out.append(row)
         else:
-            out.append(_literal_number(item, text, limits))
-        if len(out) > MAX_ARRAY_ELEMENTS:
-            raise InputError(f"it has more than {MAX_ARRAY_ELEMENTS:,} entries")
+            out.append(_literal_number(item, lines, limits))
     return out
 
 
-def _literal_number(node: ast.expr, text: str, limits: Limits) -> float:
-    segment = ast.get_source_segment(text.strip(), node) or "?"
-    if isinstance(node, ast.Constant) and (
-        isinstance(node.value, bool) or not isinstance(node.value, int | float)
-    ):
-        raise InputError(f"the entry {segment} is not a number; {_ARRAY_EXAMPLE}")
+def _literal_number(node: ast.expr, lines: list[str], limits: Limits) -> float:
+    sign = 1.0
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub | ast.UAdd)
+        and isinstance(node.operand, ast.Constant)
+    ):  # -1.25: a signed number, as common as a plain one
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if isinstance(node, ast.Constant):  # the common case, read without re-parsing
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"the entry {_segment(lines, node)} is not a number; {_ARRAY_EXAMPLE}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InputError(f"the entry {_segment(lines, node)} is too large")
+        return sign * number
+    segment = _segment(lines, node)
+    if isinstance(node, ast.Name):
+        raise InputError(f"the entry {segment} is a name, not a number; {_ARRAY_EXAMPLE}")
     try:
         return evaluate_number(segment, limits=limits)
     except InputError as exc:
         raise InputError(
             f"the entry {segment!r} is not a number ({str(exc).splitlines()[0]})"
         ) from None
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    """The text of one entry (ast's offsets count UTF-8 bytes)."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    start, end = node.col_offset, node.end_col_offset
+    chunk = "\n".join(lines[first : last + 1]).encode()
+    if end is None:  # pragma: no cover - Python always sets it for expressions
+        return chunk.decode(errors="replace")
+    cut = len(chunk) - len(lines[last].encode()) + end
+    return chunk[start:cut].decode(errors="replace") or "?"
 
 
 def _loaded_rows(data: Any) -> list[Any]:

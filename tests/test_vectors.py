@@ -253,6 +253,7 @@ def test_sympy_check_is_skipped_above_the_size_limit() -> None:
         ("[1, True]", "not a number"),
         ("[1e999]", "too large"),
         ("[__import__('os')]", "not a number"),
+        ("[" + "1," * 30_000 + "1]", "30,001 entries; the limit is 10,000"),
     ],
 )
 def test_bad_array_literals_are_refused_with_a_clear_message(text: str, words: str) -> None:
