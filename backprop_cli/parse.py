@@ -531,7 +531,13 @@ class _Converter:
             raise self.fail(node, f"{name}() takes no keyword {keywords[0]!r}{allowed}")
         count = len(node.args)
         if name in VARIADIC_FUNCTIONS:
-            if count == 0 or (keywords and count != 1):
+            if keywords and count > 1:
+                raise self.fail(
+                    node,
+                    f"{name}(…, axis=…) reduces one matrix; to compare values entry by entry, "
+                    "leave out axis",
+                )
+            if count == 0:
                 raise self.fail(
                     node,
                     f"{name}() takes one vector (its {'largest' if name == 'max' else 'smallest'}"

@@ -278,6 +278,8 @@ def test_vector_syntax_needs_vector_values() -> None:
         parse_program("W.shape * x", vectors=True)
     with pytest.raises(InputError, match="axis must be 0"):
         parse_program("sum(W, axis=2)", vectors=True)
+    with pytest.raises(InputError, match="leave out axis"):
+        parse_program("max(W, V, axis=1)", vectors=True)
     with pytest.raises(InputError, match="no keyword"):
         parse_program("softmax(W, axis=1)", vectors=True)
     with pytest.raises(InputError, match="class index"):
