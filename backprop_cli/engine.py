@@ -115,19 +115,27 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
     return _run_symbolic(graph, used)
 
 
-def forward_value(graph: Graph, bindings: Mapping[str, float]) -> float:
-    """Only the forward pass, in floats: what finite differences call many times."""
-    values = _forward(graph, bindings, kinks=None)
-    return float(values[graph.output])
+@dataclass(frozen=True)
+class Probe:
+    """One forward pass in floats, as finite differences need it."""
+
+    value: float
+    branches: tuple[Any, ...]  # which smooth piece each kinked gate is on
+    scale: float  # the largest |value| of any node: how big rounding errors can get
 
 
-def branches(graph: Graph, bindings: Mapping[str, float]) -> tuple[Any, ...]:
-    """Which smooth piece every kinked gate is on at these bindings."""
+def probe(graph: Graph, bindings: Mapping[str, float]) -> Probe:
+    """The output, the kinked gates' branches and the scale, from a single forward pass."""
     values = _forward(graph, bindings, kinks=None)
-    return tuple(
-        n.gate.branch([values[j] for j in n.inputs])
+    kinked = (
+        n
         for n in graph.nodes
         if n.gate is not None and n.gate.branch([0.0] * len(n.inputs)) is not None
+    )
+    return Probe(
+        value=float(values[graph.output]),
+        branches=tuple(n.gate.branch([values[j] for j in n.inputs]) for n in kinked if n.gate),
+        scale=max((abs(float(v)) for v in values), default=0.0),
     )
 
 

@@ -90,12 +90,11 @@ class FloatMath:
         return max(xs) if largest else min(xs)
 
     @staticmethod
-    def route(xs: Sequence[float], i: int, largest: bool) -> float:
-        """The share of the gradient input i gets: 1 for the winner, 1/k in a k-way tie."""
+    def routes(xs: Sequence[float], largest: bool) -> tuple[float, ...]:
+        """Each input's share of the gradient: 1 for the winner, 1/k each in a k-way tie."""
         best = max(xs) if largest else min(xs)
-        if xs[i] != best:
-            return 0.0
-        return 1.0 / sum(1 for x in xs if x == best)
+        share = 1.0 / sum(1 for x in xs if x == best)  # the winner and tie count found once
+        return tuple(share if x == best else 0.0 for x in xs)
 
 
 class SympyMath:
@@ -152,12 +151,15 @@ class SympyMath:
     def pick(self, xs: Sequence[Any], largest: bool) -> Any:
         return self.sp.Max(*xs) if largest else self.sp.Min(*xs)
 
-    def route(self, xs: Sequence[Any], i: int, largest: bool) -> Any:
-        """1 where input i beats all the others, 0 where another beats it (ties aside)."""
+    def routes(self, xs: Sequence[Any], largest: bool) -> tuple[Any, ...]:
+        """1 where an input beats all the others, 0 where another beats it (ties aside)."""
         sp = self.sp
-        others = [x for j, x in enumerate(xs) if j != i]
-        wins = [xs[i] > o for o in others] if largest else [xs[i] < o for o in others]
-        return sp.Piecewise((1, sp.And(*wins)), (0, True))
+        shares = []
+        for i, x in enumerate(xs):
+            others = [o for j, o in enumerate(xs) if j != i]
+            wins = [x > o for o in others] if largest else [x < o for o in others]
+            shares.append(sp.Piecewise((1, sp.And(*wins)), (0, True)))
+        return tuple(shares)
 
 
 class NumpyMath:
@@ -231,11 +233,12 @@ class NumpyMath:
             best = both(best, x)
         return best
 
-    def route(self, xs: Sequence[Any], i: int, largest: bool) -> Any:
+    def routes(self, xs: Sequence[Any], largest: bool) -> tuple[Any, ...]:
         """Entry by entry: 1 for the winner, 1/k in a k-way tie, 0 for the others."""
         best = self.pick(xs, largest)
-        ties = sum(self.np.asarray(x == best, dtype=float) for x in xs)
-        return self.np.asarray(xs[i] == best, dtype=float) / ties
+        wins = [self.np.asarray(x == best, dtype=float) for x in xs]
+        ties = sum(wins)
+        return tuple(w / ties for w in wins)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -384,7 +387,7 @@ class Div(Gate):
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         a, b = xs
-        return (1 / b, -a / (b * b))
+        return (1 / b, -a / b / b)  # b*b first would underflow to 0 for tiny b
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         a, b = atom(xs[0]), atom(xs[1])
@@ -518,7 +521,7 @@ class ConstDiv(Gate):
         return k.const(self.c) / xs[0]
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        return (-k.const(self.c) / (xs[0] * xs[0]),)
+        return (-k.const(self.c) / xs[0] / xs[0],)  # x*x first would underflow to 0
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         x = atom(xs[0])
@@ -541,6 +544,8 @@ class PowConst(Gate):
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         if self.c == 2:  # keep the common case exact in symbols: 2x, not 2x^1.0
             return (2 * xs[0],)
+        if self.c == 0:  # x^0 is the constant 1: no gradient, not 0·x^-1 (infinite at 0)
+            return (0 * xs[0],)
         return (k.const(self.c) * k.power(xs[0], k.const(self.c) - 1),)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
@@ -553,7 +558,7 @@ class PowConst(Gate):
         return f"{atom(xs[0])}^{atom(number_text(self.c))}"
 
     def singular(self, xs: Sequence[float]) -> str | None:
-        if xs[0] == 0 and self.c < 1:
+        if xs[0] == 0 and self.c < 1 and self.c != 0:
             return f"the local gradient of x^{number_text(self.c)} is infinite at 0"
         return None
 
@@ -729,7 +734,7 @@ class _Extreme(Gate):
         return k.pick(xs, self.largest)
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        return tuple(k.route(xs, i, self.largest) for i in range(len(xs)))
+        return tuple(k.routes(xs, self.largest))
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"

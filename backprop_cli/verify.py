@@ -26,6 +26,7 @@ Status = Literal["agree", "disagree", "not-differentiable", "skipped"]
 # big nested expressions can take minutes, and deep ones can exhaust the stack.
 SYMBOLIC_GATE_LIMIT = 400
 SYMPY_RTOL = 1e-9
+SYMPY_ATOL = 1e-12  # for gradients that are zero (sympy's 30 digits leave 1e-165 behind)
 NUMERIC_RTOL = 1e-5
 
 
@@ -140,20 +141,17 @@ def sympy_check(trace: engine.Trace) -> Check:
 def _compare_numeric(
     trace: engine.Trace, expr: Any, derivatives: dict[str, Any], symbols: dict[str, Any]
 ) -> Check:
-    k = _kit()
-    point = {symbols[name]: k.const(v) for name, v in trace.bindings.items() if name in symbols}
-    expected: dict[str, Any] = {}
-    worst = 0.0
-    for name, derivative in derivatives.items():
-        value = _to_float(derivative.xreplace(point))
-        expected[name] = value
-        if value is None:
-            continue
-        worst = max(worst, _relative_error(trace.gradients[name], value))
-    value = _to_float(expr.xreplace(point))
-    if value is not None:
-        worst = max(worst, _relative_error(trace.value, value))
-    undefined = [name for name, v in expected.items() if v is None]
+    import sympy
+
+    # Floats with 30 digits, not exact fractions: x**1000000 at 1.0000001 as a fraction
+    # has millions of digits.
+    point = {
+        symbols[name]: sympy.Float(repr(float(v)), 30)
+        for name, v in trace.bindings.items()
+        if name in symbols
+    }
+    expected: dict[str, Any] = {name: _evaluate(d, point) for name, d in derivatives.items()}
+    value = _evaluate(expr, point)
     if trace.kinks:
         return Check(
             "sympy",
@@ -162,12 +160,51 @@ def _compare_numeric(
             None,
             expected,
         )
+    undefined = [name for name, v in expected.items() if v is None]
     if undefined or value is None:
         missing = ", ".join(undefined) or "the output"
         return Check("sympy", "skipped", f"sympy has no finite value for {missing} here")
-    if worst <= SYMPY_RTOL:
+
+    # Float rounding grows where large values cancel (x + 1e8 - 1e8): the value may be
+    # off by eps times Σ|value|·|gradient| over the nodes, and the gradients computed
+    # from such values by a similar relative amount, which is capped so that a real
+    # mistake (a wrong rule is off by far more than 1e-6) is still caught.
+    scale = rounding_scale(trace)
+    size = max(abs(value), _TINY)
+    lost = min(64 * _EPS * scale / size, 1e-6) if math.isfinite(scale) else 1e-6
+    worst = 0.0
+    failures = []
+    pairs = [(trace.output.ref, float(trace.value), value, SYMPY_RTOL, 8 * _EPS * scale)]
+    for name, want in expected.items():
+        index = trace.graph.inputs[name]
+        fork = sum(abs(float(c.amount)) for c in trace.contributions[index])
+        pairs.append((name, float(trace.gradients[name]), want, SYMPY_RTOL + lost, 8 * _EPS * fork))
+    for name, got, want, rtol, slack in pairs:
+        error = abs(got - want)
+        worst = max(worst, error / max(abs(want), 1.0))
+        if error > rtol * abs(want) + slack + SYMPY_ATOL:
+            failures.append(f"{name}: got {got:.6g}, sympy {want:.6g}")
+    if not failures:
         return Check("sympy", "agree", f"agree (largest error {worst:.1e})", worst, expected)
-    return Check("sympy", "disagree", f"disagree (largest error {worst:.3g})", worst, expected)
+    return Check("sympy", "disagree", "disagree on " + "; ".join(failures), worst, expected)
+
+
+def rounding_scale(trace: engine.Trace) -> float:
+    """Σ |value| · |gradient| over the nodes: how far float rounding can move the output.
+
+    Each node's value carries a rounding error of about eps·|value|, and that error
+    reaches the output multiplied by the node's gradient.
+    """
+    return sum(
+        abs(float(v)) * abs(float(g)) for v, g in zip(trace.values, trace.grads, strict=True)
+    )
+
+
+def _evaluate(expr: Any, point: dict[Any, Any]) -> float | None:
+    try:
+        return _to_float(expr.evalf(30, subs=point))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
 
 
 def _compare_symbolic(
@@ -223,7 +260,14 @@ def _to_float(value: Any) -> float | None:
 
 
 def numeric_check(trace: engine.Trace) -> Check:
-    """Central differences on each input: (f(x+h) - f(x-h)) / 2h."""
+    """Central differences on each input, (f(x+h) - f(x-h)) / 2h, with an error estimate.
+
+    Each estimate is made at h and h/2 (Richardson): their difference measures the
+    truncation error, and rounding noise is bounded from the trace. An unreliable
+    estimate is retried with a 10 times smaller step. "agree" needs one reliable
+    estimate that matches; "disagree" needs two reliable estimates, at different steps,
+    that match each other and not backprop; anything else is "skipped", never "wrong".
+    """
     if trace.mode == "symbolic":
         return Check(
             "numeric", "skipped", "skipped: finite differences need a value for every input"
@@ -233,48 +277,100 @@ def numeric_check(trace: engine.Trace) -> Check:
         return Check(
             "numeric", "not-differentiable", "not differentiable here: " + "; ".join(trace.kinks)
         )
-    base_branches = engine.branches(graph, bindings)
-    f0 = abs(float(trace.value))
+    base = engine.probe(graph, bindings).branches
+    scale = rounding_scale(trace)
     expected: dict[str, Any] = {}
     worst = 0.0
     for name in graph.inputs:
-        x = bindings[name]
-        h = 6e-6 * max(1.0, abs(x))  # about cbrt(machine epsilon), scaled
+        got = float(trace.gradients[name])
         try:
-            up, down = dict(bindings), dict(bindings)
-            up[name], down[name] = x + h, x - h
-            if (
-                engine.branches(graph, up) != base_branches
-                or engine.branches(graph, down) != base_branches
-            ):
-                return Check(
-                    "numeric",
-                    "skipped",
-                    f"skipped: a kink lies within the step {h:.1e} of {name} = {x:g}, "
-                    "so finite differences straddle it",
-                )
-            estimate = (engine.forward_value(graph, up) - engine.forward_value(graph, down)) / (
-                2 * h
-            )
+            verdict = _judge(graph, bindings, name, got, base, scale)
         except InputError:
             return Check(
-                "numeric", "skipped", f"skipped: the function is not defined near {name} = {x:g}"
+                "numeric",
+                "skipped",
+                f"skipped: the function is not defined near {name} = {bindings[name]:g}",
             )
-        expected[name] = estimate
-        got = float(trace.gradients[name])
-        # Rounding in f(x±h) costs about eps·|f|/h; allow for it on top of the tolerance.
-        allowance = NUMERIC_RTOL * max(1.0, abs(got)) + 8 * 2.2e-16 * max(1.0, f0) / h
-        error = abs(got - estimate)
-        worst = max(worst, error / max(1.0, abs(got)))
-        if error > allowance:
+        if isinstance(verdict, str):
+            return Check("numeric", "skipped", f"skipped: {verdict}")
+        agrees, value, uncertainty = verdict
+        expected[name] = value
+        worst = max(worst, abs(got - value) / max(abs(got), abs(value), _TINY))
+        if not agrees:
             return Check(
                 "numeric",
                 "disagree",
-                f"disagree on {name}: backprop {got:.6g}, finite differences {estimate:.6g}",
+                f"disagree on {name}: backprop {got:.6g}, finite differences {value:.6g} "
+                f"(± {uncertainty:.1g})",
                 worst,
                 expected,
             )
     return Check("numeric", "agree", f"agree (largest error {worst:.1e})", worst, expected)
+
+
+_EPS = 2.220446049250313e-16
+_TINY = 1e-300
+NUMERIC_TRIES = 12  # step sizes tried, each 10 times smaller, before giving up
+NOISY = 0.05  # an estimate less sure than this share of the gradient is not used
+
+
+def _judge(
+    graph: Any,
+    bindings: dict[str, float],
+    name: str,
+    got: float,
+    base: tuple[Any, ...],
+    scale: float,
+) -> tuple[bool, float, float] | str:
+    """(agrees, estimate, uncertainty) for d output / d name, or why no verdict."""
+    x = bindings[name]
+    h = 6e-6 * max(1.0, abs(x))  # about cbrt(machine epsilon), on x's scale
+    floor = 64 * _EPS * abs(engine.probe(graph, bindings).value) / max(1.0, abs(x))
+    reliable: tuple[float, float] | None = None  # a previous reliable estimate
+    for _ in range(NUMERIC_TRIES):
+        values = {}
+        for step in (h, -h, h / 2, -h / 2):
+            point = dict(bindings)
+            point[name] = x + step
+            probe = engine.probe(graph, point)
+            if probe.branches != base:
+                return (
+                    f"a kink lies within the step {h:.1e} of {name} = {x:g}, "
+                    "so finite differences straddle it"
+                )
+            values[step] = probe.value
+        wide = (values[h] - values[-h]) / (2 * h)
+        narrow = (values[h / 2] - values[-h / 2]) / h
+        value = (4 * narrow - wide) / 3  # Richardson: the h² error cancels
+        noise = 4 * _EPS * scale / h
+        uncertainty = abs(wide - narrow) + noise
+        size = max(abs(got), abs(value), _TINY)
+        if wide == narrow == 0.0:
+            # The output did not move: a true zero, or a step lost to rounding (x + 1e10).
+            if got == 0.0:
+                return True, 0.0, noise
+            sure = noise <= NOISY * max(abs(got), floor)  # only a small rounding bound
+        else:
+            # Sure relative to the estimate itself: an aliased step gives a small, steady,
+            # wrong estimate, which must not count as sure.
+            sure = uncertainty <= NOISY * max(abs(value), floor)
+        if sure:
+            if abs(got - value) <= NUMERIC_RTOL * size + 3 * uncertainty:
+                return True, value, uncertainty
+            if (
+                reliable is not None
+                and abs(reliable[0] - value)
+                <= 3 * (reliable[1] + uncertainty) + NUMERIC_RTOL * size
+            ):
+                return False, value, uncertainty
+            reliable = (value, uncertainty)
+        h /= 10
+        if h < 8 * _EPS * max(1.0, abs(x)):
+            break
+    return (
+        f"finite differences cannot estimate the gradient on {name} = {x:g} reliably "
+        "here (rounding or fast variation)"
+    )
 
 
 def _relative_error(got: Any, want: float) -> float:

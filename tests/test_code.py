@@ -79,7 +79,7 @@ def test_the_staged_code_reads_like_the_notes() -> None:
     # The backward pass in the notes' order and words.
     assert "dnum = invden * df" in lines
     assert "dinvden = num * df" in lines
-    assert "dden = (-1.0 / (den * den)) * dinvden" in lines
+    assert "dden = (-1.0 / den / den) * dinvden" in lines  # -1/den², as the notes
     assert "dxpy = (2.0 * xpy) * dxpysqr" in lines
     # x is used three times: = once, then += (the notes: "Notice += !!").
     x_lines = [line for line in lines if line.startswith("dx ")]

@@ -294,3 +294,13 @@ def test_backprop_equals_sympy_equals_finite_differences(tree: Tree, at: dict[st
         down[name] -= h
         estimate = (tree.fn(up) - tree.fn(down)) / (2 * h)
         assert got == pytest.approx(estimate, rel=1e-4, abs=1e-6), (tree.text, name)
+
+
+def test_x_to_the_zero_has_gradient_zero_even_at_zero() -> None:
+    assert trace("x**0", {"x": 0.0}).gradients == {"x": 0.0}
+
+
+def test_tiny_divisor_overflows_rather_than_dividing_by_zero() -> None:
+    # -1/x² at 1e-300 is -1e600: an overflow, not a division by zero (x is not 0)
+    with pytest.raises(InputError, match="overflowed at step s1"):
+        trace("1/x", {"x": 1e-300})

@@ -89,3 +89,45 @@ def test_large_circuits_skip_the_symbolic_check(monkeypatch: pytest.MonkeyPatch)
 def test_no_check_skips_both() -> None:
     result = trace_text(NEURON, NEURON_AT, check=False)
     assert [c.status for c in result.checks] == ["skipped", "skipped"]
+
+
+# --------------------------------------------------------------------------- rounding
+# Cases from review: correct gradients where floats cancel or vary fast must never be
+# called wrong, and wrong gradients at small magnitudes must not be called right.
+
+
+@pytest.mark.parametrize(
+    ("text", "bindings"),
+    [
+        ("x + 1e8 - 1e8", {"x": 0.1}),
+        ("(x + 1e8 - 1e8)^2", {"x": 0.1}),
+        ("(x + 1e16) - 1e16", {"x": 1.0}),
+        ("sin(x)", {"x": 1e10}),
+        ("cos(x)", {"x": 1e6}),
+        ("sin(3000*x)", {"x": 1.0}),
+        ("sin(x*x)", {"x": 300.0}),
+        ("exp(x*x)", {"x": 26.5}),
+        ("(x + 1e10) * y", {"x": 1.0, "y": 1.0}),
+        ("(x - 1)^2", {"x": 1.0}),
+        ("x + 0*y", {"x": 1.0, "y": 2.0}),
+        ("((x**100)**100)**100", {"x": 1.0000001}),
+    ],
+)
+def test_correct_gradients_are_never_called_wrong(text: str, bindings: dict) -> None:
+    result = trace_text(text, bindings)
+    assert not result.failed, [c.message for c in result.checks]
+
+
+def test_a_wrong_gradient_at_a_small_scale_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3 times sigmoid's true local gradient, on an output of size 1e-10
+    monkeypatch.setattr(gates.Sigmoid, "local", lambda self, k, xs, out: (3 * out * (1 - out),))
+    result = trace_text("1e-10*sigmoid(x)", {"x": 0.3})
+    assert [c.status for c in result.checks] == ["disagree", "disagree"]
+
+
+def test_a_noisy_estimate_is_not_taken_as_agreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    # adding 1e10 swamps x's step in rounding: finite differences cannot judge x here
+    monkeypatch.setattr(gates.AddConst, "local", lambda self, k, xs, out: (3,))
+    result = trace_text("(x + 1e10) * y", {"x": 1.0, "y": 1.0})
+    assert result.checks[0].status == "disagree"
+    assert result.checks[1].status != "agree"

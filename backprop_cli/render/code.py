@@ -166,11 +166,14 @@ class SourceMath:
         return call("max" if largest else "min", *xs)
 
     @staticmethod
-    def route(xs: Sequence[Src], i: int, largest: bool) -> Src:
-        # 1 for the winner, 1/k in a k-way tie, as FloatMath.route.
+    def routes(xs: Sequence[Src], largest: bool) -> tuple[Src, ...]:
+        # 1 for the winner, 1/k in a k-way tie, as FloatMath.routes.
         best = call("max" if largest else "min", *xs).text
         values = "[" + ", ".join(x.text for x in xs) + "]"
-        return Src(f"1.0 / {values}.count({best}) if {xs[i].text} == {best} else 0.0", CONDITIONAL)
+        return tuple(
+            Src(f"1.0 / {values}.count({best}) if {x.text} == {best} else 0.0", CONDITIONAL)
+            for x in xs
+        )
 
 
 def _identifiers(graph: Graph) -> dict[int, str]:
