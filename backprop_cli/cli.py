@@ -91,6 +91,8 @@ def read_text(source: str) -> str:
         where = "standard input"
     else:
         path = Path(source)
+        if path.is_dir():
+            raise InputError(f"{source} is a folder; give the file with the expression in it")
         if not path.is_file():
             raise InputError(f"no such file: {source}")
         try:

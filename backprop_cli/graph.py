@@ -9,7 +9,6 @@ tuple and a stable index, so the same text always gives the same graph.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -248,7 +247,9 @@ def _finish(
     labels = [label for i in kept if (label := drafts[i].label)]
     input_names = {name for i in kept if (name := drafts[i].name)}
     prefix = _step_prefix(set(labels) | input_names)
-    label_counts = Counter(labels)
+    # A reassigned name is shown on its last stage, the one the name means at the end,
+    # as in Python; earlier stages of that name go by their step ids.
+    last_of_label = {drafts[i].label: i for i in kept if drafts[i].label}
 
     nodes: list[Node] = []
     inputs: dict[str, int] = {}
@@ -266,8 +267,8 @@ def _finish(
         else:
             step += 1
             step_id = f"{prefix}{step}"
-            unique = d.label is not None and label_counts[d.label] == 1 and d.label not in inputs
-            ref = d.label if unique and d.label else step_id
+            named = d.label is not None and last_of_label[d.label] == old
+            ref = d.label if named and d.label and d.label not in input_names else step_id
             nodes.append(
                 Node(
                     index,

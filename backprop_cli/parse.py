@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -309,7 +310,7 @@ def parse_program(
     if "\x00" in text:
         raise InputError(caret_message("the input contains a NUL byte", text, text.index("\x00")))
     source = text
-    python_text = text.replace("^", "**")  # learners type ^ for power; Python's ^ is xor
+    python_text = python_source(text)
     try:
         module = ast.parse(python_text, mode="exec")
     except SyntaxError as exc:
@@ -355,13 +356,24 @@ def parse_program(
     return program
 
 
+# Characters copied from notes and slides that mean plain ASCII operators; each maps
+# to one character, so columns in error messages stay right.
+_LOOKALIKES = str.maketrans({"−": "-", "–": "-", "×": "*", "·": "*", "\u00a0": " "})
+
+
+def python_source(text: str) -> str:
+    """The user's text as Python reads it: ^ is power (Python's ^ is xor), − is minus."""
+    return text.translate(_LOOKALIKES).replace("^", "**")
+
+
 def _parse_constant_expr(text: str, limits: Limits) -> Expr:
     if len(text) > limits.max_chars:
         raise InputError(f"the input is longer than {limits.max_chars:,} characters")
-    if not text.strip():
+    text = text.strip()  # "x= 1" is fine: spaces around a value mean nothing
+    if not text:
         raise InputError("the value is empty")
     try:
-        module = ast.parse(text.replace("^", "**"), mode="exec")
+        module = ast.parse(python_source(text), mode="exec")
     except SyntaxError as exc:
         raise InputError(_syntax_message(exc, text)) from None
     except (RecursionError, MemoryError, ValueError):
@@ -385,7 +397,7 @@ class _Converter:
 
     def __init__(self, source: str, limits: Limits, *, vectors: bool = False) -> None:
         self.source = source
-        self.python_text = source.replace("^", "**")
+        self.python_text = python_source(source)
         self.limits = limits
         self.vectors = vectors
         self.functions = FUNCTIONS + VECTOR_FUNCTIONS if vectors else FUNCTIONS
@@ -661,6 +673,14 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
     line = exc.lineno or 1
     col = _original_col(source, line, max((exc.offset or 1) - 1, 0))
     reason = (exc.msg or "invalid syntax").replace("'**'", "'^'")
+    if isinstance(exc, IndentationError):
+        return caret_message(
+            f"cannot read the program: {reason}",
+            source,
+            col,
+            line=line,
+            hint="Start every line of a program at its first column (no indentation).",
+        )
     if "null bytes" in reason:
         reason = "the input contains a NUL byte"
     return caret_message(
@@ -681,7 +701,7 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
     bindings: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
         example = "write name=value, for example  x=2  or  w0=-0.5"
         if not sep or not name.isidentifier() or text.startswith("="):
             raise InputError(f"cannot read the value {pair!r}: {example}")

@@ -213,3 +213,14 @@ def test_module_entry_point_and_no_traceback_on_bad_input() -> None:
     )
     assert out.returncode == 2
     assert "log at step s1" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_output_is_named_by_its_last_assignment(runner: CliRunner) -> None:
+    result = trace(runner, "q = x*2; q = q+1; f = q", "-o", "q", "x=1", "--json")
+    data = json.loads(result.stdout)
+    assert data["output"] == "q" and data["value"] == 3  # 2·1 + 1
+
+
+def test_a_folder_is_not_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = trace(runner, "--file", str(tmp_path))
+    assert result.exit_code == 2 and "is a folder" in result.stderr

@@ -75,11 +75,12 @@ def test_program_stages_take_the_users_names() -> None:
     assert graph.gate_nodes[1].label == "dot"
 
 
-def test_reassigned_names_fall_back_to_step_ids() -> None:
+def test_a_reassigned_name_labels_its_last_stage() -> None:
+    # as in Python, `a` means its last assignment; the earlier stage goes by its step id
     graph = stage("a = x*2\na = a + 1\nf = a*a")
     refs = [n.ref for n in graph.gate_nodes]
     labels = [n.label for n in graph.gate_nodes]
-    assert refs == ["s1", "s2", "f"]
+    assert refs == ["s1", "a", "f"]
     assert labels == ["a", "a", "f"]
 
 

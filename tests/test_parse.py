@@ -253,3 +253,19 @@ def test_bad_bindings(pair: str, match: str) -> None:
 def test_a_binding_given_twice() -> None:
     with pytest.raises(InputError, match="twice"):
         parse_bindings(["x=1", "x=2"])
+
+
+def test_characters_copied_from_notes_mean_their_ascii_operators() -> None:
+    program = parse_program("1/(1+exp(−x)) × 2")  # U+2212 minus, U+00D7 times
+    assert program.inputs() == ["x"]
+
+
+def test_values_may_have_spaces_and_unicode_names_match_python() -> None:
+    assert parse_bindings(["x= 1 "]) == {"x": 1.0}
+    assert parse_bindings(["ﬁ=2"]) == {"fi": 2.0}  # NFKC, as Python reads `ﬁ` in code
+    assert parse_program("ﬁ*2").inputs() == ["fi"]
+
+
+def test_indented_program_gets_a_specific_message() -> None:
+    with pytest.raises(InputError, match="no indentation"):
+        parse_program("  q = x\n  f = q*2")
