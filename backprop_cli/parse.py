@@ -341,7 +341,14 @@ def parse_program(
             f"{', '.join(dict.fromkeys(assigned))}{hint}"
         )
     program = Program(source=source, statements=tuple(statements), output=output)
-    gates = sum(1 for s in statements for n in walk(s.value) if not isinstance(n, Num | Name))
+    # max(a, b, c, …) is one gate with len(args) inputs: count it as len(args) - 1
+    # pairwise gates, so a 40,000-argument max is refused like 40,000 additions.
+    gates = sum(
+        max(1, len(n.args) - 1) if isinstance(n, Call) else 1
+        for s in statements
+        for n in walk(s.value)
+        if not isinstance(n, Num | Name)
+    )
     gates += sum(1 for s in statements if s.op != "=")
     if gates > limits.max_gates:
         raise InputError(
@@ -454,7 +461,8 @@ class _Converter:
             if depth > self.limits.max_depth:
                 raise self.fail(
                     node,
-                    f"the expression is nested more than {self.limits.max_depth} levels deep",
+                    f"the expression is nested more than {self.limits.max_depth} levels deep "
+                    "(a chain of that many terms counts too)",
                     "Break it into stages, one per line:  a = …  then  b = f(a) …",
                 )
             order.append(node)
@@ -592,6 +600,8 @@ class _Converter:
                 raise self.fail(node, "this number is too large") from None
             if not math.isfinite(number):
                 raise self.fail(node, "this number is too large")
+            if number == 0 and any(ch in "123456789" for ch in text.split("e")[0]):
+                raise self.fail(node, f"{text} is too small: it rounds to 0 in float64")
             return Num(number, text, **pos)
         if isinstance(node, ast.Name):
             self.check_name(node)

@@ -81,3 +81,14 @@ def test_number_formatting() -> None:
     assert show(-0.0) == "0"
     assert show(1.3678794411714423, 3) == "1.37"
     assert to_json(3) == 3.0 and isinstance(to_json(3), float)
+
+
+def test_big_traces_show_the_ends_and_say_what_they_left_out() -> None:
+    program = "\n".join(["s = x0*w0"] + [f"s = s + x{i}*w{i}" for i in range(1, 200)])
+    bindings = {f"{v}{i}": 0.5 for i in range(200) for v in "xw"}
+    out = render(program, bindings, width=120)
+    assert "more steps (--json shows them all)" in out
+    assert "more inputs (--json shows them all)" in out
+    assert "(400 values in all)" in out
+    # 399 gates: the first 60 and last 60 in each table are shown
+    assert out.count("mul ") < 2 * 2 * 60 + 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -14,6 +15,8 @@ from backprop_cli.engine import Trace
 from backprop_cli.graph import Node
 from backprop_cli.render.numbers import shape_text, show
 from backprop_cli.verify import Check
+
+T = TypeVar("T")
 
 CHECK_TITLES = {"sympy": "sympy", "numeric": "finite differences"}
 CHECK_MARKS = {
@@ -33,6 +36,23 @@ def step_name(node: Node) -> str:
     if node.label and node.label != node.ref:
         return f"{node.ref} ({node.label})"
     return node.ref
+
+
+# Big circuits: a table shows the first and last rows and says how many it left out
+# (Rich takes about 3 ms a row; --json has every row).
+KEEP_ROWS = 60
+
+
+def elided(items: Sequence[T]) -> list[T | None]:
+    """The first and last KEEP_ROWS items, with None where the middle is left out."""
+    if len(items) <= 2 * KEEP_ROWS + 10:
+        return list(items)
+    return [*items[:KEEP_ROWS], None, *items[-KEEP_ROWS:]]
+
+
+def elision_row(table: Table, items: Sequence[object], what: str) -> None:
+    left_out = len(items) - 2 * KEEP_ROWS
+    table.add_row("⋮", f"{left_out:,} more {what} (--json shows them all)")
 
 
 # A symbolic value is shown in terms of the inputs when it is this short, and in
@@ -55,7 +75,11 @@ def forward_table(trace: Trace, digits: int) -> Table:
     if arrays:
         table.add_column("shape")
     table.add_column("value", justify="right", style="green")
-    for node in trace.graph.gate_nodes:
+    steps = trace.graph.gate_nodes
+    for node in elided(steps):
+        if node is None:
+            elision_row(table, steps, "steps")
+            continue
         assert node.gate is not None
         row = [step_name(node), node.gate.name, node.gate.computes(operand_refs(trace, node))]
         if arrays:
@@ -80,7 +104,11 @@ def backward_table(trace: Trace, digits: int) -> Table:
     table.add_column("local gradient")
     table.add_column("local", justify="right")
     table.add_column("product", justify="right", style="red")
-    for node in reversed(trace.graph.gate_nodes):
+    steps = trace.graph.gate_nodes[::-1]
+    for node in elided(steps):
+        if node is None:
+            elision_row(table, steps, "steps")
+            continue
         assert node.gate is not None
         refs = operand_refs(trace, node)
         formulas = node.gate.formulas(refs, node.ref)
@@ -110,7 +138,12 @@ def gradients_table(trace: Trace, digits: int) -> Table:
     if trace.mode == "numeric":
         table.add_column("value", justify="right", style="green")
     table.add_column("gradient", justify="right", style="bold red")
-    for name, gradient in trace.gradients.items():
+    gradients = list(trace.gradients.items())
+    for item in elided(gradients):
+        if item is None:
+            elision_row(table, gradients, "inputs")
+            continue
+        name, gradient = item
         row = [name]
         if arrays:
             row.append(shape_text(trace.bindings[name]))
@@ -188,9 +221,10 @@ def header(trace: Trace, digits: int) -> Text:
     else:
         text.append(f"a program of {len(program.statements)} statements, output {program.output}")
     if trace.bindings:
-        values = ", ".join(
-            f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in trace.bindings.items()
-        )
+        shown = list(trace.bindings.items())[:12]
+        values = ", ".join(f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in shown)
+        if len(trace.bindings) > len(shown):
+            values += f", … ({len(trace.bindings):,} values in all)"
         text.append(f"\nat {values}")
     value = show(trace.value, digits)
     text.append(f"\n{trace.output.ref} = ", style="bold")
