@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from backprop_cli import gates as g
@@ -64,9 +65,12 @@ class Trace:
             return self.full[self.graph.output]
         return self.values[self.graph.output]
 
-    @property
+    @cached_property
     def gradients(self) -> dict[str, Any]:
-        """d output / d input for every input variable, in order of first use."""
+        """d output / d input for every input variable, in order of first use.
+
+        Cached: in symbolic mode each one is expanded and simplified, which is slow.
+        """
         if self.full is None:
             return {name: self.grads[i] for name, i in self.graph.inputs.items()}
         return {name: self.expanded_gradient(i) for name, i in self.graph.inputs.items()}
