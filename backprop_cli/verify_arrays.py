@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from backprop_cli import engine
 from backprop_cli.errors import InputError
 from backprop_cli.parse import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
-from backprop_cli.verify import NUMERIC_RTOL, SYMPY_RTOL, Check
+from backprop_cli.verify import NUMERIC_RTOL, SYMPY_RTOL, Check, _to_float
 
 # Above this many entries (all inputs together) the sympy check is skipped, and also
 # when the expression's size × the number of symbols passes SYMPY_WORK_LIMIT: a softmax
@@ -307,13 +306,3 @@ def sympy_check(trace: engine.Trace) -> Check:
     if worst <= SYMPY_RTOL:
         return Check("sympy", "agree", f"agree {message}", worst, expected)
     return Check("sympy", "disagree", f"disagree {message}", worst, expected)
-
-
-def _to_float(value: Any) -> float | None:
-    try:
-        number = complex(value.evalf(30))
-    except (TypeError, ValueError, AttributeError):
-        return None
-    if abs(number.imag) > 1e-12 or not math.isfinite(number.real):
-        return None
-    return number.real

@@ -16,22 +16,12 @@ import tokenize
 
 import pytest
 import sympy as sp
+from notes import STAGED
 
 from backprop_cli.cli import app
 from backprop_cli.errors import InputError
 from backprop_cli.render.code import RESERVED, to_python
 from backprop_cli.tracer import trace_text
-
-STAGED = """\
-sigy = 1/(1+exp(-y))
-num = x + sigy
-sigx = 1/(1+exp(-x))
-xpy = x + y
-xpysqr = xpy**2
-den = sigx + xpysqr
-invden = 1/den
-f = num*invden
-"""
 
 
 def run_code(source: str) -> dict[str, float]:

@@ -10,23 +10,11 @@ from __future__ import annotations
 import io
 import math
 
+from notes import NEURON, NEURON_VALUES, STAGED
 from rich.console import Console
 
 from backprop_cli.render.explain import explain, explain_view, words
 from backprop_cli.tracer import trace_text
-
-NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
-NEURON_VALUES = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
-STAGED = """\
-sigy = 1/(1+exp(-y))
-num = x + sigy
-sigx = 1/(1+exp(-x))
-xpy = x + y
-xpysqr = xpy**2
-den = sigx + xpysqr
-invden = 1/den
-f = num*invden
-"""
 
 
 def sentences(text: str, values: dict[str, float], **kw: object) -> list[str]:

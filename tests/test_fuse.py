@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from notes import NEURON, NEURON_VALUES, STAGED
 
 from backprop_cli import gates as g
 from backprop_cli.engine import run
@@ -19,19 +20,6 @@ from backprop_cli.fuse import find, fuse
 from backprop_cli.graph import build_graph
 from backprop_cli.parse import parse_program
 from backprop_cli.tracer import trace_text
-
-NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
-NEURON_VALUES = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
-STAGED = """\
-sigy = 1/(1+exp(-y))
-num = x + sigy
-sigx = 1/(1+exp(-x))
-xpy = x + y
-xpysqr = xpy**2
-den = sigx + xpysqr
-invden = 1/den
-f = num*invden
-"""
 
 
 def graph_of(text: str):
