@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from backprop_cli import gates as g
+from backprop_cli.budget import time_budget
 from backprop_cli.errors import InputError
 from backprop_cli.graph import Graph, Node
 from backprop_cli.parse import is_array
@@ -28,6 +29,16 @@ Mode = Literal["numeric", "symbolic"]
 # Symbolic gradients larger than this (in sympy operations) are shown unsimplified:
 # simplify() on big expressions can take minutes.
 SIMPLIFY_BUDGET = 400
+
+# sympy walks an expression as a tree, so a value used twice is walked twice: a chain
+# of forks (a = a*sin(a), twenty times) is small in memory but has a million nodes
+# written out, and printing, evalf or diff of it takes minutes. Sizes are measured
+# written out (`tree_size`), and a symbolic trace over these limits is refused.
+SYMBOLIC_SIZE_LIMIT = 20_000
+SYMBOLIC_TRACE_GATE_LIMIT = 1_000
+# Wall-clock budgets (budget.py) for what slips through the size limits.
+SIMPLIFY_SECONDS = 2.0
+SYMBOLIC_TRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,8 @@ class Trace:
     kinks: list[str] = field(default_factory=list)  # non-differentiable points met
     full: list[Any] | None = None  # symbolic: each node's value in terms of the inputs
     symbols: list[Any] | None = None  # symbolic: the symbol that stands for each node
+    # symbolic: the expanded, simplified gradients, worked out once (simplify is slow)
+    expanded: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     shapes: list[tuple[int, ...]] | None = None  # arrays: each node's shape, () for a number
 
     @property
@@ -73,7 +86,9 @@ class Trace:
         """
         if self.full is None:
             return {name: self.grads[i] for name, i in self.graph.inputs.items()}
-        return {name: self.expanded_gradient(i) for name, i in self.graph.inputs.items()}
+        if self.expanded is None:
+            self.expanded = {n: self.expanded_gradient(i) for n, i in self.graph.inputs.items()}
+        return dict(self.expanded)
 
     def expanded_gradient(self, index: int) -> Any:
         """A symbolic gradient with every stage symbol replaced by what it stands for."""
@@ -87,6 +102,34 @@ class Trace:
         return tidy(expr.xreplace(stages))
 
 
+def tree_size(exprs: Sequence[Any], limit: int) -> int:
+    """The largest written-out size (nodes, shared parts counted each time) of `exprs`.
+
+    Counted once per distinct object and without recursion, so the cost is the size in
+    memory even when the written-out size is astronomical; stops at `limit` + 1.
+    """
+    sizes: dict[int, int] = {}
+    largest = 0
+    for expr in exprs:
+        stack: list[tuple[Any, bool]] = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            key = id(node)
+            if key in sizes:
+                continue
+            args = getattr(node, "args", ())
+            if ready or not args:
+                total = 1 + sum(sizes[id(a)] for a in args)
+                if total > limit:
+                    return limit + 1
+                sizes[key] = total
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in args if id(a) not in sizes)
+        largest = max(largest, sizes[id(expr)])
+    return largest
+
+
 def tidy(expr: Any) -> Any:
     """Simplify, unless that makes the expression bigger or swaps in new functions.
 
@@ -95,14 +138,19 @@ def tidy(expr: Any) -> Any:
     """
     import sympy
 
+    if tree_size([expr], 4 * SIMPLIFY_BUDGET) > 4 * SIMPLIFY_BUDGET:
+        return expr  # count_ops itself walks the whole tree: look at the size first
     if sympy.count_ops(expr) > SIMPLIFY_BUDGET:
         return expr
     kinds = {type(f) for f in expr.atoms(sympy.Function)}
-    for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
-        new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
-        if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
-            return candidate
-    return expr
+    best = expr
+    with time_budget(SIMPLIFY_SECONDS):  # out of time: show it as it is
+        for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
+            new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
+            if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
+                best = candidate
+                break
+    return best
 
 
 def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
@@ -116,7 +164,13 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
         return run_arrays(graph, used)
     if len(used) == len(graph.inputs):
         return _run_numeric(graph, {k: float(v) for k, v in used.items()})
-    return _run_symbolic(graph, used)
+    trace: Trace | None = None
+    with time_budget(SYMBOLIC_TRACE_SECONDS) as clock:
+        trace = _run_symbolic(graph, used)
+    if clock.expired or trace is None:
+        seconds = f"{SYMBOLIC_TRACE_SECONDS:g}"
+        raise _too_large_for_symbols(graph, f"sympy needed more than {seconds} s to build it")
+    return trace
 
 
 @dataclass(frozen=True)
@@ -268,8 +322,23 @@ def as_sympy(value: Any) -> Any:
     return sympy.Integer(value) if isinstance(value, int) else value
 
 
+def _too_large_for_symbols(graph: Graph, what: str) -> InputError:
+    example = " ".join(f"{name}=1" for name in list(graph.inputs)[:4])
+    return InputError(
+        f"{what}, too large to trace in symbols. Give every input a value for a "
+        f"numeric trace, for example  {example}"
+    )
+
+
 def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
     import sympy
+
+    gates = len(graph.gate_nodes)
+    if gates > SYMBOLIC_TRACE_GATE_LIMIT:
+        limit = f"{SYMBOLIC_TRACE_GATE_LIMIT:,}"
+        raise _too_large_for_symbols(
+            graph, f"the circuit has {gates:,} gates (the limit is {limit})"
+        )
 
     k = g.SympyMath()
     n = len(graph.nodes)
@@ -308,6 +377,7 @@ def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
         for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
             grads[j] = grads[j] + amount
             contributions[j].append(Contribution(node.index, position, amount))
+    _check_symbolic_size(graph, full, grads, symbols)
     return Trace(
         graph,
         "symbolic",
@@ -320,6 +390,24 @@ def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
         full=full,
         symbols=symbols,
     )
+
+
+def _check_symbolic_size(
+    graph: Graph, full: list[Any], grads: list[Any], symbols: list[Any]
+) -> None:
+    """Refuse a symbolic trace whose expressions are too big to print or simplify."""
+    limit = SYMBOLIC_SIZE_LIMIT
+    too_big = f"more than {limit:,} terms written out"
+    if tree_size(full, limit) > limit:
+        raise _too_large_for_symbols(
+            graph, f"the forward values in terms of the inputs have {too_big}"
+        )
+    if tree_size(grads, limit) > limit:
+        raise _too_large_for_symbols(graph, f"the chain-rule products have {too_big}")
+    stages = {symbols[n.index]: full[n.index] for n in graph.gate_nodes}
+    expanded = [grads[i].xreplace(stages) for i in graph.inputs.values() if grads[i] != 0]
+    if tree_size(expanded, limit) > limit:
+        raise _too_large_for_symbols(graph, f"the gradients in terms of the inputs have {too_big}")
 
 
 # --------------------------------------------------------------------------- arrays

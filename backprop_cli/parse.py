@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -405,17 +406,21 @@ class _Converter:
     def __init__(self, source: str, limits: Limits, *, vectors: bool = False) -> None:
         self.source = source
         self.python_text = python_source(source)
+        # Split once: splitting per node made a long program quadratic to parse.
+        self.lines = source.splitlines()
+        self.python_lines = re.split(r"\r\n|\r|\n", self.python_text)  # as ast counts lines
         self.limits = limits
         self.vectors = vectors
         self.functions = FUNCTIONS + VECTOR_FUNCTIONS if vectors else FUNCTIONS
 
     def fail(self, node: ast.AST, what: str, hint: str = "") -> InputError:
         line = getattr(node, "lineno", 1)
-        col = _original_col(self.source, line, getattr(node, "col_offset", 0))
+        col = _original_col(self.source, line, getattr(node, "col_offset", 0), self.lines)
         return InputError(caret_message(what, self.source, col, line=line, hint=hint))
 
     def statement(self, stmt: ast.stmt, *, is_last: bool) -> Statement:
-        pos = {"line": stmt.lineno, "col": _original_col(self.source, stmt.lineno, stmt.col_offset)}
+        col = _original_col(self.source, stmt.lineno, stmt.col_offset, self.lines)
+        pos = {"line": stmt.lineno, "col": col}
         if isinstance(stmt, ast.Expr):
             if not is_last:
                 raise self.fail(
@@ -505,10 +510,18 @@ class _Converter:
             node, what, "Allowed: numbers, names, + - * / ** ^, and " + ", ".join(FUNCTIONS)
         )
 
+    def segment(self, node: ast.expr) -> str | None:
+        """ast.get_source_segment without re-splitting the whole text for every node."""
+        line = node.lineno
+        if node.end_lineno != line or node.end_col_offset is None or line > len(self.python_lines):
+            return ast.get_source_segment(self.python_text, node)
+        encoded = self.python_lines[line - 1].encode("utf-8")  # ast offsets count bytes
+        return encoded[node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+
     def operator_position(self, node: ast.BinOp, symbol: str) -> ast.AST:
         """A stand-in node at the operator itself, which ast does not record."""
         line, start = node.left.end_lineno or 1, node.left.end_col_offset or 0
-        lines = self.python_text.splitlines()
+        lines = self.python_lines
         text = lines[line - 1] if line <= len(lines) else ""
         found = text.find(symbol, start)
         marker = ast.Name(id=symbol)
@@ -588,12 +601,12 @@ class _Converter:
 
     def build(self, node: ast.expr, built: dict[int, Expr]) -> Expr:
         line = getattr(node, "lineno", 1)
-        pos = {"line": line, "col": _original_col(self.source, line, node.col_offset)}
+        pos = {"line": line, "col": _original_col(self.source, line, node.col_offset, self.lines)}
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail(node, f"{value!r} is not a number")
-            text = ast.get_source_segment(self.python_text, node) or repr(value)
+            text = self.segment(node) or repr(value)
             try:
                 number = float(value)
             except OverflowError:
@@ -664,11 +677,14 @@ def _did_you_mean(name: str, options: tuple[str, ...] | list[str]) -> str:
     return f": did you mean {close[0]}?" if close else ""
 
 
-def _original_col(source: str, line: int, python_col: int) -> int:
+def _original_col(source: str, line: int, python_col: int, lines: list[str] | None = None) -> int:
     """Map a column in the `^`->`**` rewritten text back to the user's text."""
-    lines = source.splitlines()
+    if lines is None:
+        lines = source.splitlines()
     if not 1 <= line <= len(lines):
         return python_col
+    if "^" not in lines[line - 1]:
+        return python_col  # nothing was rewritten on this line
     col = 0
     shift = 0
     for ch in lines[line - 1]:

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from backprop_cli import engine
+from backprop_cli import budget, engine
 from backprop_cli.errors import InputError
 from backprop_cli.parse import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
 
@@ -25,6 +25,15 @@ Status = Literal["agree", "disagree", "not-differentiable", "skipped"]
 # Above this many gates the symbolic check is skipped: sympy's diff and evaluation of
 # big nested expressions can take minutes, and deep ones can exhaust the stack.
 SYMBOLIC_GATE_LIMIT = 400
+# ... and above this written-out size (engine.tree_size) of the expression or of its
+# derivatives: a few hundred gates with forks can write out to millions of nodes.
+SYMBOLIC_SIZE_LIMIT = 20_000
+# The program written out as one expression (every name replaced by what it stands for)
+# is measured before sympy sees it: sympy's constructors alone (Max, Abs, flattening)
+# took seconds on a 13,000-node expression.
+PROGRAM_SIZE_LIMIT = 3_000
+# ... and whatever slips through both gets this long (budget.py) before it is skipped.
+SYMPY_SECONDS = 5.0
 SYMPY_RTOL = 1e-9
 SYMPY_ATOL = 1e-12  # for gradients that are zero (sympy's 30 digits leave 1e-165 behind)
 NUMERIC_RTOL = 1e-5
@@ -125,17 +134,69 @@ def sympy_check(trace: engine.Trace) -> Check:
             f"skipped: too large for the symbolic check ({len(graph.gate_nodes)} gates; "
             f"the limit is {SYMBOLIC_GATE_LIMIT})",
         )
+    size = written_size(graph.program, PROGRAM_SIZE_LIMIT)
+    if size > PROGRAM_SIZE_LIMIT:
+        return _too_large("the expression", PROGRAM_SIZE_LIMIT)
+    if trace.mode == "symbolic":
+        trace.gradients  # noqa: B018 - simplified once, on the engine's own budget
+    check: Check | None = None
+    with budget.time_budget(SYMPY_SECONDS) as clock:
+        check = _sympy_check(trace)
+    if clock.expired or check is None:
+        return Check(
+            "sympy",
+            "skipped",
+            f"skipped: too large for the symbolic check (sympy needed more than "
+            f"{SYMPY_SECONDS:g} s)",
+        )
+    return check
+
+
+def _sympy_check(trace: engine.Trace) -> Check:
     import sympy
 
+    graph = trace.graph
     try:
         expr = sympy_expression(graph.program)
+        if engine.tree_size([expr], SYMBOLIC_SIZE_LIMIT) > SYMBOLIC_SIZE_LIMIT:
+            return _too_large("the expression")
         symbols = {name: sympy.Symbol(name, real=True) for name in graph.inputs}
         derivatives = {name: sympy.diff(expr, s) for name, s in symbols.items()}
+        if engine.tree_size(list(derivatives.values()), SYMBOLIC_SIZE_LIMIT) > (
+            SYMBOLIC_SIZE_LIMIT
+        ):
+            return _too_large("its derivatives")
         if trace.mode == "symbolic":
             return _compare_symbolic(trace, derivatives, symbols)
         return _compare_numeric(trace, expr, derivatives, symbols)
     except RecursionError:
         return Check("sympy", "skipped", "skipped: too deep for the symbolic check")
+
+
+def written_size(program: Program, limit: int) -> int:
+    """How many nodes the output has written out as one expression, up to `limit` + 1.
+
+    A name counts as the size of what it stands for, so `a = x*x; b = a*a; c = b*b`
+    doubles at each stage, as sympy's tree would.
+    """
+    sizes: dict[str, int] = {}
+    for stmt in program.statements:
+        total = 1 if stmt.op != "=" else 0
+        if stmt.op != "=":
+            total += sizes.get(stmt.target, 1)
+        for node in postorder(stmt.value):
+            total += sizes.get(node.id, 1) if isinstance(node, Name) else 1
+        sizes[stmt.target] = min(total, limit + 1)
+    return sizes.get(program.output, 0)
+
+
+def _too_large(what: str, limit: int = SYMBOLIC_SIZE_LIMIT) -> Check:
+    return Check(
+        "sympy",
+        "skipped",
+        f"skipped: too large for the symbolic check ({what} would have more than "
+        f"{limit:,} terms written out)",
+    )
 
 
 def _compare_numeric(
