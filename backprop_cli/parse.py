@@ -318,8 +318,9 @@ def parse_program(
         raise InputError(_syntax_message(exc, source)) from None
     except (RecursionError, MemoryError):
         raise InputError(
-            "the expression is nested too deeply to parse. Break it into stages, one per "
-            "line:  a = …  then  b = f(a) …"
+            "the expression is nested too deeply to parse (a long chain such as a+b+c+… "
+            "counts one level per operator). Break it into stages, one per line:  "
+            "a = …  then  b = f(a) …"
         ) from None
     except ValueError as exc:  # e.g. an integer literal with too many digits
         raise InputError(f"the input cannot be read: {exc}") from None
@@ -387,7 +388,7 @@ def _parse_constant_expr(text: str, limits: Limits) -> Expr:
     except (RecursionError, MemoryError, ValueError):
         raise InputError("the value is nested too deeply or cannot be read") from None
     if len(module.body) != 1 or not isinstance(module.body[0], ast.Expr):
-        raise InputError(f"expected a number or a small calculation, got {text.strip()!r}")
+        raise InputError(f"expected a number or a small calculation, got {elide(text)!r}")
     return _Converter(text, limits).expr(module.body[0].value)
 
 
@@ -695,10 +696,17 @@ def _original_col(source: str, line: int, python_col: int, lines: list[str] | No
     return col
 
 
+def elide(text: str, width: int = 60) -> str:
+    """Long user text shortened for a message: its start, an ellipsis, its end."""
+    return text if len(text) <= width else f"{text[: width - 15]}…{text[-10:]}"
+
+
 def _syntax_message(exc: SyntaxError, source: str) -> str:
     line = exc.lineno or 1
     col = _original_col(source, line, max((exc.offset or 1) - 1, 0))
     reason = (exc.msg or "invalid syntax").replace("'**'", "'^'")
+    if "integer string conversion" in reason:  # Python's own limit on digits
+        reason = "a number has thousands of digits; write a big number as 1e300"
     if isinstance(exc, IndentationError):
         return caret_message(
             f"cannot read the program: {reason}",
@@ -725,8 +733,9 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
     vector or matrix literal (`x=[0.2,0.4]`, `W=[[1,2],[3,4]]`): a numpy array.
     """
     bindings: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
+    for typed in pairs:
+        name, sep, text = typed.partition("=")
+        pair = elide(typed)  # as shown in messages: a megabyte of value is not echoed
         name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
         example = "write name=value, for example  x=2  or  w0=-0.5"
         if not sep or not name.isidentifier() or text.startswith("="):
@@ -736,7 +745,9 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
         if name in bindings:
             raise InputError(f"{name!r} is given a value twice")
         if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
-            raise InputError(f"{pair}: the value must be a finite number, not {text.strip()}")
+            raise InputError(
+                f"{pair}: the value must be a finite number, not {elide(text.strip())}"
+            )
         if text.lstrip().startswith("["):
             try:
                 bindings[name] = parse_array(text, limits=limits)
