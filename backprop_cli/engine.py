@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from backprop_cli import gates as g
 from backprop_cli.budget import time_budget
@@ -41,9 +41,12 @@ SIMPLIFY_SECONDS = 2.0
 SYMBOLIC_TRACE_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """One chain-rule product flowing into a node from one of its consumers."""
+class Contribution(NamedTuple):
+    """One chain-rule product flowing into a node from one of its consumers.
+
+    A NamedTuple, not a frozen dataclass: one is made per wire, and a frozen
+    dataclass's __init__ cost more than the rest of the backward step.
+    """
 
     consumer: int  # node index of the gate that sent it
     position: int  # which input of that gate this node is
@@ -208,9 +211,16 @@ def _forward(graph: Graph, bindings: Mapping[str, float], kinks: list[str] | Non
         elif node.kind == "const":
             values[node.index] = node.value
         else:
-            assert node.gate is not None
+            gate = node.gate
+            assert gate is not None
             xs = [values[j] for j in node.inputs]
-            out = _guard(node, xs, lambda n=node, a=xs: n.gate.forward(g.FloatMath, a))
+            try:  # the common case, without a closure; any doubt takes the careful path
+                out = gate.forward(g.FloatMath, xs)
+                plain = type(out) in _PLAIN and out - out == 0  # a finite float
+            except (ArithmeticError, ValueError):
+                plain = False
+            if not plain:
+                out = _guard(node, xs, lambda gt=gate, a=xs: gt.forward(g.FloatMath, a))
             values[node.index] = out
             if kinks is not None:
                 reason = node.gate.kink(xs)
@@ -240,16 +250,27 @@ def _run_numeric(graph: Graph, bindings: dict[str, float]) -> Trace:
                 f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
                 "Choose values away from that point."
             )
-        local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(g.FloatMath, a, o))
-        prods = _guard(
-            node, xs, lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)
-        )
+        try:  # as in _forward: the careful path only when something looks wrong
+            local = gate.local(g.FloatMath, xs, out)
+            prods = gate.chain(upstream, local, xs, out)
+            plain = all(type(v) in _PLAIN and v - v == 0 for v in (*local, *prods))
+        except (ArithmeticError, ValueError):
+            plain = False
+        if not plain:
+            local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(g.FloatMath, a, o))
+            prods = _guard(
+                node, xs, lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)
+            )
         locals_[node.index] = tuple(local)
         products[node.index] = tuple(prods)
+        index = node.index
         for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
             grads[j] += amount
-            contributions[j].append(Contribution(node.index, position, amount))
+            contributions[j].append(Contribution(index, position, amount))
     return Trace(graph, "numeric", bindings, values, grads, locals_, products, contributions, kinks)
+
+
+_PLAIN = (float, int)  # types the fast path trusts; anything else goes through _guard
 
 
 def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:

@@ -147,6 +147,13 @@ class Program:
 
     def inputs(self) -> list[str]:
         """Names read before they are assigned: the variables of the circuit, in order."""
+        # Worked out once: parsing and every trace ask, and it walks the whole program.
+        cached = self.__dict__.get("_inputs")
+        if cached is None:
+            cached = self.__dict__["_inputs"] = self._find_inputs()
+        return list(cached)
+
+    def _find_inputs(self) -> list[str]:
         assigned: set[str] = set()
         seen: dict[str, None] = {}
         for stmt in self.statements:
