@@ -21,6 +21,19 @@ import sys
 import time
 from pathlib import Path
 
+# The floor for any Typer CLI with Rich help: typer imports rich.markdown and
+# markdown_it to format --help, which `import typer, rich` alone does not.
+TINY_APP = """
+import typer
+app = typer.Typer(rich_markup_mode="rich")
+@app.command()
+def hello(name: str = "x") -> None:
+    \"\"\"Say hello.\"\"\"
+@app.command()
+def bye() -> None:
+    \"\"\"Say bye.\"\"\"
+app()
+"""
 NEURON = ["1/(1+exp(-(w0*x0+w1*x1+w2)))", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]
 
 
@@ -50,10 +63,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
     backprop, python = command_path(), sys.executable
+    # As an installed wheel would be: compiled once (PYTHONDONTWRITEBYTECODE=1 would
+    # otherwise make every run compile the package from source).
+    import backprop_cli
+
+    package = str(Path(backprop_cli.__file__).parent)
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True)
     compare(
         "backprop --help vs import typer, rich",
         [backprop, "--help"],
         [python, "-c", "import typer, rich"],
+        runs,
+    )
+    compare(
+        "backprop --help vs a two-command Typer app's --help",
+        [backprop, "--help"],
+        [python, "-c", TINY_APP, "--help"],
         runs,
     )
     compare(
