@@ -87,6 +87,12 @@ def main() -> None:
         [python, "-c", "import sympy"],
         runs,
     )
+    compare(
+        "backprop trace --no-check (neuron) vs import sympy",
+        [backprop, "trace", "--no-check", *NEURON],
+        [python, "-c", "import sympy"],
+        runs,
+    )
 
 
 if __name__ == "__main__":
