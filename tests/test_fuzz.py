@@ -157,6 +157,20 @@ def test_trace_on_mutated_input_exits_cleanly(
 
 
 @SLOW_FUZZ
+@given(
+    mutated(SEEDS),
+    st.lists(st.sampled_from(SEED_BINDINGS), max_size=8),
+    st.sampled_from(
+        [["graph"], ["graph", "--format", "dot"], ["graph", "--format", "mermaid"], ["code"]]
+    ),
+)
+def test_graph_and_code_on_mutated_input_exit_cleanly(
+    text: str, bindings: list[str], command: list[str]
+) -> None:
+    check_clean_exit(CliRunner().invoke(app, [*command, "--no-check", "--", text, *bindings]))
+
+
+@SLOW_FUZZ
 @given(st.sampled_from(SEEDS), st.lists(st.sampled_from(SEED_BINDINGS), max_size=8))
 def test_trace_on_valid_input_with_random_bindings_exits_cleanly(
     text: str, bindings: list[str]

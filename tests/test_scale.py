@@ -216,3 +216,16 @@ def test_budgets_nest_and_leave_no_alarm_behind() -> None:
         while True:
             pass
     assert outer.expired and not inner.expired
+
+
+def test_the_circuit_tree_of_a_deep_chain_keeps_its_rows_narrow() -> None:
+    from backprop_cli.render.tree import MAX_GUIDE_LEVELS, tree_rows
+
+    result = trace_text(deep_chain(400), {"x": 0.3}, check=False)
+    rows = tree_rows(result.trace)
+    widest = max(len(row.guide) for row in rows)
+    assert widest <= 4 * MAX_GUIDE_LEVELS
+    assert any(row.guide.startswith("⋮") for row in rows)  # says levels were left out
+    # Every gate is still drawn once, the deepest too.
+    drawn = {row.node for row in rows}
+    assert all(node.index in drawn for node in result.trace.graph.gate_nodes)

@@ -28,6 +28,17 @@ class Row:
     note: str
 
 
+# Deeper than this, a row's guide keeps only its last levels behind a "⋮": a chain
+# thousands of gates deep would otherwise draw rows thousands of characters wide,
+# quadratic in time and memory (9,000 gates took 80 s and 900 MB).
+MAX_GUIDE_LEVELS = 24
+
+
+def _capped(guide: str) -> str:
+    width = 4 * MAX_GUIDE_LEVELS
+    return guide if len(guide) <= width else "⋮   " + guide[-(width - 4) :]
+
+
 def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
     """The rows of the tree, depth first from the output, without recursion."""
     graph = trace.graph
@@ -67,8 +78,8 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
                 (
                     child,
                     trace.products[index][position],
-                    below + ("└── " if last else "├── "),
-                    below + ("    " if last else "│   "),
+                    _capped(below + ("└── " if last else "├── ")),
+                    _capped(below + ("    " if last else "│   ")),
                 )
             )
     return rows
