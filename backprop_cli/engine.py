@@ -223,9 +223,9 @@ def _forward(graph: Graph, bindings: Mapping[str, float], kinks: list[str] | Non
                 out = _guard(node, xs, lambda gt=gate, a=xs: gt.forward(g.FloatMath, a))
             values[node.index] = out
             if kinks is not None:
-                reason = node.gate.kink(xs)
+                reason = gate.kink(xs)
                 if reason:
-                    kinks.append(f"{node.gate.name} at step {node.step}: {reason}")
+                    kinks.append(f"{gate.name} at step {node.step}: {reason}")
     return values
 
 

@@ -153,8 +153,8 @@ def choose_problem(
         loaded = [p for p in loaded if p.difficulty == difficulty]
     if not loaded:
         where = "the given sets" if sets else "the bundled sets"
-        level = f" at difficulty {difficulty}" if difficulty is not None else ""
-        raise InputError(f"no problems{level} in {where}")
+        at_level = f" at difficulty {difficulty}" if difficulty is not None else ""
+        raise InputError(f"no problems{at_level} in {where}")
     by_id = {p.qualified_id: p for p in loaded}
     candidates = [
         history.Candidate(
