@@ -167,20 +167,29 @@ DecimalsOption = Annotated[
 # --------------------------------------------------------------------------- end of issue 5 choices
 
 
+ExpressionArgs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="EXPR [NAME=VALUE]...",
+        help="An expression or a staged program ('-' reads standard input), then values.",
+        show_default=False,
+    ),
+]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", "-f", help="Read the expression or program from a file.")
+]
+OutputNameOption = Annotated[
+    str | None, typer.Option("--output", help="Which assigned name of a program is the output.")
+]
+CheckOption = Annotated[
+    bool, typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences.")
+]
+
+
 @app.command()
 def trace(
-    args: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="EXPR [NAME=VALUE]...",
-            help="An expression or a staged program ('-' reads standard input), then values.",
-            show_default=False,
-        ),
-    ] = None,
-    file: Annotated[
-        Path | None,
-        typer.Option("--file", "-f", help="Read the expression or program from a file."),
-    ] = None,
+    args: ExpressionArgs = None,
+    file: FileOption = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Which assigned name of a program is the output."),
@@ -188,10 +197,7 @@ def trace(
     digits: Annotated[
         int, typer.Option("--digits", min=1, max=17, help="Significant digits to print.")
     ] = 4,
-    check: Annotated[
-        bool,
-        typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences."),
-    ] = True,
+    check: CheckOption = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
     problem_id: Annotated[
         str | None,
@@ -759,25 +765,6 @@ def expression_and_bindings(
             "(or --file PATH, or - for standard input)"
         )
     return text, parse_bindings(positional)
-
-
-ExpressionArgs = Annotated[
-    list[str] | None,
-    typer.Argument(
-        metavar="EXPR [NAME=VALUE]...",
-        help="An expression or a staged program ('-' reads standard input), then values.",
-        show_default=False,
-    ),
-]
-FileOption = Annotated[
-    Path | None, typer.Option("--file", "-f", help="Read the expression or program from a file.")
-]
-OutputNameOption = Annotated[
-    str | None, typer.Option("--output", help="Which assigned name of a program is the output.")
-]
-CheckOption = Annotated[
-    bool, typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences.")
-]
 
 
 def report_failed_checks(result: CheckedTrace) -> None:
