@@ -24,10 +24,10 @@ from backprop_cli.errors import BackpropError, InputError
 if TYPE_CHECKING:  # types only: these modules load when a command runs
     from rich.console import Console
 
-    from backprop_cli.engine import Trace
-    from backprop_cli.problems import Problem
-    from backprop_cli.tracer import CheckedTrace
-    from backprop_cli.verify import Check
+    from backprop_cli.checks.scalar import Check
+    from backprop_cli.core.engine import Trace
+    from backprop_cli.pipeline import CheckedTrace
+    from backprop_cli.problems.sets import Problem
 
 app = typer.Typer(
     name="backprop",
@@ -263,8 +263,8 @@ def trace(
 
     [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input.
     """
-    from backprop_cli.parse import parse_bindings
-    from backprop_cli.tracer import trace_text
+    from backprop_cli.core.language import parse_bindings
+    from backprop_cli.pipeline import trace_text
 
     with reported_errors():
         problem = None
@@ -322,7 +322,7 @@ class CheckFormat(StrEnum):
 def problem_for_trace(
     problem_id: str, paths: list[Path] | None, file: Path | None, positional: list[str]
 ) -> Problem:
-    from backprop_cli.problems import find_problem
+    from backprop_cli.problems.sets import find_problem
 
     if file is not None:
         raise InputError("give either --problem or --file, not both")
@@ -335,7 +335,7 @@ def problem_for_trace(
 
 def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str, float]:
     """The problem's values, overridden by any given; those the expression ignores dropped."""
-    from backprop_cli.parse import has_arrays, parse_program
+    from backprop_cli.core.language import has_arrays, parse_program
 
     vectors = has_arrays(problem.bindings)
     variables = set(parse_program(problem.expression, vectors=vectors).inputs())
@@ -347,7 +347,7 @@ def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str,
 def problem_header(problem: Problem) -> object:
     from rich.text import Text
 
-    from backprop_cli.problems import shown_path
+    from backprop_cli.problems.sets import shown_path
 
     text = Text()
     text.append(f"problem {problem.id}", style="bold cyan")
@@ -406,7 +406,7 @@ def check(
     """
     import time
 
-    from backprop_cli.problems import (
+    from backprop_cli.problems.sets import (
         ProblemFileError,
         bundled_path,
         check_problems,
@@ -479,7 +479,7 @@ def list_problems(
 
       backprop problems course/ --difficulty 3
     """
-    from backprop_cli.problems import bundled_path, load_problems
+    from backprop_cli.problems.sets import bundled_path, load_problems
 
     with reported_errors():
         problems = load_problems(paths or [bundled_path()])
@@ -582,9 +582,10 @@ def quiz(
     the end of input ends the quiz. The last line is [italic]Score: K/N[/italic].
     Exit codes: 0 done, 2 bad input, 130 interrupted (answers so far are saved).
     """
-    from backprop_cli import history, play
-    from backprop_cli.parse import parse_bindings
-    from backprop_cli.quiz import Mode, parse_tolerance, start_quiz
+    from backprop_cli import play
+    from backprop_cli.core.language import parse_bindings
+    from backprop_cli.quiz import history
+    from backprop_cli.quiz.questions import Mode, parse_tolerance, start_quiz
 
     quiz_mode = cast(Mode, mode.value)
     with reported_errors():
@@ -631,7 +632,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
     """Your quiz history: accuracy by gate and by mode, streaks, what to practise next."""
-    from backprop_cli import history
+    from backprop_cli.quiz import history
 
     path = history.default_path()
     rows, notices = history.read_rows(path)
@@ -751,7 +752,7 @@ def expression_and_bindings(
     args: list[str] | None, file: Path | None, command: str
 ) -> tuple[str, dict[str, float]]:
     """The expression (argument, --file or '-') and the NAME=VALUE pairs after it."""
-    from backprop_cli.parse import parse_bindings
+    from backprop_cli.core.language import parse_bindings
 
     positional = list(args or [])
     if file is not None:
@@ -810,7 +811,7 @@ def graph(
     [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input
     (also when Graphviz is needed and not installed).
     """
-    from backprop_cli.tracer import trace_text
+    from backprop_cli.pipeline import trace_text
 
     with reported_errors():
         text, bindings = expression_and_bindings(args, file, "graph")
@@ -884,8 +885,8 @@ def code(
 
       backprop code --file staged.txt x=3 y=-4 -o staged.py && python staged.py
     """
+    from backprop_cli.pipeline import trace_text
     from backprop_cli.render.code import to_python
-    from backprop_cli.tracer import trace_text
 
     with reported_errors():
         text, bindings = expression_and_bindings(args, file, "code")

@@ -19,9 +19,9 @@ from typing import IO, Any, Protocol
 from rich.console import Console
 from rich.text import Text
 
-from backprop_cli import history
 from backprop_cli.errors import InputError
-from backprop_cli.quiz import Quiz, QuizProblem, Summary, quiz_problem
+from backprop_cli.quiz import history
+from backprop_cli.quiz.questions import Quiz, QuizProblem, Summary, quiz_problem
 from backprop_cli.render import quiz as view
 
 # --------------------------------------------------------------------------- answers
@@ -80,7 +80,7 @@ def _from_set(problem: Any) -> QuizProblem:
     Its history is kept under `file-stem:id`, unique across sets; values for names
     the expression does not use (a hygiene warning of `backprop check`) are dropped.
     """
-    from backprop_cli.parse import has_arrays, parse_program
+    from backprop_cli.core.language import has_arrays, parse_program
 
     vectors = has_arrays(problem.bindings)
     variables = set(parse_program(problem.expression, vectors=vectors).inputs())
@@ -97,9 +97,9 @@ def _from_set(problem: Any) -> QuizProblem:
 
 def gate_kinds(expression: str, *, vectors: bool = False) -> tuple[str, ...]:
     """The gate kinds a problem's circuit uses, for weakest-first selection."""
-    from backprop_cli.graph import build_graph
-    from backprop_cli.parse import parse_program
-    from backprop_cli.quiz import gate_kind
+    from backprop_cli.core.graph import build_graph
+    from backprop_cli.core.language import parse_program
+    from backprop_cli.quiz.questions import gate_kind
 
     graph = build_graph(parse_program(expression, vectors=vectors))
     kinds = [gate_kind(n.gate) for n in graph.gate_nodes if n.gate is not None]
@@ -136,14 +136,14 @@ def choose_problem(
         problem = quiz_problem(f"expr:{expression.strip()}", expression, bindings or {})
         return Choice(problem, "your expression")
     if generate:
-        from backprop_cli.generate import generate as make
+        from backprop_cli.quiz.generate import generate as make
 
         level = difficulty or 1
         chosen = seed if seed is not None else (rng or _random_seed)()
         return Choice(make(level, chosen), f"generated: --difficulty {level} --seed {chosen}")
 
-    from backprop_cli import problems as problem_sets
-    from backprop_cli.parse import has_arrays
+    from backprop_cli.core.language import has_arrays
+    from backprop_cli.problems import sets as problem_sets
 
     paths = list(sets) or None
     if problem_id is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from backprop_cli.problems import Problem, ProblemResult
+    from backprop_cli.problems.sets import Problem, ProblemResult
 
 
 class ProblemWarning(UserWarning):
@@ -33,7 +33,7 @@ class ProblemFailed(Exception):
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix != ".toml":
         return None
-    from backprop_cli.problems import holds_problems
+    from backprop_cli.problems.sets import holds_problems
 
     if not holds_problems(file_path):
         return None  # pyproject.toml and any other TOML are not ours
@@ -43,7 +43,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class ProblemFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from backprop_cli.errors import InputError
-        from backprop_cli.problems import duplicate_warnings, load_file
+        from backprop_cli.problems.sets import duplicate_warnings, load_file
 
         try:
             problems = load_file(self.path)
@@ -70,7 +70,7 @@ class ProblemItem(pytest.Item):
         self.extra_keyword_matches.update(problem.tags)  # `pytest -k fork` selects by tag
 
     def runtest(self) -> None:
-        from backprop_cli.problems import check_problem
+        from backprop_cli.problems.sets import check_problem
 
         result = check_problem(self.problem)
         for warning in [*self.extra_warnings, *result.warnings]:
@@ -80,7 +80,7 @@ class ProblemItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ProblemFailed):
-            from backprop_cli.problems import failure_text
+            from backprop_cli.problems.sets import failure_text
 
             return failure_text(excinfo.value.result)
         return super().repr_failure(excinfo, style=style)

@@ -32,10 +32,10 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from backprop_cli import engine
-from backprop_cli.graph import build_graph
-from backprop_cli.parse import Limits, parse_program
-from backprop_cli.tracer import trace_text
+from backprop_cli.core import engine
+from backprop_cli.core.graph import build_graph
+from backprop_cli.core.language import Limits, parse_program
+from backprop_cli.pipeline import trace_text
 
 INPUTS = 16
 LIMITS = Limits(max_chars=50_000_000, max_depth=1_000, max_gates=10_000_000)

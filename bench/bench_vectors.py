@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from backprop_cli.tracer import trace_text
+from backprop_cli.pipeline import trace_text
 
 CASES = [
     ("norm2(W @ x)", {"W": (2, 2), "x": (2,)}),  # the notes' L2 example: 6 entries

@@ -12,9 +12,9 @@ import math
 
 import pytest
 
-from backprop_cli.advice import EXPLODES_ABOVE, SATURATED_BELOW, advise
 from backprop_cli.cli import app
-from backprop_cli.tracer import trace_text
+from backprop_cli.core.advice import EXPLODES_ABOVE, SATURATED_BELOW, advise
+from backprop_cli.pipeline import trace_text
 
 
 def advice_for(text: str, values: dict[str, float], fuse: str | None = None):

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.problems import bundled_path
+from backprop_cli.problems.sets import bundled_path
 
 # d(x*y)/dx = y = 3 at x=2, y=3, so the first claim is wrong (2) and the value right.
 WRONG = """\

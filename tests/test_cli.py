@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backprop_cli import gates
 from backprop_cli.cli import app
+from backprop_cli.core import gates
 
 NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 NEURON_ARGS = ["w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]

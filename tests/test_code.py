@@ -20,8 +20,8 @@ from notes import STAGED
 
 from backprop_cli.cli import app
 from backprop_cli.errors import InputError
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.code import RESERVED, to_python
-from backprop_cli.tracer import trace_text
 
 
 def run_code(source: str) -> dict[str, float]:

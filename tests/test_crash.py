@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli import history
+from backprop_cli.quiz import history
 
 SUM_TIMES = ["(x + y) * z", "x=-2", "y=5", "z=-4"]
 NOTES_ANSWERS = ["-4", "-4", "3", "3", "1", "-4", "1", "-4"]

@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from backprop_cli.errors import InputError
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render import dot
-from backprop_cli.tracer import trace_text
 
 NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 NEURON_VALUES = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}

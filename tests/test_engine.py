@@ -11,10 +11,10 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.engine import Trace, run
+from backprop_cli.core.engine import Trace, run
+from backprop_cli.core.graph import build_graph
+from backprop_cli.core.language import parse_program
 from backprop_cli.errors import InputError
-from backprop_cli.graph import build_graph
-from backprop_cli.parse import parse_program
 
 NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 NEURON_AT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}

@@ -13,8 +13,8 @@ import math
 from notes import NEURON, NEURON_VALUES, STAGED
 from rich.console import Console
 
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.explain import explain, explain_view, words
-from backprop_cli.tracer import trace_text
 
 
 def sentences(text: str, values: dict[str, float], **kw: object) -> list[str]:

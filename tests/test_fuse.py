@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from notes import NEURON, NEURON_VALUES, STAGED
 
-from backprop_cli import gates as g
-from backprop_cli.engine import run
-from backprop_cli.fuse import find, fuse
-from backprop_cli.graph import build_graph
-from backprop_cli.parse import parse_program
-from backprop_cli.tracer import trace_text
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import run
+from backprop_cli.core.fuse import find, fuse
+from backprop_cli.core.graph import build_graph
+from backprop_cli.core.language import parse_program
+from backprop_cli.pipeline import trace_text
 
 
 def graph_of(text: str):

@@ -23,9 +23,9 @@ from notes import NEURON, STAGED
 from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
+from backprop_cli.core.language import evaluate_number, parse_bindings, parse_program
 from backprop_cli.errors import InputError
-from backprop_cli.parse import evaluate_number, parse_bindings, parse_program
-from backprop_cli.tracer import trace_text
+from backprop_cli.pipeline import trace_text
 
 FUZZ = settings(
     max_examples=150,

@@ -11,7 +11,7 @@ import math
 import pytest
 import sympy
 
-from backprop_cli import gates as g
+from backprop_cli.core import gates as g
 
 K = g.FloatMath
 S = g.SympyMath()

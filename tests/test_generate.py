@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli import verify
+from backprop_cli.checks import scalar as verify
 from backprop_cli.errors import InputError
-from backprop_cli.generate import LEVELS, generate
-from backprop_cli.tracer import trace_text
+from backprop_cli.pipeline import trace_text
+from backprop_cli.quiz.generate import LEVELS, generate
 
 SEEDS = range(8)
 

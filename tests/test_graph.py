@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from backprop_cli.core.graph import Graph, build_graph
+from backprop_cli.core.language import parse_program
 from backprop_cli.errors import InputError
-from backprop_cli.graph import Graph, build_graph
-from backprop_cli.parse import parse_program
 
 
 def stage(text: str, output: str | None = None) -> Graph:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli import history
-from backprop_cli.history import Candidate, Row, choose, compute_stats, open_store, reviews
+from backprop_cli.quiz import history
+from backprop_cli.quiz.history import Candidate, Row, choose, compute_stats, open_store, reviews
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -140,7 +140,7 @@ def test_two_writers_at_once_lose_nothing(tmp_path: Path) -> None:
         import sys
         from datetime import UTC, datetime
         from pathlib import Path
-        from backprop_cli.history import Row, open_store
+        from backprop_cli.quiz.history import Row, open_store
         store = open_store(Path(sys.argv[1]))
         assert not store.in_memory, store.notices
         for i in range(150):

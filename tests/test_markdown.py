@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.explain import explain
 from backprop_cli.render.markdown import (
     chain_equations,
@@ -17,7 +18,6 @@ from backprop_cli.render.markdown import (
     to_latex,
     to_markdown,
 )
-from backprop_cli.tracer import trace_text
 
 
 def notes_example():

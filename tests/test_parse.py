@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from backprop_cli.errors import InputError
-from backprop_cli.parse import (
+from backprop_cli.core.language import (
     BinOp,
     Call,
     Limits,
@@ -18,6 +17,7 @@ from backprop_cli.parse import (
     parse_bindings,
     parse_program,
 )
+from backprop_cli.errors import InputError
 
 
 def value_of(text: str):

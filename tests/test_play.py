@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli import problems
 from backprop_cli.errors import InputError
-from backprop_cli.history import Row
 from backprop_cli.play import choose_problem, gate_kinds
-from backprop_cli.quiz import MODES, start_quiz
+from backprop_cli.problems import sets as problems
+from backprop_cli.quiz.history import Row
+from backprop_cli.quiz.questions import MODES, start_quiz
 
 SET = """
 [set]

@@ -17,7 +17,7 @@ import sympy as sp
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.problems import ProblemFileError, bundled_path, check_problem, load_file
+from backprop_cli.problems.sets import ProblemFileError, bundled_path, check_problem, load_file
 
 VECTORS = bundled_path() / "06-vectors.toml"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from backprop_cli.errors import InputError
-from backprop_cli.problems import (
+from backprop_cli.problems.sets import (
     DEFAULT_TOLERANCE,
     Problem,
     bundled_path,
@@ -479,9 +479,9 @@ def test_the_wheel_ships_the_problems_where_the_loader_looks() -> None:
     # wheel's force-include target and the folder bundled_path() looks for first.
     import tomllib
 
-    import backprop_cli.problems as module
+    import backprop_cli.problems.sets as module
 
-    root = Path(module.__file__).resolve().parent.parent
+    root = Path(module.__file__).resolve().parents[2]
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]
     assert wheel["force-include"] == {"problems": "backprop_cli/problem_sets"}

@@ -14,7 +14,7 @@ def _imported_before_pytester() -> None:
     once, by checking one problem, before the first run."""
     from pathlib import Path
 
-    from backprop_cli.problems import Expect, Problem, check_problem
+    from backprop_cli.problems.sets import Expect, Problem, check_problem
 
     expect = Expect(value=6.0, gradients={}, tolerance=1e-6)
     problem = Problem("w", "w", "x * y", {"x": 2, "y": 3}, 1, (), "", expect, Path("w"), 1, "w")

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from backprop_cli.errors import InputError
-from backprop_cli.quiz import (
+from backprop_cli.quiz.questions import (
     MODES,
     Quiz,
     Tolerance,
@@ -188,7 +188,7 @@ def test_symbolic_problems_are_refused() -> None:
 
 
 def test_gate_kinds_group_constants() -> None:
-    from backprop_cli import gates as g
+    from backprop_cli.core import gates as g
 
     assert gate_kind(g.MulConst(2.0)) == gate_kind(g.MulConst(-1.0)) == "*c"
     assert gate_kind(g.ConstDiv(1.0)) == "c/x"

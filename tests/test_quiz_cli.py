@@ -119,9 +119,9 @@ def test_generated_problem_answered_with_sympy(runner: CliRunner) -> None:
     """The right answer comes from sympy differentiating the generated expression."""
     import sympy
 
-    from backprop_cli.generate import generate
-    from backprop_cli.parse import parse_program
-    from backprop_cli.verify import sympy_expression
+    from backprop_cli.checks.scalar import sympy_expression
+    from backprop_cli.core.language import parse_program
+    from backprop_cli.quiz.generate import generate
 
     options = ["--generate", "-d", "3", "--seed", "11", "--mode", "gradients"]
     problem = generate(3, 11)

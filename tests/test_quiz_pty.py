@@ -15,7 +15,7 @@ import pytest
 
 pexpect = pytest.importorskip("pexpect")
 
-from backprop_cli.history import open_store  # noqa: E402
+from backprop_cli.quiz.history import open_store  # noqa: E402
 
 SUM_TIMES = ["(x + y) * z", "x=-2", "y=5", "z=-4"]
 NOTES_ANSWERS = ["-4", "-4", "3", "3", "1", "-4", "1", "-4"]

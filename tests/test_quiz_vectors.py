@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.quiz import quiz_problem, read_shape, start_quiz
+from backprop_cli.quiz.questions import quiz_problem, read_shape, start_quiz
 
 L2 = quiz_problem(
     "l2",

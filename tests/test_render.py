@@ -10,9 +10,9 @@ import re
 
 from rich.console import Console
 
-from backprop_cli.render.numbers import show, to_json
+from backprop_cli.core.numbers import show, to_json
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.table import trace_view
-from backprop_cli.tracer import trace_text
 
 EXPECTED = """\
 backprop trace  (x + y) * z

@@ -17,13 +17,14 @@ import sympy
 from circuits import random_circuit, random_point
 from rich.console import Console
 
-from backprop_cli import budget, engine, verify
+from backprop_cli.checks import scalar as verify
+from backprop_cli.core import budget, engine
+from backprop_cli.core.language import Limits, parse_program
 from backprop_cli.errors import InputError
-from backprop_cli.parse import Limits, parse_program
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.json import trace_dict
 from backprop_cli.render.markdown import to_latex, to_markdown
 from backprop_cli.render.table import trace_view
-from backprop_cli.tracer import trace_text
 
 BIG = Limits(max_chars=2_000_000, max_gates=200_000)
 

@@ -10,8 +10,8 @@ import io
 
 from rich.console import Console
 
+from backprop_cli.pipeline import trace_text
 from backprop_cli.render.tree import tree_rows, tree_view
-from backprop_cli.tracer import trace_text
 
 
 def render(text: str, values: dict[str, float], **kw: object) -> str:

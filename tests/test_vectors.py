@@ -16,12 +16,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backprop_cli import vector_gates, verify_arrays
+from backprop_cli.checks import arrays as verify_arrays
 from backprop_cli.cli import app
+from backprop_cli.core import vector_gates
+from backprop_cli.core.language import parse_array, parse_bindings, parse_program
+from backprop_cli.core.numbers import show, to_json
 from backprop_cli.errors import InputError
-from backprop_cli.parse import parse_array, parse_bindings, parse_program
-from backprop_cli.render.numbers import show, to_json
-from backprop_cli.tracer import trace_text
+from backprop_cli.pipeline import trace_text
 
 L2 = "q = W @ x; f = norm2(q)"
 L2_VALUES = ["W=[[0.1,0.5],[-0.3,0.8]]", "x=[0.2,0.4]"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.tracer import trace_text
+from backprop_cli.pipeline import trace_text
 
 OPS = {
     "+": np.add,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from backprop_cli import gates, verify
-from backprop_cli.tracer import trace_text
+from backprop_cli.checks import scalar as verify
+from backprop_cli.core import gates
+from backprop_cli.pipeline import trace_text
 
 NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 NEURON_AT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
@@ -27,7 +28,7 @@ def test_both_checks_agree_on_the_neuron() -> None:
 
 
 def test_sympy_expression_is_rebuilt_from_the_program() -> None:
-    from backprop_cli.parse import parse_program
+    from backprop_cli.core.language import parse_program
 
     program = parse_program("a = x*y\na += 0.1\nf = a^2 - max(x, y)")
     x, y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)

@@ -21,10 +21,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backprop_cli import gates as g
-from backprop_cli.engine import Trace
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.graph import Graph
 from backprop_cli.errors import InputError
-from backprop_cli.graph import Graph
 
 # Python operator precedence, loosest first: `a if c else b`, a + b, a * b, -a, atoms.
 # (Powers are written math.pow(a, b), as FloatMath computes them.)

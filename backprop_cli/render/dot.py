@@ -12,9 +12,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from backprop_cli.engine import Trace
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.numbers import fixed
 from backprop_cli.errors import InputError
-from backprop_cli.render.numbers import fixed
 
 VALUE_COLOR = "darkgreen"
 GRADIENT_COLOR = "red"

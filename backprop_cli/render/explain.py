@@ -15,10 +15,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli import gates as g
-from backprop_cli.engine import Trace
-from backprop_cli.graph import Node
-from backprop_cli.render.numbers import fixed, show
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.graph import Node
+from backprop_cli.core.numbers import fixed, show
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class _Explainer:
 
     def shape_rule(self) -> str:
         """Vectors and matrices: the shape rule, and why no Jacobian is ever built."""
-        from backprop_cli.render.numbers import shape_text
+        from backprop_cli.core.numbers import shape_text
 
         trace = self.trace
         shapes = [

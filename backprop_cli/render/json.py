@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from backprop_cli.advice import advise
-from backprop_cli.engine import Trace
-from backprop_cli.render.numbers import to_json
-from backprop_cli.verify import Check
+from backprop_cli.checks.scalar import Check
+from backprop_cli.core.advice import advise
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.numbers import to_json
 
 SCHEMA_VERSION = 1
 

@@ -11,12 +11,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backprop_cli.engine import Trace
-from backprop_cli.gates import Gate
-from backprop_cli.graph import Node
+from backprop_cli.checks.scalar import Check
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.gates import Gate
+from backprop_cli.core.graph import Node
+from backprop_cli.core.numbers import show
 from backprop_cli.render.explain import Sentence
-from backprop_cli.render.numbers import show
-from backprop_cli.verify import Check
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.problems import (
+from backprop_cli.core.numbers import to_json
+from backprop_cli.problems.sets import (
     Problem,
     ProblemResult,
     Summary,
@@ -24,7 +25,6 @@ from backprop_cli.problems import (
     shown_path,
     summarize,
 )
-from backprop_cli.render.numbers import to_json
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
 

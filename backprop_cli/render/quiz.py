@@ -7,9 +7,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.history import MIN_ATTEMPTS, Stats, Tally
-from backprop_cli.quiz import DIGITS, Question, Quiz, Response, Summary
-from backprop_cli.render.numbers import show
+from backprop_cli.core.numbers import show
+from backprop_cli.quiz.history import MIN_ATTEMPTS, Stats, Tally
+from backprop_cli.quiz.questions import DIGITS, Question, Quiz, Response, Summary
 from backprop_cli.render.table import operand_refs, step_name
 
 MODE_WORDS = {

@@ -10,11 +10,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.advice import advise
-from backprop_cli.engine import Trace
-from backprop_cli.graph import Node
-from backprop_cli.render.numbers import shape_text, show
-from backprop_cli.verify import Check
+from backprop_cli.checks.scalar import Check
+from backprop_cli.core.advice import advise
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.graph import Node
+from backprop_cli.core.numbers import shape_text, show
 
 T = TypeVar("T")
 

@@ -15,8 +15,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.engine import Trace
-from backprop_cli.render.numbers import fixed
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.numbers import fixed
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ class ProblemResult:
 
 def bundled_path() -> Path:
     """The bundled problems: inside the installed package, or at the checkout's root."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # backprop_cli/
     # A wheel carries them as backprop_cli/problem_sets (see pyproject.toml); an
     # editable install or a checkout reads the repository's problems/ folder.
     for candidate in (here / "problem_sets", here.parent / "problems"):
@@ -298,7 +298,7 @@ class _FileLoader:
         line = self.key_line("bindings", span)
         if not isinstance(table, dict):
             raise self.fail(line, "bindings must be a table, for example  bindings = { x = 2 }")
-        from backprop_cli.parse import FUNCTIONS
+        from backprop_cli.core.language import FUNCTIONS
 
         bindings: dict[str, Any] = {}
         for name, value in table.items():
@@ -312,7 +312,7 @@ class _FileLoader:
         """A number, or a vector or matrix written as a TOML array (a numpy array)."""
         if not isinstance(value, list):
             return self.number(value, line, what)
-        from backprop_cli.parse import parse_array
+        from backprop_cli.core.language import parse_array
 
         try:
             return parse_array(value)
@@ -450,9 +450,10 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     `symbolic=False` skips the sympy cross-check (finite differences still run): the
     claim is compared with the trace either way, and sympy costs most of the time.
     """
-    from backprop_cli import engine, verify
-    from backprop_cli.graph import build_graph
-    from backprop_cli.parse import is_array, parse_program
+    from backprop_cli.checks import Check, run_checks
+    from backprop_cli.core import engine
+    from backprop_cli.core.graph import build_graph
+    from backprop_cli.core.language import is_array, parse_program
 
     result = ProblemResult(problem, "pass")
     vectors = any(is_array(v) for v in problem.bindings.values())
@@ -498,9 +499,9 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
             result.warnings.append(
                 f"values reach {max(magnitudes):.1e}: close to overflowing a float"
             )
-    result.checks = verify.run_checks(trace, symbolic=symbolic, numeric=True)
+    result.checks = run_checks(trace, symbolic=symbolic, numeric=True)
     if not symbolic:
-        result.checks[0] = verify.Check("sympy", "skipped", "skipped (--no-sympy)")
+        result.checks[0] = Check("sympy", "skipped", "skipped (--no-sympy)")
 
     failed = [c for c in result.checks if c.failed]
     if failed:
@@ -537,7 +538,7 @@ def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[
     if trace.shapes is not None:
         _compare_arrays(result, expect, trace, variables)
         return
-    from backprop_cli.parse import is_array
+    from backprop_cli.core.language import is_array
 
     arrays = [name for name, v in expect.gradients.items() if is_array(v)]
     if is_array(expect.value) or arrays:
@@ -612,7 +613,7 @@ def _compare_arrays(
     """Claims about a vector problem: each entry within the tolerance, and the right shape."""
     import numpy as np
 
-    from backprop_cli.render.numbers import shape_text
+    from backprop_cli.core.numbers import shape_text
 
     def where(want: Any, got: Any, text: str) -> str:
         if np.shape(want) != np.shape(got):
@@ -656,7 +657,7 @@ def _compare_arrays(
 
 def _array_route(trace: Any, name: str) -> str:
     """Which steps send `name` its gradient, with each step's backward rule."""
-    from backprop_cli.render.numbers import show
+    from backprop_cli.core.numbers import show
 
     graph = trace.graph
     if name not in graph.inputs:
@@ -683,7 +684,7 @@ def _names(names: Iterable[str]) -> str:
 
 def explain_value(trace: Any) -> str:
     """The forward pass in one line, so the author can see where their value came from."""
-    from backprop_cli.render.numbers import show
+    from backprop_cli.core.numbers import show
 
     nodes = trace.graph.nodes
     steps = trace.graph.gate_nodes
@@ -706,7 +707,7 @@ def explain_gradient(trace: Any, name: str, want: float, tolerance: float) -> st
     """
     from itertools import combinations
 
-    from backprop_cli.render.numbers import show
+    from backprop_cli.core.numbers import show
 
     graph = trace.graph
     targets = claim_targets(trace)
@@ -847,7 +848,7 @@ def shown_path(path: Path) -> str:
 
 def pair(want: Any, got: Any) -> str:
     """`want W, got G` with enough digits that W and G differ on the page."""
-    from backprop_cli.render.numbers import show
+    from backprop_cli.core.numbers import show
 
     if got is None:
         return f"{show(want, 6)}, got nothing"

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from backprop_cli import gates as g
-from backprop_cli.engine import Trace
-from backprop_cli.graph import Graph, Node
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.graph import Graph, Node
 
 Kind = Literal["saturated", "dead-relu", "exploding", "scaled-input"]
 
@@ -77,7 +77,7 @@ def _saturation_advice(
 
 
 def _saturation(trace: Trace) -> list[Advice]:
-    from backprop_cli.fuse import find
+    from backprop_cli.core.fuse import find
 
     found: list[Advice] = []
     for node in trace.graph.gate_nodes:

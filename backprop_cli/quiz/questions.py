@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from backprop_cli import gates as g
-from backprop_cli.engine import Trace
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.graph import Node
+from backprop_cli.core.language import evaluate_number
+from backprop_cli.core.numbers import show
 from backprop_cli.errors import InputError
-from backprop_cli.graph import Node
-from backprop_cli.parse import evaluate_number
-from backprop_cli.render.numbers import show
 
 Mode = Literal["backward", "forward", "local", "gradients", "full"]
 MODES: tuple[Mode, ...] = ("backward", "forward", "local", "gradients", "full")
@@ -465,7 +465,7 @@ def start_quiz(
     problem: QuizProblem, mode: Mode = "backward", tolerance: Tolerance | None = None
 ) -> Quiz:
     """Trace the problem and set up its questions."""
-    from backprop_cli.tracer import trace_text
+    from backprop_cli.pipeline import trace_text
 
     checked = trace_text(problem.expression, problem.bindings, check=False)
     return Quiz(problem, checked.trace, mode, tolerance or Tolerance())

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from backprop_cli import engine, verify
-from backprop_cli.graph import build_graph
-from backprop_cli.parse import DEFAULT_LIMITS, Limits, is_array, parse_program
+from backprop_cli.checks import Check, run_checks
+from backprop_cli.core import engine
+from backprop_cli.core.graph import build_graph
+from backprop_cli.core.language import DEFAULT_LIMITS, Limits, is_array, parse_program
 
 
 @dataclass
 class CheckedTrace:
     trace: engine.Trace
-    checks: list[verify.Check]
+    checks: list[Check]
 
     @property
     def failed(self) -> bool:
@@ -38,9 +39,9 @@ def trace_text(
     program = parse_program(text, output=output, limits=limits, vectors=vectors)
     graph = build_graph(program, limits=limits)
     if fuse is not None:
-        from backprop_cli.fuse import fuse as fuse_graph
+        from backprop_cli.core.fuse import fuse as fuse_graph
 
         graph = fuse_graph(graph, fuse)  # type: ignore[arg-type]
     trace = engine.run(graph, bindings)
-    checks = verify.run_checks(trace, symbolic=check, numeric=check)
+    checks = run_checks(trace, symbolic=check, numeric=check)
     return CheckedTrace(trace, checks)

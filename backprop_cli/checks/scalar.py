@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from backprop_cli import budget, engine
+from backprop_cli.core import budget, engine
+from backprop_cli.core.language import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
 from backprop_cli.errors import InputError
-from backprop_cli.parse import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
 
 Status = Literal["agree", "disagree", "not-differentiable", "skipped"]
 
@@ -58,18 +58,6 @@ class Check:
             "message": self.message,
             "expected": {k: _json_number(v) for k, v in self.expected.items()},
         }
-
-
-def run_checks(trace: engine.Trace, *, symbolic: bool = True, numeric: bool = True) -> list[Check]:
-    if trace.shapes is not None:  # vectors and matrices: checked entry by entry
-        from backprop_cli.verify_arrays import run_array_checks
-
-        return run_array_checks(trace, symbolic=symbolic, numeric=numeric)
-    checks = [
-        sympy_check(trace) if symbolic else Check("sympy", "skipped", "skipped (--no-check)"),
-        numeric_check(trace) if numeric else Check("numeric", "skipped", "skipped (--no-check)"),
-    ]
-    return checks
 
 
 # --------------------------------------------------------------------------- sympy
@@ -302,7 +290,7 @@ def _compare_symbolic(
 
 
 def _kit() -> Any:
-    from backprop_cli.gates import SympyMath
+    from backprop_cli.core.gates import SympyMath
 
     return SympyMath()
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from backprop_cli.core.gates import Gate
 from backprop_cli.errors import InputError
-from backprop_cli.gates import Gate
 
 Shape = tuple[int, ...]
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
-from backprop_cli import gates as g
-from backprop_cli.budget import time_budget
+from backprop_cli.core import gates as g
+from backprop_cli.core.budget import time_budget
+from backprop_cli.core.graph import Graph, Node
+from backprop_cli.core.language import is_array
 from backprop_cli.errors import InputError
-from backprop_cli.graph import Graph, Node
-from backprop_cli.parse import is_array
 
 Mode = Literal["numeric", "symbolic"]
+Kind = Literal["numbers", "arrays", "symbols"]
 
 # Symbolic gradients larger than this (in sympy operations) are shown unsimplified:
 # simplify() on big expressions can take minutes.
@@ -69,6 +70,13 @@ class Trace:
     # symbolic: the expanded, simplified gradients, worked out once (simplify is slow)
     expanded: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     shapes: list[tuple[int, ...]] | None = None  # arrays: each node's shape, () for a number
+
+    @property
+    def kind(self) -> Kind:
+        """What the values are: plain numbers, numpy arrays, or sympy symbols."""
+        if self.mode == "symbolic":
+            return "symbols"
+        return "arrays" if self.shapes is not None else "numbers"
 
     @property
     def output(self) -> Node:
@@ -533,7 +541,7 @@ def _check_shapes(graph: Graph, node: Node, shapes: list[tuple[int, ...]]) -> No
     """Refuse inputs whose shapes do not fit, naming the shapes and the step."""
     import numpy as np
 
-    from backprop_cli.vector_gates import VectorGate, shape_text
+    from backprop_cli.core.vector_gates import VectorGate, shape_text
 
     gate = node.gate
     refs = [graph.nodes[j].ref for j in node.inputs]

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from backprop_cli import gates as g
-from backprop_cli.graph import Graph, Node, replace_gates
+from backprop_cli.core import gates as g
+from backprop_cli.core.graph import Graph, Node, replace_gates
 
 FuseKind = Literal["sigmoid", "all"]
 FUSE_KINDS: tuple[str, ...] = ("sigmoid", "all")

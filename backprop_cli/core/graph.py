@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from backprop_cli import gates as g
-from backprop_cli.errors import InputError
-from backprop_cli.parse import (
+from backprop_cli.core import gates as g
+from backprop_cli.core.language import (
     DEFAULT_LIMITS,
     BinOp,
     Call,
@@ -28,6 +27,7 @@ from backprop_cli.parse import (
     fold_constant,
     postorder,
 )
+from backprop_cli.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class _Builder:
 
     def vector_call(self, node: Call, args: list[Operand]) -> Operand | None:
         """The gates of the vector language (parsed only when some input is an array)."""
-        from backprop_cli import vector_gates as vg
+        from backprop_cli.core import vector_gates as vg
 
         if node.func in ("sum", "mean") or node.func in ("max", "min"):
             return self.gate(vg.reduction_gate(node.func, node.axis), args, node.line)
@@ -159,7 +159,7 @@ class _Builder:
     def binary(self, node: BinOp, left: Operand, right: Operand) -> Operand:
         op, line = node.op, node.line
         if op == "@":
-            from backprop_cli.vector_gates import MatMul
+            from backprop_cli.core.vector_gates import MatMul
 
             if isinstance(left, _Const) or isinstance(right, _Const):
                 raise InputError(

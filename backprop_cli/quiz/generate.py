@@ -13,10 +13,10 @@ import math
 import random
 from dataclasses import dataclass
 
-from backprop_cli import gates as g
-from backprop_cli.engine import Trace
+from backprop_cli.core import gates as g
+from backprop_cli.core.engine import Trace
 from backprop_cli.errors import InputError
-from backprop_cli.quiz import QuizProblem
+from backprop_cli.quiz.questions import QuizProblem
 
 MAX_DIFFICULTY = 5
 NAMES = ("x", "y", "z", "w", "u", "v", "a", "b")
@@ -217,7 +217,7 @@ def _hint(trace: Trace) -> str:
 
 def generate(difficulty: int, seed: int) -> QuizProblem:
     """A random circuit at `difficulty` (1 to 5), the same one for the same seed."""
-    from backprop_cli.tracer import trace_text
+    from backprop_cli.pipeline import trace_text
 
     if difficulty not in LEVELS:
         raise InputError(

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backprop_cli.quiz import Attempt
+from backprop_cli.quiz.questions import Attempt
 
 HOME_VARIABLE = "BACKPROP_HOME"
 FILENAME = "history.sqlite3"

@@ -772,6 +772,50 @@ def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict
     return bindings
 
 
+def read_values(values: Any, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Values given from Python (the public API): numbers, lists, numpy arrays or text.
+
+    Text goes through the same reader as the command line (`"1/3"`, `"[1, 2]"`); a
+    list or array becomes a float64 array; anything else must be a real number. Every
+    refusal is an InputError naming the value, as on the command line.
+    """
+    import numbers
+
+    out: dict[str, Any] = {}
+    for raw_name, value in values.items():
+        if not isinstance(raw_name, str):
+            raise InputError(f"a variable name must be text, not {raw_name!r}")
+        if isinstance(value, str):
+            out.update(parse_bindings([f"{raw_name}={value}"], limits=limits))
+            continue
+        # The name is checked as the command line checks it, with a harmless value.
+        name = next(iter(parse_bindings([f"{raw_name}=0"], limits=limits)))
+        if name in out:
+            raise InputError(f"{name!r} is given a value twice")
+        if isinstance(value, bool) or value is None:
+            raise InputError(f"the value of {name} must be a number, not {value!r}")
+        if isinstance(value, list | tuple) or is_array(value):
+            rows = value.tolist() if hasattr(value, "tolist") else list(value)
+            if not isinstance(rows, list):  # a 0-d numpy array: a plain number
+                value = rows
+            else:
+                try:
+                    out[name] = parse_array(rows, limits=limits)
+                except InputError as exc:
+                    raise InputError(f"the value of {name} cannot be read: {exc}") from None
+                continue
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise InputError(
+                f"the value of {name} must be a number, a list of numbers or a numpy array, "
+                f"not {type(value).__name__}"
+            )
+        number = float(value)
+        if not math.isfinite(number):
+            raise InputError(f"the value of {name} must be a finite number, not {number}")
+        out[name] = number
+    return out
+
+
 MAX_ARRAY_ELEMENTS = 10_000
 _ARRAY_EXAMPLE = "write a vector as [0.2, 0.4] or a matrix as [[0.1, 0.5], [-0.3, 0.8]]"
 

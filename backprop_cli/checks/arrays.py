@@ -13,23 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from backprop_cli import engine
+from backprop_cli.checks.scalar import NUMERIC_RTOL, SYMPY_RTOL, Check, _to_float
+from backprop_cli.core import engine
+from backprop_cli.core.language import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
 from backprop_cli.errors import InputError
-from backprop_cli.parse import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
-from backprop_cli.verify import NUMERIC_RTOL, SYMPY_RTOL, Check, _to_float
 
 # Above this many entries (all inputs together) the sympy check is skipped, and also
 # when the expression's size × the number of symbols passes SYMPY_WORK_LIMIT: a softmax
 # of a matrix product grows fast (4×4 @ 4×8 is 5,000 operations, 25 s to check).
 SYMPY_ENTRY_LIMIT = 64
 SYMPY_WORK_LIMIT = 40_000
-
-
-def run_array_checks(trace: engine.Trace, *, symbolic: bool, numeric: bool) -> list[Check]:
-    return [
-        sympy_check(trace) if symbolic else Check("sympy", "skipped", "skipped (--no-check)"),
-        numeric_check(trace) if numeric else Check("numeric", "skipped", "skipped (--no-check)"),
-    ]
 
 
 # --------------------------------------------------------------------------- numeric

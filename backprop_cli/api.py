@@ -1,0 +1,138 @@
+"""The public Python API: `backprop_cli.trace()` and `backprop_cli.check()`.
+
+    import backprop_cli as bp
+    t = bp.trace("(x + y) * z", x=-2, y=5, z=-4)
+    t.value, t.gradients, t.checks, t.as_dict()
+
+It is a front end like the CLI (which calls it): it sits above the renderers, so a
+result can print itself as the JSON of `backprop trace --json`. Bad input raises
+`backprop_cli.InputError` with the message the CLI prints; nothing else escapes on
+purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backprop_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from backprop_cli.checks import Check
+    from backprop_cli.core.engine import Trace
+    from backprop_cli.problems.sets import ProblemResult
+
+__all__ = ["TraceResult", "check", "trace"]
+
+FUSE_CHOICES = ("sigmoid", "all")
+
+
+@dataclass(frozen=True, eq=False)
+class TraceResult:
+    """A traced and cross-checked circuit.
+
+    `value` and `gradients` are floats for numbers, numpy arrays for vectors and
+    matrices, sympy expressions when some input has no value. `circuit` is the
+    gate-by-gate record (graph, forward values, local and upstream gradients,
+    chain-rule products) that every view is drawn from.
+    """
+
+    circuit: Trace
+    checks: list[Check]
+
+    @property
+    def kind(self) -> str:
+        """ "numbers", "arrays" or "symbols": what the values are."""
+        return self.circuit.kind
+
+    @property
+    def expression(self) -> str:
+        return str(self.circuit.graph.program.source)
+
+    @property
+    def output(self) -> str:
+        """The name of the output (the last name a program assigns; `f` for an expression)."""
+        return str(self.circuit.output.ref)
+
+    @property
+    def value(self) -> Any:
+        return self.circuit.value
+
+    @property
+    def gradients(self) -> dict[str, Any]:
+        """d output / d input for each input, in the order the inputs are first used."""
+        return self.circuit.gradients
+
+    @property
+    def failed(self) -> bool:
+        """True when a cross-check disagreed with the backward pass."""
+        return any(c.failed for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Exactly the object `backprop trace --json` prints (schema in the README)."""
+        from backprop_cli.render.json import trace_dict
+
+        return trace_dict(self.circuit, self.checks)
+
+    def __repr__(self) -> str:
+        grads = ", ".join(f"{k}={_short(v)}" for k, v in self.gradients.items())
+        return f"<TraceResult {self.expression!r}: {self.output}={_short(self.value)}; {grads}>"
+
+
+def trace(
+    text: str,
+    values: Mapping[str, Any] | None = None,
+    /,
+    *,
+    output: str | None = None,
+    check: bool = True,
+    fuse: str | None = None,
+    **bindings: Any,
+) -> TraceResult:
+    """Trace `text` (an expression or a staged program) at the given values.
+
+    Values come as keywords (`x=-2`) or as a mapping (for names that clash with the
+    keywords here, such as `check`): numbers, lists or numpy arrays, or text the
+    command line would accept (`"1/3"`, `"[0.2, 0.4]"`). Inputs left without a value
+    make a symbolic trace. `check=False` skips sympy and finite differences; `fuse`
+    is "sigmoid" or "all", as `--fuse` on the command line.
+
+    Raises `backprop_cli.InputError` for anything that cannot be traced.
+    """
+    from backprop_cli.core.language import read_values
+    from backprop_cli.pipeline import trace_text
+
+    if not isinstance(text, str):
+        raise InputError(f"the expression must be text, not {type(text).__name__}")
+    if fuse is not None and fuse not in FUSE_CHOICES:
+        raise InputError(f"fuse must be one of {', '.join(FUSE_CHOICES)}, not {fuse!r}")
+    given: dict[str, Any] = dict(values or {})
+    for name in bindings:
+        if name in given:
+            raise InputError(f"{name!r} is given a value twice")
+    given.update(bindings)
+    result = trace_text(text, read_values(given), output=output, check=check, fuse=fuse)
+    return TraceResult(result.trace, result.checks)
+
+
+def check(*paths: str | Path, symbolic: bool = True) -> list[ProblemResult]:
+    """Check every stated answer in problem-set files or folders (the bundled sets if none).
+
+    Each result has `.status` ("pass", "fail" or "error"), `.problem` and `.diffs`,
+    as `backprop check --format json` reports them.
+    """
+    from backprop_cli.problems.sets import bundled_path, check_problems, load_problems
+
+    chosen: Sequence[Path] = [Path(p) for p in paths] or [bundled_path()]
+    return check_problems(load_problems(chosen), symbolic=symbolic)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if hasattr(value, "shape"):
+        return f"array{list(value.shape)}"
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
