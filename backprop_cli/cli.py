@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -298,7 +298,7 @@ def trace(
         console = stdout_console(record=export_svg is not None)
         if problem is not None:
             console.print(problem_header(problem))
-        console.print(trace_view(trace_result, result.checks, digits, example))  # type: ignore[attr-defined]
+        console.print(trace_view(trace_result, result.checks, digits, example))
         print_extras(console, trace_result, draw=draw, explain=explain, decimals=decimals)
         if export_svg is not None:
             with reported_errors():
@@ -448,7 +448,7 @@ def check(
         from backprop_cli.render.problems import check_view
 
         console = stdout_console()
-        console.print(check_view(results, quiet=quiet))  # type: ignore[attr-defined]
+        console.print(check_view(results, quiet=quiet))
     status = summarize(results).exit_status
     if status != "ok":
         raise typer.Exit(EXIT_BAD_INPUT if status == "error" else EXIT_CHECK_FAILED)
@@ -494,7 +494,7 @@ def list_problems(
         return
     from backprop_cli.render.problems import problems_view
 
-    stdout_console().print(problems_view(problems))  # type: ignore[attr-defined]
+    stdout_console().print(problems_view(problems))
 
 
 # --------------------------------------------------------------------------- quiz, stats
@@ -587,7 +587,7 @@ def quiz(
     from backprop_cli.quiz import history
     from backprop_cli.quiz.questions import Mode, parse_tolerance, start_quiz
 
-    quiz_mode = cast(Mode, mode.value)
+    quiz_mode: Mode = mode.value
     with reported_errors():
         limit = parse_tolerance(tolerance)
         positional = list(args or [])
@@ -611,15 +611,15 @@ def quiz(
 
     console = stdout_console()
     answers: play.AnswerSource = (
-        play.TerminalAnswers(console)  # type: ignore[arg-type]
+        play.TerminalAnswers(console)
         if sys.stdin.isatty()
-        else play.LineAnswers(console, sys.stdin)  # type: ignore[arg-type]
+        else play.LineAnswers(console, sys.stdin)
     )
     seen = len(store.notices)
     save = play.saver(store, history.new_session(), choice.problem.id, quiz_mode)
-    outcome = play.run(session, console, answers, save, why=choice.why)  # type: ignore[arg-type]
+    outcome = play.run(session, console, answers, save, why=choice.why)
     _notices(store.notices[seen:])
-    console.print(  # type: ignore[attr-defined]
+    console.print(
         summary_view(outcome.summary, interrupted=outcome.interrupted, saved=not store.in_memory)
     )
     store.close()
@@ -644,7 +644,7 @@ def stats(
         return
     from backprop_cli.render.quiz import stats_view
 
-    stdout_console().print(stats_view(result, where))  # type: ignore[attr-defined]
+    stdout_console().print(stats_view(result, where))
 
 
 # --------------------------------------------------------------------------- issue 5:

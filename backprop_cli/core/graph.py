@@ -9,6 +9,7 @@ tuple and a stable index, so the same text always gives the same graph.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -171,24 +172,24 @@ class _Builder:
             c = right.value
             if op == "/" and c == 0:
                 raise InputError(f"division by zero (line {line}): the divisor is the constant 0")
-            unary: g.Gate = {
+            right_const: dict[str, Callable[[], g.Gate]] = {
                 "+": lambda: g.AddConst(c),
                 "-": lambda: g.AddConst(-c),
                 "*": lambda: g.MulConst(c),
                 "/": lambda: g.DivConst(c),
                 "**": lambda: g.PowConst(c),
-            }[op]()
-            return self.gate(unary, [left], line)
+            }
+            return self.gate(right_const[op](), [left], line)
         if isinstance(left, _Const):
             c = left.value
-            unary = {
+            left_const: dict[str, Callable[[], g.Gate]] = {
                 "+": lambda: g.AddConst(c),
                 "-": lambda: g.ConstSub(c),
                 "*": lambda: g.MulConst(c),
                 "/": lambda: g.ConstDiv(c),
                 "**": lambda: g.ConstPow(c),
-            }[op]()
-            return self.gate(unary, [right], line)
+            }
+            return self.gate(left_const[op](), [right], line)
         return self.gate(g.BINARY_GATES[op](), [left, right], line)
 
     def gate(self, gate: g.Gate, args: list[Operand], line: int) -> Operand:

@@ -115,7 +115,7 @@ class Tolerance:
             return self.relative * max(1.0, abs(want))
         if want == 0:
             return 1e-9
-        unit = 10 ** (math.floor(math.log10(abs(want))) - (self.digits - 1))
+        unit: float = 10.0 ** (math.floor(math.log10(abs(want))) - (self.digits - 1))
         return unit / 2
 
     def accepts(self, got: float, want: float) -> bool:
