@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from backprop_cli.errors import InputError
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from backprop_cli.problems.sets import ProblemResult
 
 __all__ = ["TraceResult", "check", "trace"]
-
-FUSE_CHOICES = ("sigmoid", "all")
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,7 +86,7 @@ def trace(
     *,
     output: str | None = None,
     check: bool = True,
-    fuse: str | None = None,
+    fuse: Literal["sigmoid", "all"] | None = None,
     **bindings: Any,
 ) -> TraceResult:
     """Trace `text` (an expression or a staged program) at the given values.
@@ -106,8 +104,8 @@ def trace(
 
     if not isinstance(text, str):
         raise InputError(f"the expression must be text, not {type(text).__name__}")
-    if fuse is not None and fuse not in FUSE_CHOICES:
-        raise InputError(f"fuse must be one of {', '.join(FUSE_CHOICES)}, not {fuse!r}")
+    if fuse is not None and fuse not in ("sigmoid", "all"):
+        raise InputError(f'fuse must be "sigmoid" or "all", not {fuse!r}')
     given: dict[str, Any] = dict(values or {})
     for name in bindings:
         if name in given:

@@ -335,11 +335,10 @@ def problem_for_trace(
 
 def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str, float]:
     """The problem's values, overridden by any given; those the expression ignores dropped."""
-    from backprop_cli.core.language import has_arrays, parse_program
+    from backprop_cli.pipeline import variables
 
-    vectors = has_arrays(problem.bindings)
-    variables = set(parse_program(problem.expression, vectors=vectors).inputs())
-    merged = {k: v for k, v in problem.bindings.items() if k in variables}
+    used = set(variables(problem.expression, problem.bindings))
+    merged = {k: v for k, v in problem.bindings.items() if k in used}
     merged.update(overrides)
     return merged
 
@@ -433,7 +432,7 @@ def check(
     results = check_problems(problems, symbolic=sympy)
     seconds = time.perf_counter() - started
     if output_format is CheckFormat.json:
-        from backprop_cli.render.problems import check_dict
+        from backprop_cli.render.json import check_dict
 
         typer.echo(json.dumps(check_dict(results), indent=2))
     elif output_format is CheckFormat.junit:
@@ -488,7 +487,7 @@ def list_problems(
     if level is not None:
         problems = [p for p in problems if p.difficulty == level]
     if as_json:
-        from backprop_cli.render.problems import problems_dicts
+        from backprop_cli.render.json import problems_dicts
 
         typer.echo(json.dumps(problems_dicts(problems), indent=2))
         return
@@ -640,7 +639,9 @@ def stats(
     result = history.compute_stats(rows)
     where = str(path)
     if as_json:
-        typer.echo(json.dumps({"database": where, **result.as_dict()}, indent=2))
+        from backprop_cli.render.json import stats_dict
+
+        typer.echo(json.dumps(stats_dict(result, where), indent=2))
         return
     from backprop_cli.render.quiz import stats_view
 

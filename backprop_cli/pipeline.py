@@ -1,14 +1,24 @@
-"""From text to a checked trace in one call: what `trace`, `check` and `quiz` share."""
+"""From text to a checked trace, written once: what every command and the API share.
+
+    text ──read──▶ Program ──stage──▶ Graph ──run──▶ Trace ──check──▶ Checks
+
+`read` and `stage` are the first two steps on their own, for callers that only need
+the program's variables or its gates (the quiz's choice of problem, `--problem`
+bindings, `backprop check`'s hygiene warnings); `trace_text` runs all four.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from backprop_cli.checks import Check, run_checks
 from backprop_cli.core import engine
-from backprop_cli.core.graph import build_graph
-from backprop_cli.core.language import DEFAULT_LIMITS, Limits, is_array, parse_program
+from backprop_cli.core.fuse import FuseKind
+from backprop_cli.core.fuse import fuse as fuse_graph
+from backprop_cli.core.graph import Graph, build_graph
+from backprop_cli.core.language import DEFAULT_LIMITS, Limits, Program, has_arrays, parse_program
 
 
 @dataclass
@@ -21,27 +31,47 @@ class CheckedTrace:
         return any(check.failed for check in self.checks)
 
 
+def read(
+    text: str,
+    bindings: Mapping[str, Any],
+    *,
+    output: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Program:
+    """Parse `text`. Vector syntax (@, W.T, sum, softmax, …) is read only when some
+    value is an array, so a scalar expression's errors never mention matrices."""
+    return parse_program(text, output=output, limits=limits, vectors=has_arrays(bindings))
+
+
+def variables(text: str, bindings: Mapping[str, Any]) -> list[str]:
+    """The names `text` reads, in order of first use (a stage the output ignores too)."""
+    return read(text, bindings).inputs()
+
+
+def stage(
+    text: str,
+    bindings: Mapping[str, Any],
+    *,
+    output: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    fuse: FuseKind | None = None,
+) -> Graph:
+    """Parse and stage `text` into gates; `fuse` ("sigmoid" or "all") collapses known
+    sub-circuits into one gate."""
+    graph = build_graph(read(text, bindings, output=output, limits=limits), limits=limits)
+    return graph if fuse is None else fuse_graph(graph, fuse)
+
+
 def trace_text(
     text: str,
-    bindings: Mapping[str, float],
+    bindings: Mapping[str, Any],
     *,
     output: str | None = None,
     check: bool = True,
     limits: Limits = DEFAULT_LIMITS,
-    fuse: str | None = None,
+    fuse: FuseKind | None = None,
 ) -> CheckedTrace:
-    """Parse, stage, run and (unless `check` is False) cross-check an expression.
-
-    `fuse` ("sigmoid" or "all") collapses known sub-circuits into one gate first.
-    """
-    # Vector syntax (@, W.T, sum, softmax, …) is read only when some value is an array.
-    vectors = any(is_array(v) for v in bindings.values())
-    program = parse_program(text, output=output, limits=limits, vectors=vectors)
-    graph = build_graph(program, limits=limits)
-    if fuse is not None:
-        from backprop_cli.core.fuse import fuse as fuse_graph
-
-        graph = fuse_graph(graph, fuse)  # type: ignore[arg-type]
+    """Parse, stage, run and (unless `check` is False) cross-check an expression."""
+    graph = stage(text, bindings, output=output, limits=limits, fuse=fuse)
     trace = engine.run(graph, bindings)
-    checks = run_checks(trace, symbolic=check, numeric=check)
-    return CheckedTrace(trace, checks)
+    return CheckedTrace(trace, run_checks(trace, symbolic=check, numeric=check))

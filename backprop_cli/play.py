@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,14 +80,13 @@ def _from_set(problem: Any) -> QuizProblem:
     Its history is kept under `file-stem:id`, unique across sets; values for names
     the expression does not use (a hygiene warning of `backprop check`) are dropped.
     """
-    from backprop_cli.core.language import has_arrays, parse_program
+    from backprop_cli.pipeline import variables
 
-    vectors = has_arrays(problem.bindings)
-    variables = set(parse_program(problem.expression, vectors=vectors).inputs())
+    used = set(variables(problem.expression, problem.bindings))
     return quiz_problem(
         problem.qualified_id,
         problem.expression,
-        {k: v for k, v in problem.bindings.items() if k in variables},
+        {k: v for k, v in problem.bindings.items() if k in used},
         title=problem.title,
         hint=problem.hint,
         difficulty=problem.difficulty,
@@ -95,13 +94,12 @@ def _from_set(problem: Any) -> QuizProblem:
     )
 
 
-def gate_kinds(expression: str, *, vectors: bool = False) -> tuple[str, ...]:
+def gate_kinds(expression: str, bindings: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The gate kinds a problem's circuit uses, for weakest-first selection."""
-    from backprop_cli.core.graph import build_graph
-    from backprop_cli.core.language import parse_program
+    from backprop_cli.pipeline import stage
     from backprop_cli.quiz.questions import gate_kind
 
-    graph = build_graph(parse_program(expression, vectors=vectors))
+    graph = stage(expression, bindings or {})
     kinds = [gate_kind(n.gate) for n in graph.gate_nodes if n.gate is not None]
     return tuple(dict.fromkeys(kinds))
 
@@ -142,7 +140,6 @@ def choose_problem(
         chosen = seed if seed is not None else (rng or _random_seed)()
         return Choice(make(level, chosen), f"generated: --difficulty {level} --seed {chosen}")
 
-    from backprop_cli.core.language import has_arrays
     from backprop_cli.problems import sets as problem_sets
 
     paths = list(sets) or None
@@ -160,7 +157,7 @@ def choose_problem(
         history.Candidate(
             p.qualified_id,
             p.difficulty,
-            gate_kinds(p.expression, vectors=has_arrays(p.bindings)),
+            gate_kinds(p.expression, p.bindings),
         )
         for p in loaded
     ]

@@ -14,6 +14,7 @@ import pytest
 
 from backprop_cli.quiz import history
 from backprop_cli.quiz.history import Candidate, Row, choose, compute_stats, open_store, reviews
+from backprop_cli.render.json import stats_dict
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -176,7 +177,7 @@ def test_accuracy_by_gate_and_mode() -> None:
     assert modes == {"backward": (3, 1), "forward": (1, 1)}
     assert (stats.attempts, stats.correct) == (4, 2)
     assert stats.accuracy == 0.5
-    data = stats.as_dict()
+    data = stats_dict(stats, "memory")
     assert data["by_gate"][0] == {
         "name": "mul",
         "attempts": 2,

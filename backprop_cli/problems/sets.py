@@ -450,15 +450,14 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     `symbolic=False` skips the sympy cross-check (finite differences still run): the
     claim is compared with the trace either way, and sympy costs most of the time.
     """
+    from backprop_cli import pipeline
     from backprop_cli.checks import Check, run_checks
     from backprop_cli.core import engine
     from backprop_cli.core.graph import build_graph
-    from backprop_cli.core.language import is_array, parse_program
 
     result = ProblemResult(problem, "pass")
-    vectors = any(is_array(v) for v in problem.bindings.values())
     try:
-        program = parse_program(problem.expression, vectors=vectors)
+        program = pipeline.read(problem.expression, problem.bindings)
     except InputError as exc:
         return _error(result, f"the expression cannot be read: {exc}")
     except (RecursionError, MemoryError):

@@ -314,15 +314,6 @@ class Tally:
     def accuracy(self) -> float:
         return self.correct / self.attempts if self.attempts else 0.0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "attempts": self.attempts,
-            "correct": self.correct,
-            "accuracy": round(self.accuracy, 4),
-            "recent_accuracy": round(self.recent, 4),
-        }
-
 
 def tally(rows: Iterable[Row], key: str) -> list[Tally]:
     """Accuracy grouped by one column (gate, mode, kind), in order of first appearance."""
@@ -355,16 +346,6 @@ class Review:
     missed_last: bool
     box: int  # clean runs in a row since the last miss
     due: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "problem": self.problem,
-            "sessions": self.sessions,
-            "last_seen": self.last_seen.isoformat(),
-            "missed_last_time": self.missed_last,
-            "box": self.box,
-            "due": self.due.isoformat(),
-        }
 
 
 def reviews(rows: Iterable[Row]) -> dict[str, Review]:
@@ -423,30 +404,6 @@ class Stats:
     @property
     def accuracy(self) -> float:
         return self.correct / self.attempts if self.attempts else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_VERSION,
-            "attempts": self.attempts,
-            "correct": self.correct,
-            "accuracy": round(self.accuracy, 4),
-            "sessions": self.sessions,
-            "problems": self.problems,
-            "seconds": round(self.seconds, 1),
-            "by_gate": [t.as_dict() for t in self.by_gate],
-            "by_mode": [t.as_dict() for t in self.by_mode],
-            "by_kind": [t.as_dict() for t in self.by_kind],
-            "streaks": {
-                "current": self.streak,
-                "best": self.best_streak,
-                "days": self.day_streak,
-            },
-            "practise_next": {
-                "gates": [t.name for t in self.weak_gates],
-                "problems": [r.problem for r in self.due],
-            },
-            "due": [r.as_dict() for r in self.due],
-        }
 
 
 def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:

@@ -1,6 +1,8 @@
-"""A trace as one JSON object: an interface that scripts and later commands read.
+"""Every `--json` output, in one place: an interface that scripts and later commands read.
 
-Changed only on purpose; the README documents every key.
+`trace --json` (`trace_dict`), `check --format json` (`check_dict`), `problems --json`
+(`problems_dicts`) and `stats --json` (`stats_dict`). Changed only on purpose, by
+adding keys; the README documents every key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from backprop_cli.checks.scalar import Check
 from backprop_cli.core.advice import advise
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import to_json
+from backprop_cli.problems.sets import Problem, ProblemResult, shown_path, summarize
+from backprop_cli.quiz.history import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
+from backprop_cli.quiz.history import Review, Stats, Tally
 
 SCHEMA_VERSION = 1
 
@@ -70,3 +75,113 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
     if trace.shapes is not None:
         result["shapes"] = {name: list(trace.shapes[i]) for name, i in graph.inputs.items()}
     return result
+
+
+# --------------------------------------------------------------------------- check, problems
+
+
+def diff_dict(result: ProblemResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": d.name,
+            "kind": d.kind,
+            "want": to_json(d.want),  # arrays as nested lists
+            "got": to_json(d.got),
+            "where": d.where,
+        }
+        for d in result.diffs
+    ]
+
+
+def check_dict(results: Sequence[ProblemResult]) -> dict[str, Any]:
+    summary = summarize(results)
+    return {
+        "summary": {
+            "passed": summary.passed,
+            "failed": summary.failed,
+            "errors": summary.errors,
+            "warnings": summary.warnings,
+        },
+        "problems": [
+            {
+                "file": shown_path(r.problem.file),
+                "id": r.problem.id,
+                "line": r.problem.line,
+                "title": r.problem.title,
+                "status": r.status,
+                "diffs": diff_dict(r),
+                "diverges_at": r.diverges_at or None,
+                "message": r.message,
+                "warnings": list(r.warnings),
+            }
+            for r in results
+        ],
+    }
+
+
+def problems_dicts(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "set": p.set_title,
+            "file": shown_path(p.file),
+            "line": p.line,
+            "difficulty": p.difficulty,
+            "tags": list(p.tags),
+            "expression": p.expression,
+            "bindings": {k: to_json(v) for k, v in p.bindings.items()},  # arrays: lists
+            "hint": p.hint,
+        }
+        for p in problems
+    ]
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def stats_dict(stats: Stats, database: str) -> dict[str, Any]:
+    return {
+        "database": database,
+        "schema": HISTORY_SCHEMA_VERSION,
+        "attempts": stats.attempts,
+        "correct": stats.correct,
+        "accuracy": round(stats.accuracy, 4),
+        "sessions": stats.sessions,
+        "problems": stats.problems,
+        "seconds": round(stats.seconds, 1),
+        "by_gate": [tally_dict(t) for t in stats.by_gate],
+        "by_mode": [tally_dict(t) for t in stats.by_mode],
+        "by_kind": [tally_dict(t) for t in stats.by_kind],
+        "streaks": {
+            "current": stats.streak,
+            "best": stats.best_streak,
+            "days": stats.day_streak,
+        },
+        "practise_next": {
+            "gates": [t.name for t in stats.weak_gates],
+            "problems": [r.problem for r in stats.due],
+        },
+        "due": [review_dict(r) for r in stats.due],
+    }
+
+
+def tally_dict(tally: Tally) -> dict[str, Any]:
+    return {
+        "name": tally.name,
+        "attempts": tally.attempts,
+        "correct": tally.correct,
+        "accuracy": round(tally.accuracy, 4),
+        "recent_accuracy": round(tally.recent, 4),
+    }
+
+
+def review_dict(review: Review) -> dict[str, Any]:
+    return {
+        "problem": review.problem,
+        "sessions": review.sessions,
+        "last_seen": review.last_seen.isoformat(),
+        "missed_last_time": review.missed_last,
+        "box": review.box,
+        "due": review.due.isoformat(),
+    }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich import box
@@ -16,7 +15,6 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.core.numbers import to_json
 from backprop_cli.problems.sets import (
     Problem,
     ProblemResult,
@@ -99,48 +97,6 @@ def check_view(
     style = {"ok": "bold green", "failed": "bold red", "error": "bold magenta"}[summary.exit_status]
     parts.append(Text(summary_line(summary, seconds), style=style))
     return Group(*parts)
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def diff_dict(result: ProblemResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": d.name,
-            "kind": d.kind,
-            "want": to_json(d.want),  # arrays as nested lists
-            "got": to_json(d.got),
-            "where": d.where,
-        }
-        for d in result.diffs
-    ]
-
-
-def check_dict(results: Sequence[ProblemResult]) -> dict[str, Any]:
-    summary = summarize(results)
-    return {
-        "summary": {
-            "passed": summary.passed,
-            "failed": summary.failed,
-            "errors": summary.errors,
-            "warnings": summary.warnings,
-        },
-        "problems": [
-            {
-                "file": shown_path(r.problem.file),
-                "id": r.problem.id,
-                "line": r.problem.line,
-                "title": r.problem.title,
-                "status": r.status,
-                "diffs": diff_dict(r),
-                "diverges_at": r.diverges_at or None,
-                "message": r.message,
-                "warnings": list(r.warnings),
-            }
-            for r in results
-        ],
-    }
 
 
 # --------------------------------------------------------------------------- JUnit XML
@@ -268,21 +224,3 @@ def problems_view(problems: Sequence[Problem]) -> Group:
         )
     )
     return Group(*parts)
-
-
-def problems_dicts(problems: Sequence[Problem]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": p.id,
-            "title": p.title,
-            "set": p.set_title,
-            "file": shown_path(p.file),
-            "line": p.line,
-            "difficulty": p.difficulty,
-            "tags": list(p.tags),
-            "expression": p.expression,
-            "bindings": {k: to_json(v) for k, v in p.bindings.items()},  # arrays: lists
-            "hint": p.hint,
-        }
-        for p in problems
-    ]
