@@ -36,13 +36,21 @@ def normalise(text: str) -> str:
     return re.sub(r"largest error [0-9.e+-]+", "largest error E", text)
 
 
+VENV = "python3 -m venv .venv && . .venv/bin/activate && "
+NEURON_TRACE = 'backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3'
+
+
 def test_the_two_commands_open_the_readme() -> None:
-    blocks = re.findall(r"```bash\n(.*?)```", readme(), re.S)
+    """Both work verbatim on a Python that refuses `pip install` outside a venv."""
+    text = readme()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     install_and_run, install_and_test = blocks[0].strip(), blocks[1].strip()
-    assert install_and_run.startswith("pip install . && backprop trace ")
-    assert install_and_test == 'pip install -e ".[test]" && pytest'
+    assert install_and_run == VENV + "pip install . && " + NEURON_TRACE
+    assert install_and_test == VENV + 'pip install -e ".[test]" && pytest'
+    # nothing but the title and the one-paragraph summary comes before them
+    assert text.index("```bash") < text.index("\n## ")
     ci = (README.parent / ".ci" / "run").read_text()
-    assert install_and_test in ci
+    assert install_and_test + " || exit 1" in ci.splitlines()
 
 
 def test_there_are_marked_examples() -> None:
