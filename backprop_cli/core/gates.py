@@ -243,6 +243,9 @@ class NumpyMath:
 
 # --------------------------------------------------------------------------- helpers
 
+# A slip a gate knows of: (the slip's id in checks/slips.py, the wrong number it gives).
+Slip = tuple[str, Any]
+
 
 def number_text(c: float) -> str:
     """A constant as the notes write it: 1, -1, 0.5, 1e-06."""
@@ -318,6 +321,21 @@ class Gate:
         """Why a local gradient is infinite at these (numeric) inputs, or None."""
         return None
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        """Wrong local gradients learners give for input `position`, each named by its
+        id in the catalog of slips (checks/slips.py): mul's own value, σ for σ(1 − σ).
+
+        The slips every gate shares (a sign, a value for a gradient) are not listed here.
+        """
+        return ()
+
+    def chain_slips(
+        self, upstream: Any, xs: Sequence[Any], out: Any, position: int
+    ) -> tuple[Slip, ...]:
+        """Wrong gradients sent to input `position` that no wrong local gradient times the
+        upstream explains: a matrix rule with the transpose in the wrong place."""
+        return ()
+
     def __repr__(self) -> str:
         return f"<gate {self.name}>"
 
@@ -378,6 +396,9 @@ class Mul(Gate):
     def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])} * {atom(xs[1])}"
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("mul-no-switch", xs[position]),)  # its own value, not the other input's
+
 
 class Div(Gate):
     name, arity = "div", 2
@@ -392,6 +413,12 @@ class Div(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         a, b = atom(xs[0]), atom(xs[1])
         return (f"1/{b}", f"-{a}/{b}²")
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        a, b = xs
+        if position == 1:  # a·b⁻¹: -a/b, the exponent brought down but not lowered
+            return (("power-rule", -a / b),)
+        return ()
 
     def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])} / {atom(xs[1])}"
@@ -412,6 +439,12 @@ class Pow(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         a, b = atom(xs[0]), atom(xs[1])
         return (f"{b}·{a}^({b} - 1)", f"{a}^{b}·log({a})")
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        a, b = xs
+        if position == 0:  # b·a^b (not lowered), a^(b-1) (not brought down)
+            return (("power-rule", b * out), ("power-rule", k.power(a, b - 1)))
+        return ()
 
     def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])}^{atom(xs[1])}"
@@ -527,6 +560,9 @@ class ConstDiv(Gate):
         x = atom(xs[0])
         return (f"-1/{x}²",) if self.c == 1 else (f"-{atom(number_text(self.c))}/{x}²",)
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("power-rule", -k.const(self.c) / xs[0]),)  # c·x⁻¹ -> -c·x⁻¹, not lowered
+
     def computes(self, xs: Sequence[str]) -> str:
         return f"{number_text(self.c)} / {atom(xs[0])}"
 
@@ -553,6 +589,13 @@ class PowConst(Gate):
         if c == 2:
             return (f"2·{x}",)
         return (f"{number_text(c)}·{x}^{atom(number_text(c - 1))}",)
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        if self.c == 0:
+            return ()
+        c = k.const(self.c)
+        lowered = xs[0] if self.c == 2 else k.power(xs[0], k.const(self.c - 1))
+        return (("power-rule", c * out), ("power-rule", lowered))
 
     def computes(self, xs: Sequence[str]) -> str:
         return f"{atom(xs[0])}^{atom(number_text(self.c))}"
@@ -627,6 +670,10 @@ class Sqrt(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/(2·sqrt({xs[0]}))",)
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        # sqrt(x) = x^½: ½·x^½ (not lowered), x^-½ = 1/sqrt(x) (the ½ not brought down)
+        return (("power-rule", out / 2), ("power-rule", 1 / out))
+
     def singular(self, xs: Sequence[float]) -> str | None:
         return "the local gradient 1/(2·sqrt(x)) is infinite at 0" if xs[0] == 0 else None
 
@@ -669,6 +716,9 @@ class Tanh(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1 - tanh({xs[0]})²",)
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("sigmoid-not-derivative", out),)  # tanh itself for 1 - tanh²
+
 
 class Sigmoid(Gate):
     """The fused sigmoid gate: one gate with local gradient σ(x)(1 − σ(x))."""
@@ -683,6 +733,9 @@ class Sigmoid(Gate):
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"σ({xs[0]})·(1 - σ({xs[0]}))",)
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("sigmoid-not-derivative", out),)  # σ itself for σ·(1 - σ)
 
 
 class Relu(Gate):
@@ -739,6 +792,11 @@ class _Extreme(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"
         return tuple(f"𝟙({x} is the {word})" for x in xs)
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        share = k.routes(xs, self.largest)[position]
+        # The winner's share given to a loser (or the reverse), or an even split.
+        return (("max-not-routed", 1 - share), ("max-not-routed", 0 * share + 1 / len(xs)))
 
     def kink(self, xs: Sequence[float]) -> str | None:
         best = xs[self.winner(xs)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from backprop_cli.core.gates import Gate
+from backprop_cli.core.gates import Gate, Slip
 from backprop_cli.errors import InputError
 
 Shape = tuple[int, ...]
@@ -85,6 +85,23 @@ class MatMul(VectorGate):
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         d2 = np.asarray(upstream).reshape(a2.shape[0], b2.shape[1])
         return ((d2 @ b2.T).reshape(a.shape), (a2.T @ d2).reshape(b.shape))
+
+    def chain_slips(
+        self, upstream: Any, xs: Sequence[Any], out: Any, position: int
+    ) -> tuple[Slip, ...]:
+        """The transpose in the wrong place: Xᵀ @ dD for dW (a transposed dW when the
+        shapes allow), or a row of W where a column of Wᵀ is needed, W @ dD for dX."""
+        import numpy as np
+
+        a, b = np.asarray(xs[0]), np.asarray(xs[1])
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        d2 = np.asarray(upstream).reshape(a2.shape[0], b2.shape[1])
+        if position == 0:
+            return (("transpose", (d2 @ b2.T).T),)
+        if a2.shape[0] == a2.shape[1]:  # W square: W @ dD has dX's shape
+            return (("transpose", (a2 @ d2).reshape(b.shape)),)
+        return (("transpose", (a2.T @ d2).T),)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"d{out} @ {atom_t(xs[1])}", f"{atom_t(xs[0])} @ d{out}")
@@ -222,6 +239,9 @@ class Dot(VectorGate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (xs[1], xs[0])
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("mul-no-switch", xs[position]),)
+
 
 class Norm2(VectorGate):
     """‖x‖², the squared L2 norm: the sum of the squares of the entries."""
@@ -240,6 +260,9 @@ class Norm2(VectorGate):
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"2·{xs[0]}",)
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("power-rule", 2 * xs[0] * xs[0]), ("power-rule", xs[0]))
 
 
 def _softmax(np: Any, x: Any) -> Any:
@@ -347,6 +370,9 @@ class CrossEntropy(VectorGate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"softmax({xs[0]}) − onehot({self.label})",)
 
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        return (("softmax-no-onehot", _softmax(k.np, xs[0])),)  # without the -1 at the label
+
     def computes(self, xs: Sequence[str]) -> str:
         return f"cross_entropy({xs[0]}, {self.label})"
 
@@ -398,6 +424,19 @@ class Extreme(VectorGate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"
         return (f"𝟙(entry of {xs[0]} is the {word})",)
+
+    def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
+        import numpy as np
+
+        x = np.asarray(xs[0], dtype=float)
+        count = self.count(x) if self.axis is not None else x.size
+        # Every entry given the gradient, or an even split when there was no tie.
+        return (("max-not-routed", np.ones_like(x)), ("max-not-routed", np.ones_like(x) / count))
+
+    def count(self, x: Any) -> int:
+        import numpy as np
+
+        return int(np.size(x)) if self.axis is None else int(np.shape(x)[self.axis])
 
     def computes(self, xs: Sequence[str]) -> str:
         base = "max" if self.largest else "min"

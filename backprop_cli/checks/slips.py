@@ -1,0 +1,629 @@
+"""The catalog of slips: the mistakes learners make in a backward pass, and a diagnosis.
+
+A good tutor does not only show the right working: it reruns the procedure with the
+known wrong rules until one reproduces the learner's number, and names it. This
+module is that tutor's list of wrong rules, one catalog for every part of the tool
+(the quiz, `backprop check`, the stepper, the backward-pass checker).
+
+The API (all numbers from a numeric `Trace`; a symbolic trace has no diagnosis)::
+
+    from backprop_cli.checks.slips import Ask, diagnose, CATALOG, SLIPS
+
+    ask = Ask.local(node, position)      # what was asked, see `Ask`
+    found = diagnose(trace, ask, answer, tolerance)
+    if found is not None:
+        found.slip      # "mul-no-switch": a stable id, a key of SLIPS
+        found.message   # "That is z's own value. Mul switches: ∂f/∂z is the other
+                        #  input, q = 3."  (the learner's wire names)
+        found.value     # the number the slip gives (the learner's, reproduced)
+
+- `Ask(kind, node, position=0, entry=None)`: `kind` is "forward" (the value of gate
+  node `node`), "local" (∂node/∂input number `position` of that gate), "product"
+  (the gradient the gate sends to input `position`: upstream × local, or the matrix
+  rule), "upstream" (∂output/∂node for a stage, all its uses added up) or "gradient"
+  (the same for an input). `node` is an index into `trace.graph.nodes`; the class
+  methods `Ask.forward`, `Ask.local`, `Ask.product`, `Ask.gradient` build them, and
+  `Ask.of_name(trace, "x")` asks for the gradient on a name (an input or a stage).
+  `entry` is an array index (0-based) when one entry of a vector or matrix was
+  asked; None means the whole value (a number, or the whole array).
+- `answer`: a number, or (with `entry` None in a vector trace) an array or nested
+  list; an array of the wrong shape can still be a slip (a transposed gradient).
+- `tolerance`: a callable `accepts(got, want) -> bool` (the quiz passes
+  `Tolerance.accepts`), or a float: the problem files' rule
+  |got − want| ≤ tolerance × max(1, |want|).
+- `diagnose` returns the first slip in catalog order of specificity (the gate's own
+  slips first, `sign` and `value-not-gradient` last) whose number matches the
+  answer, and never one whose number also matches the right answer. None when no
+  slip fits (or the answer is right).
+- `candidates(trace, ask)` lists every slip that applies, with its number and
+  message, for a front end that wants to show them (the stepper's "common slips").
+- `right_value(trace, ask)` is the value the ask wants.
+
+Every slip's rule reads the trace: `values`, `grads`, `locals`, `products`,
+`contributions`, and the gates themselves. What is particular to a gate (mul's own
+value, σ for σ·(1 − σ), the power rule half done, the matmul transposes, softmax
+without its one-hot) the gate states in `Gate.slips` and `Gate.chain_slips`; this
+module never asks which class a gate is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Literal
+
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.numbers import show
+
+AskKind = Literal["forward", "local", "product", "upstream", "gradient"]
+Accepts = Callable[[float, float], bool]
+
+DIGITS = 4  # significant digits of the numbers in a message
+# Forks with more uses than this are not searched for a missing branch: 2**8 subsets.
+FORK_SUBSET_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class Slip:
+    id: str
+    sentence: str
+
+
+CATALOG: tuple[Slip, ...] = (
+    Slip("sign", "right size, wrong sign (also -1/x² given as 1/x²)"),
+    Slip("mul-no-switch", "at a mul gate, the input's own value instead of the other input's"),
+    Slip("no-upstream", "the local gradient given where upstream × local was asked"),
+    Slip("no-local", "the upstream gradient passed on without multiplying by the local gradient"),
+    Slip(
+        "value-not-gradient",
+        "a forward value (the gate's output, or an input's value) given as a gradient",
+    ),
+    Slip(
+        "sigmoid-not-derivative",
+        "σ(x) given instead of σ(x)(1 − σ(x)) (likewise tanh instead of 1 − tanh²)",
+    ),
+    Slip("fork-one-branch", "at a fork, one contribution instead of their sum"),
+    Slip(
+        "power-rule",
+        "for xⁿ: n·xⁿ or xⁿ⁻¹ (the exponent not lowered, or not brought down); for 1/x: −1/x",
+    ),
+    Slip(
+        "max-not-routed",
+        "at max/min, the gradient given to the input that did not win (or split when "
+        "there was no tie)",
+    ),
+    Slip(
+        "transpose",
+        "a matrix gradient transposed, or a row of W used where a column of Wᵀ was needed",
+    ),
+    Slip(
+        "one-based-index",
+        "a vector entry answered for the neighbouring index (entries count from 0)",
+    ),
+    Slip(
+        "softmax-no-onehot",
+        "softmax given as the cross-entropy gradient, without subtracting 1 at the label",
+    ),
+)
+SLIPS: dict[str, Slip] = {slip.id: slip for slip in CATALOG}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the learner was asked (see the module docstring)."""
+
+    kind: AskKind
+    node: int
+    position: int = 0
+    entry: tuple[int, ...] | None = None
+
+    @classmethod
+    def forward(cls, node: int, entry: tuple[int, ...] | None = None) -> Ask:
+        return cls("forward", node, 0, entry)
+
+    @classmethod
+    def local(cls, node: int, position: int, entry: tuple[int, ...] | None = None) -> Ask:
+        return cls("local", node, position, entry)
+
+    @classmethod
+    def product(cls, node: int, position: int, entry: tuple[int, ...] | None = None) -> Ask:
+        return cls("product", node, position, entry)
+
+    @classmethod
+    def gradient(cls, node: int, entry: tuple[int, ...] | None = None) -> Ask:
+        """∂output/∂node, every use added up ("upstream" for a stage, "gradient" else)."""
+        return cls("gradient", node, 0, entry)
+
+    @classmethod
+    def of_name(cls, trace: Trace, name: str, entry: tuple[int, ...] | None = None) -> Ask:
+        """The gradient on a name: an input, or a stage by the name the program gives it.
+
+        A reassigned name means its last value, as `backprop check` reads claims.
+        """
+        graph = trace.graph
+        if name in graph.inputs:
+            return cls.gradient(graph.inputs[name], entry)
+        for node in reversed(graph.nodes):
+            if node.kind == "gate" and (node.label == name or node.ref == name):
+                return cls("upstream", node.index, 0, entry)
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One slip that applies to an ask: the number it gives, and what to say."""
+
+    slip: str
+    value: Any
+    message: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    slip: str  # the slip's id, a key of SLIPS
+    message: str  # what to tell the learner, in their wire names
+    value: Any  # the number the slip gives
+
+    @property
+    def sentence(self) -> str:
+        """The catalog's plain sentence for this slip."""
+        return SLIPS[self.slip].sentence
+
+
+# --------------------------------------------------------------------------- diagnose
+
+
+def diagnose(trace: Trace, ask: Ask, answer: Any, tolerance: float | Accepts) -> Diagnosis | None:
+    """The slip that reproduces `answer`, or None (see the module docstring)."""
+    if trace.mode != "numeric":
+        return None
+    accepts = _accepts(tolerance)
+    try:
+        right = right_value(trace, ask)
+    except (IndexError, KeyError, ValueError):
+        return None
+    if _matches(answer, right, accepts):
+        return None
+    for candidate in candidates(trace, ask):
+        if _matches(answer, candidate.value, accepts) and not _matches(
+            right, candidate.value, accepts
+        ):
+            return Diagnosis(candidate.slip, candidate.message, candidate.value)
+    return None
+
+
+def right_value(trace: Trace, ask: Ask) -> Any:
+    """The value the ask wants (one entry of it, when `entry` is set)."""
+    return _at(_whole_right(trace, ask), ask.entry)
+
+
+def candidates(trace: Trace, ask: Ask) -> list[Candidate]:
+    """Every slip that applies to the ask, most particular first, with its number."""
+    if trace.mode != "numeric":
+        return []
+    with _quiet():
+        if ask.kind == "forward":
+            found = _forward(trace, ask)
+        elif ask.kind == "local":
+            found = _local(trace, ask)
+        elif ask.kind == "product":
+            found = _product(trace, ask.node, ask.position)
+        else:
+            found = _gradient(trace, ask.node)
+        whole = _whole_right(trace, ask)
+        found += _array_slips(trace, ask, whole)
+        out = []
+        for slip, value, message in found:
+            value = _at(value, ask.entry) if slip != "one-based-index" else value
+            if value is None or not _finite(value):
+                continue
+            out.append(Candidate(slip, value, message))
+    return out
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+_Found = list[tuple[str, Any, str]]  # (slip id, the whole wrong value, the message)
+
+
+def _forward(trace: Trace, ask: Ask) -> _Found:
+    node = trace.graph.nodes[ask.node]
+    value = trace.values[ask.node]
+    return [("sign", -value, f"Right size, wrong sign: {node.ref} = {_n(value)}.")]
+
+
+def _gate_parts(trace: Trace, index: int) -> tuple[Any, list[Any], Any, list[str]]:
+    node = trace.graph.nodes[index]
+    assert node.gate is not None
+    xs = [trace.values[j] for j in node.inputs]
+    refs = [trace.graph.nodes[j].ref for j in node.inputs]
+    return node.gate, xs, trace.values[index], refs
+
+
+def _kit(trace: Trace) -> Any:
+    from backprop_cli.core import gates
+
+    return gates.NumpyMath() if trace.shapes is not None else gates.FloatMath
+
+
+def _gate_slips(trace: Trace, index: int, position: int) -> list[tuple[str, Any]]:
+    gate, xs, out, _ = _gate_parts(trace, index)
+    try:
+        return list(gate.slips(_kit(trace), xs, out, position))
+    except (ArithmeticError, ValueError, TypeError):
+        return []
+
+
+def _lead(pattern: str, name: str) -> str:
+    """`Mul switches` from the gate's pattern sentence."""
+    lead = pattern.split(":")[0] if pattern else name
+    return lead[:1].upper() + lead[1:]
+
+
+def _local(trace: Trace, ask: Ask) -> _Found:
+    index, position = ask.node, ask.position
+    node = trace.graph.nodes[index]
+    gate, xs, out, refs = _gate_parts(trace, index)
+    ref = refs[position]
+    local = trace.locals[index][position]
+    if local is None:
+        return []
+    partial = f"∂{node.ref}/∂{ref}"
+    formula = gate.formulas(refs, node.ref)[position]
+    rule = f"{partial} = {_eq(formula, local)}"
+    found: _Found = []
+    for slip, wrong in _gate_slips(trace, index, position):
+        found.append(
+            (slip, wrong, _gate_message(slip, gate, node.ref, ref, xs[position], out, rule))
+        )
+    found.append(
+        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient: {rule}.")
+    )
+    found.append(
+        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient: {rule}.")
+    )
+    found.append(("sign", -local, f"Right size, wrong sign: {rule}."))
+    return found
+
+
+def _gate_message(slip: str, gate: Any, out_ref: str, ref: str, x: Any, out: Any, rule: str) -> str:
+    """The first words for a gate's own slip, then the right rule."""
+    if slip == "mul-no-switch":
+        partial = f"∂{out_ref}/∂{ref} = "
+        other = rule.replace(partial, f"∂{out_ref}/∂{ref} is the other input, ", 1)
+        return f"That is {ref}'s own value. {_lead(gate.pattern, gate.name)}: {other}."
+    if slip == "sigmoid-not-derivative":
+        return (
+            f"That is {out_ref} = {gate.name}({ref}) = {_n(out)} itself, the gate's output, "
+            f"not its derivative: {rule}."
+        )
+    if slip == "power-rule":
+        return (
+            "Power rule: the exponent comes down and goes one lower (xⁿ gives n·xⁿ⁻¹, "
+            f"1/x = x⁻¹ gives −1/x²): {rule}."
+        )
+    if slip == "max-not-routed":
+        return (
+            f"{_lead(gate.pattern, gate.name)}: the whole gradient goes to the input that "
+            f"won, nothing to the others, and it splits only in a tie: {rule}."
+        )
+    if slip == "softmax-no-onehot":
+        return (
+            f"That is softmax({ref}) alone: the cross-entropy gradient subtracts 1 at the "
+            f"label: {rule}."
+        )
+    return f"{SLIPS[slip].sentence[:1].upper()}{SLIPS[slip].sentence[1:]}: {rule}."
+
+
+def _product(trace: Trace, index: int, position: int) -> _Found:
+    """Slips in the gradient a gate sends to one input (the whole array, in a vector trace)."""
+    node = trace.graph.nodes[index]
+    gate, xs, out, refs = _gate_parts(trace, index)
+    ref = refs[position]
+    j = node.inputs[position]
+    upstream = trace.grads[index]
+    local = trace.locals[index][position]
+    product = trace.products[index][position]
+    formula = gate.formulas(refs, node.ref)[position]
+    matrix_rule = local is None or _is_rule(formula)
+    if matrix_rule:  # a vector rule, not a product: state it
+        rule = f"d{ref} = {formula} = {_n(product)}"
+    else:
+        rule = (
+            f"∂{node.ref}/∂{ref} = {_eq(formula, local)}, so {ref} gets upstream × local = "
+            f"{_n(upstream)} × {_atom(local)} = {_n(product)}"
+        )
+    found: _Found = []
+    for slip, wrong in _gate_slips(trace, index, position):
+        locals_ = list(trace.locals[index])
+        locals_[position] = wrong
+        try:
+            sent = gate.chain(upstream, locals_, xs, out)[position]
+        except (ArithmeticError, ValueError, TypeError):
+            continue
+        found.append(
+            (
+                slip,
+                _fit(trace, sent, j),
+                _gate_message(slip, gate, node.ref, ref, xs[position], out, rule),
+            )
+        )
+    try:
+        chained = list(gate.chain_slips(upstream, xs, out, position))
+    except (ArithmeticError, ValueError, TypeError):
+        chained = []
+    for slip, wrong in chained:
+        if slip == "transpose":
+            message = (
+                f"That is the transpose of the gradient on {ref}: a gradient has its "
+                f"variable's shape, and {rule}."
+            )
+        else:
+            message = _gate_message(slip, gate, node.ref, ref, xs[position], out, rule)
+        found.append((slip, wrong, message))
+    if local is not None and not matrix_rule:
+        found.append(
+            (
+                "no-upstream",
+                local,
+                f"That is the local gradient ∂{node.ref}/∂{ref} = {_n(local)} alone. The "
+                f"chain rule multiplies it by the upstream gradient: {ref} gets "
+                f"{_n(upstream)} × {_atom(local)} = {_n(product)}.",
+            )
+        )
+    found.append(
+        (
+            "no-local",
+            _fit(trace, upstream, j),
+            f"That is the upstream gradient {_n(upstream)}, passed on unchanged. {rule}.",
+        )
+    )
+    found.append(
+        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient: {rule}.")
+    )
+    found.append(
+        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient: {rule}.")
+    )
+    found.append(("sign", -product, f"Right size, wrong sign: {rule}."))
+    return found
+
+
+def _gradient(trace: Trace, index: int) -> _Found:
+    """Slips in ∂output/∂node: every use added up."""
+    nodes = trace.graph.nodes
+    name = nodes[index].ref
+    output = trace.output.ref
+    total = trace.grads[index]
+    contributions = trace.contributions[index]
+    if index == trace.graph.output or not contributions:
+        return []
+    by_step: dict[int, Any] = {}
+    for c in contributions:
+        by_step[c.consumer] = by_step.get(c.consumer, 0.0) + c.amount
+    parts = " + ".join(f"{_n(amount)} from {nodes[s].ref}" for s, amount in by_step.items())
+    if len(by_step) > 1:
+        sum_rule = (
+            f"{name} is used {len(by_step)} times, so its gradients add up: {parts} = {_n(total)}"
+        )
+    else:
+        sum_rule = f"∂{output}/∂{name} = {_n(total)}"
+    found: _Found = []
+    steps = list(by_step)
+    if 1 < len(steps) <= FORK_SUBSET_LIMIT:
+        for size in range(len(steps) - 1, 0, -1):
+            for subset in combinations(steps, size):
+                senders = " and ".join(nodes[s].ref for s in subset)
+                verb = "sends" if size == 1 else "send"
+                found.append(
+                    (
+                        "fork-one-branch",
+                        sum(by_step[s] for s in subset),
+                        f"That counts only what {senders} {verb} back. {sum_rule}.",
+                    )
+                )
+    for c in contributions:
+        rest = total - c.amount
+        for slip, wrong, message in _product(trace, c.consumer, c.position):
+            if slip in ("sign", "value-not-gradient"):
+                continue  # said once below, for the whole gradient
+            if len(by_step) > 1:
+                message = f"{message[:-1]}; {sum_rule}."
+            if len(contributions) == 1:
+                found.append((slip, wrong, message))  # a transposed shape stays itself
+                continue
+            try:
+                found.append((slip, rest + wrong, message))
+            except ValueError:  # shapes that do not add up: not this slip
+                continue
+    found.append(
+        (
+            "value-not-gradient",
+            trace.values[index],
+            f"That is {name}'s value, not a gradient: {sum_rule}.",
+        )
+    )
+    found.append(("sign", -total, f"Right size, wrong sign: {sum_rule}."))
+    return found
+
+
+def _array_slips(trace: Trace, ask: Ask, whole: Any) -> _Found:
+    """Slips only arrays have: a transposed matrix, a neighbouring entry."""
+    import numpy as np
+
+    if trace.shapes is None:
+        return []
+    found: _Found = []
+    array = np.asarray(whole, dtype=float)
+    what = _what(trace, ask)
+    if array.ndim == 2 and ask.kind != "forward":
+        found.append(
+            (
+                "transpose",
+                array.T,
+                f"That is the transpose: {what} has the shape of its variable, "
+                f"{_shape(array.shape)}.",
+            )
+        )
+    if ask.entry is not None and array.ndim == len(ask.entry) >= 1:
+        index = list(ask.entry)
+        for step in (-1, 1):
+            near = [*index[:-1], index[-1] + step]
+            if 0 <= near[-1] < array.shape[-1]:
+                found.append(
+                    (
+                        "one-based-index",
+                        float(array[tuple(near)]),
+                        f"That is entry {_index(near)} of {what}: entries count from 0, so "
+                        f"entry {_index(index)} is {_n(float(array[tuple(index)]))}.",
+                    )
+                )
+    return found
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _whole_right(trace: Trace, ask: Ask) -> Any:
+    if ask.kind == "forward":
+        return trace.values[ask.node]
+    if ask.kind == "local":
+        return trace.locals[ask.node][ask.position]
+    if ask.kind == "product":
+        return trace.products[ask.node][ask.position]
+    return trace.grads[ask.node]
+
+
+def _what(trace: Trace, ask: Ask) -> str:
+    nodes = trace.graph.nodes
+    node = nodes[ask.node]
+    if ask.kind == "forward":
+        return node.ref
+    if ask.kind == "local":
+        return f"∂{node.ref}/∂{nodes[node.inputs[ask.position]].ref}"
+    if ask.kind == "product":
+        return f"the gradient on {nodes[node.inputs[ask.position]].ref}"
+    return f"∂{trace.output.ref}/∂{node.ref}"
+
+
+def _fit(trace: Trace, value: Any, index: int) -> Any:
+    """An array summed back to the shape of node `index` (as the engine does)."""
+    if trace.shapes is None:
+        return value
+    import numpy as np
+
+    from backprop_cli.core.engine import unbroadcast
+
+    array = np.asarray(value, dtype=float)
+    try:
+        return unbroadcast(array, trace.shapes[index])
+    except ValueError:
+        return array
+
+
+def _at(value: Any, entry: tuple[int, ...] | None) -> Any:
+    """One entry of an array (None if it has no such entry), or the value itself."""
+    if entry is None or value is None:
+        return value
+    import numpy as np
+
+    array = np.asarray(value, dtype=float)
+    if array.ndim != len(entry) or any(
+        not 0 <= i < n for i, n in zip(entry, array.shape, strict=True)
+    ):
+        return None
+    return float(array[entry])
+
+
+def _accepts(tolerance: float | Accepts) -> Accepts:
+    if callable(tolerance):
+        return tolerance
+    relative = float(tolerance)
+
+    def accepts(got: float, want: float) -> bool:
+        return abs(got - want) <= relative * max(1.0, abs(want))
+
+    return accepts
+
+
+def _matches(got: Any, want: Any, accepts: Accepts) -> bool:
+    """Whether `got` is `want` within the tolerance: a number, or every entry of an array."""
+    if got is None or want is None:
+        return False
+    if _scalar(got) and _scalar(want):
+        return bool(accepts(float(got), float(want)))
+    import numpy as np
+
+    try:
+        g, w = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    if g.shape != w.shape:
+        return False
+    return all(
+        accepts(float(a), float(b)) for a, b in zip(g.reshape(-1), w.reshape(-1), strict=True)
+    )
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, int | float) or getattr(value, "ndim", None) == 0
+
+
+def _finite(value: Any) -> bool:
+    if _scalar(value):
+        return math.isfinite(float(value))
+    import numpy as np
+
+    try:
+        return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
+        return False
+
+
+class _quiet:
+    """numpy's floating-point warnings off while wrong rules run (1/0 is a fine slip)."""
+
+    def __enter__(self) -> None:
+        self.state: Any = None
+        import sys
+
+        if "numpy" in sys.modules:
+            import numpy as np
+
+            self.state = np.seterr(all="ignore")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.state is not None:
+            import numpy as np
+
+            np.seterr(**self.state)
+
+
+def _is_rule(formula: str) -> bool:
+    """A vector gate's backward rule (`dD @ xᵀ`), not a local gradient to multiply by."""
+    return "@" in formula or "ᵀ" in formula
+
+
+def _n(value: Any) -> str:
+    return show(value, DIGITS).replace("\n", "")
+
+
+def _atom(value: Any) -> str:
+    text = _n(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _eq(formula: str, value: Any) -> str:
+    """`q = 3`, or just `3` when the formula is the number itself."""
+    number = _n(value)
+    return number if formula.strip() == number else f"{formula} = {number}"
+
+
+def _index(index: Sequence[int]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(n) for n in shape) + ")"
