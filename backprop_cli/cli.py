@@ -382,6 +382,17 @@ def check(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Show only problems that did not pass cleanly.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Check in N processes at once (default: one per core; -j 1 for one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check problem sets: trace every problem and prove its stated answers.
 
@@ -400,6 +411,8 @@ def check(
 
       backprop check problems/ --format junit > report.xml
 
+      backprop check problems/ -j 1                (one process, e.g. in a busy CI)
+
     [bold]Exit codes[/bold]: 0 all passed, 1 a claim (or a cross-check) failed,
     2 a file or a problem cannot be used.
     """
@@ -407,6 +420,7 @@ def check(
 
     from backprop_cli.problems.sets import (
         ProblemFileError,
+        available_cores,
         bundled_path,
         check_problems,
         load_problems,
@@ -429,7 +443,9 @@ def check(
                 f"found no problems in {', '.join(map(str, paths))} "
                 "(looked for *.toml files with [[problem]] tables)"
             )
-    results = check_problems(problems, symbolic=sympy)
+    results = check_problems(
+        problems, symbolic=sympy, jobs=jobs if jobs is not None else available_cores()
+    )
     seconds = time.perf_counter() - started
     if output_format is CheckFormat.json:
         from backprop_cli.render.json import check_dict

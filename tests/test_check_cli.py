@@ -213,3 +213,56 @@ def test_commands_do_not_import_sympy_at_startup() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def mixed_problems(copies: int) -> str:
+    """Passing, failing, erroring, kinked and vector problems, with a duplicate id: every
+    kind of verdict, `copies` times over (enough for several workers)."""
+    blocks = ['[set]\ntitle = "Mixed"\n']
+    for n in range(copies):
+        blocks.append(
+            f'[[problem]]\nid = "mul-{n}"\nexpression = "x * y"\nbindings = {{ x = {n}, y = 3 }}\n'
+            f"[problem.expect]\nvalue = {3 * n}\ngradients = {{ x = 3, y = {n} }}\n"
+        )
+        # d(x*y)/dx = y = 3, claimed 2: a failure
+        blocks.append(
+            f'[[problem]]\nid = "wrong-{n}"\nexpression = "x * y"\nbindings = {{ x = 2, y = 3 }}\n'
+            "[problem.expect]\ngradients = { x = 2, y = 2 }\n"
+        )
+        blocks.append(  # log of a negative number: an error
+            f'[[problem]]\nid = "log-{n}"\nexpression = "log(x)"\nbindings = {{ x = -{n + 1} }}\n'
+        )
+        blocks.append(  # relu at 0: a kink warning; d(sum(W @ x))/dx = column sums of W
+            f'[[problem]]\nid = "vec-{n}"\nexpression = "relu(z) + sum(W @ x)"\n'
+            "bindings = { z = 0, W = [[1, 2], [3, 4]], x = [1, 1] }\n"
+            "[problem.expect]\ngradients = { z = 0, x = [4, 6] }\n"
+        )
+    blocks.append('[[problem]]\nid = "mul-0"\nexpression = "x + 1"\nbindings = { x = 1 }\n')
+    return "\n".join(blocks)
+
+
+def test_jobs_give_the_same_report_as_one_process(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.toml"
+    path.write_text(mixed_problems(6), encoding="utf-8")
+    one = runner.invoke(app, ["check", str(path), "--format", "json", "-j", "1"])
+    two = runner.invoke(app, ["check", str(path), "--format", "json", "--jobs", "2"])
+    assert one.exit_code == two.exit_code == 2  # the log problems are errors
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+    summary = json.loads(two.stdout)["summary"]
+    assert (summary["passed"], summary["failed"], summary["errors"]) == (13, 6, 6)
+    statuses = [p["status"] for p in json.loads(two.stdout)["problems"]]
+    assert statuses[:4] == ["pass", "fail", "error", "pass"]  # in file order
+    assert "used more than once" in json.loads(two.stdout)["problems"][0]["warnings"][0]
+
+
+def test_jobs_give_the_same_verdicts_on_the_bundled_sets(runner: CliRunner) -> None:
+    one = runner.invoke(app, ["check", "--format", "json", "-j", "1"])
+    two = runner.invoke(app, ["check", "--format", "json", "-j", "2"])
+    assert one.exit_code == two.exit_code == 0
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+
+
+def test_jobs_must_be_a_positive_count(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", "-j", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output

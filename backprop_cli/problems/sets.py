@@ -781,16 +781,78 @@ def duplicate_warnings(problems: Sequence[Problem]) -> dict[int, str]:
     return out
 
 
-def check_problems(problems: Sequence[Problem], *, symbolic: bool = True) -> list[ProblemResult]:
-    """Check every problem, adding the warnings that need the whole list."""
+def available_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+# Below this many problems per worker a pool costs more than it saves: forking and
+# collecting results is about 20 ms a worker, and a problem with the sympy check takes
+# 5 to 40 ms (the 61 bundled ones: 1.4 s in one process, 0.9 s on two cores).
+MIN_PROBLEMS_PER_JOB = 8
+
+
+def check_problems(
+    problems: Sequence[Problem], *, symbolic: bool = True, jobs: int = 1
+) -> list[ProblemResult]:
+    """Check every problem, adding the warnings that need the whole list.
+
+    `jobs` > 1 checks them in that many worker processes (each problem is independent;
+    the results come back in order, the same as in one process). A result checked in
+    a worker has `trace = None`: the trace stays in the worker, only the verdicts,
+    diffs and warnings come back.
+    """
     duplicates = duplicate_warnings(problems)
-    results = []
-    for position, problem in enumerate(problems):
-        result = check_problem(problem, symbolic=symbolic)
+    jobs = max(1, min(jobs, len(problems) // MIN_PROBLEMS_PER_JOB))
+    if jobs > 1:
+        results = _check_in_workers(problems, symbolic, jobs)
+    else:
+        results = [check_problem(problem, symbolic=symbolic) for problem in problems]
+    for position, result in enumerate(results):
         if position in duplicates:
             result.warnings.insert(0, duplicates[position])
-        results.append(result)
     return results
+
+
+def _check_in_workers(
+    problems: Sequence[Problem], symbolic: bool, jobs: int
+) -> list[ProblemResult]:
+    import functools
+    import multiprocessing
+
+    # The first problem is checked here, before the fork: it loads sympy, numpy and the
+    # judges (0.4 s of imports) once, and every worker inherits them.
+    first = _check_in_worker(problems[0], symbolic=symbolic)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # Small chunks keep every core busy to the end (a vector problem costs up to 8
+    # times a scalar one): 4 chunks a worker at the least, 16 problems at the most.
+    rest = problems[1:]
+    chunk = max(1, min(16, len(rest) // (jobs * 4)))
+    work = functools.partial(_check_in_worker, symbolic=symbolic)
+    pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    try:
+        results = [first, *pool.imap(work, rest, chunksize=chunk)]
+        pool.close()
+    finally:
+        pool.terminate()  # also on Ctrl-C: the workers stop at once, the parent reports
+    return results
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C goes to the whole process group: only the parent answers it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _check_in_worker(problem: Problem, *, symbolic: bool) -> ProblemResult:
+    result = check_problem(problem, symbolic=symbolic)
+    result.trace = None  # only what the report needs crosses back to the parent
+    return result
 
 
 @dataclass(frozen=True)
