@@ -64,7 +64,10 @@ def _root(
 
 
 def error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from backprop_cli.core.text import shown
+
+    # Messages quote the user's text (a title, a file name): never raw to a terminal.
+    typer.echo(f"error: {shown(message, lines=True)}", err=True)
 
 
 @contextmanager
@@ -116,7 +119,9 @@ def read_text(source: str) -> str:
 def example_command(text: str, inputs: list[str]) -> str:
     values = " ".join(f"{name}=1" for name in inputs)
     shown = shlex.quote(text.strip()) if "\n" not in text.strip() else "--file PROGRAM.txt"
-    return f"backprop trace {shown} {values}".rstrip()
+    from backprop_cli.core.text import shown as safe
+
+    return safe(f"backprop trace {shown} {values}".rstrip())
 
 
 def stdout_console(record: bool = False) -> Console:
@@ -346,14 +351,15 @@ def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str,
 def problem_header(problem: Problem) -> object:
     from rich.text import Text
 
+    from backprop_cli.core.text import shown
     from backprop_cli.problems.sets import shown_path
 
     text = Text()
-    text.append(f"problem {problem.id}", style="bold cyan")
-    text.append(f"  {problem.title}  ({shown_path(problem.file)}:{problem.line})")
+    text.append(f"problem {shown(problem.id)}", style="bold cyan")
+    text.append(f"  {shown(problem.title)}  ({shown(shown_path(problem.file))}:{problem.line})")
     if problem.hint:
         text.append("\nhint: ", style="bold blue")
-        text.append(problem.hint)
+        text.append(shown(problem.hint, lines=True))
     return text
 
 
@@ -528,8 +534,10 @@ class QuizMode(StrEnum):  # quiz.MODES, as choices typer can check and list
 
 
 def _notices(messages: list[str]) -> None:
+    from backprop_cli.core.text import shown
+
     for message in messages:
-        typer.echo(f"warning: {message}", err=True)
+        typer.echo(f"warning: {shown(message, lines=True)}", err=True)
 
 
 @app.command()

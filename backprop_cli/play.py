@@ -19,6 +19,7 @@ from typing import IO, Any, Protocol
 from rich.console import Console
 from rich.text import Text
 
+from backprop_cli.core.text import elided, shown
 from backprop_cli.errors import InputError
 from backprop_cli.quiz import history
 from backprop_cli.quiz.questions import Quiz, QuizProblem, Summary, quiz_problem
@@ -61,7 +62,9 @@ class LineAnswers:
             self.console.print()
             return None
         answer = line.rstrip("\r\n")
-        self.console.print(answer, markup=False, highlight=False)
+        # Echoed as text, control characters visible, a huge line cut (a 5 MB line
+        # took 12 s to echo whole).
+        self.console.print(shown(elided(answer, view.ECHO_LIMIT)), markup=False, highlight=False)
         return answer
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed
+from backprop_cli.core.text import shown
 from backprop_cli.errors import InputError
 
 VALUE_COLOR = "darkgreen"
@@ -95,7 +96,7 @@ def circuit(trace: Trace, decimals: int = 2) -> Circuit:
 
 def _h(text: str) -> str:
     # A matrix is written one row a line: keep its lines in the picture.
-    return html.escape(text, quote=True).replace("\n", "<br/>")
+    return html.escape(shown(text, lines=True), quote=True).replace("\n", "<br/>")
 
 
 def to_dot(trace: Trace, decimals: int = 2) -> str:
@@ -138,7 +139,8 @@ def to_dot(trace: Trace, decimals: int = 2) -> str:
 
 def _m(text: str) -> str:
     """Text safe inside a quoted Mermaid label."""
-    return html.escape(text, quote=True).replace("|", "&#124;").replace("\n", "<br/>")
+    escaped = html.escape(shown(text, lines=True), quote=True)
+    return escaped.replace("|", "&#124;").replace("\n", "<br/>")
 
 
 def to_mermaid(trace: Trace, decimals: int = 2) -> str:

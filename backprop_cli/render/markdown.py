@@ -16,6 +16,7 @@ from backprop_cli.core.engine import Trace
 from backprop_cli.core.gates import Gate
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import show
+from backprop_cli.core.text import shown
 from backprop_cli.render.explain import Sentence
 
 
@@ -119,22 +120,43 @@ def _title(trace: Trace, digits: int) -> tuple[str, str, str]:
     at = ", ".join(
         f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in trace.bindings.items()
     )
-    return what, at, show(trace.value, digits).replace("\n", "")
+    return shown(what), at, show(trace.value, digits).replace("\n", "")
 
 
 # --------------------------------------------------------------------------- Markdown
 
 
+def md_code(text: str) -> str:
+    r"""`text` as a Markdown code span that nothing in it can close.
+
+    CommonMark ends a code span at a run of backticks as long as the one that opened
+    it, so the fence is one longer than the longest run inside (a comment such as
+    `# \`</code> <script>` in an expression stays code, never HTML); a space pads a
+    span that starts or ends with a backtick. A table cell also needs `|` escaped.
+    """
+    text = shown(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|])")
+
+
 def _md_cell(text: str) -> str:
-    # A matrix is written one row a line; a table cell needs it on one line.
-    return text.replace("|", "\\|").replace("\n", " ")
+    # A matrix is written one row a line; a table cell needs it on one line. Markdown's
+    # own characters are backslash-escaped, so a value is never emphasis, a link or HTML.
+    return _MD_SPECIAL.sub(r"\\\1", shown(text.replace("\n", " ")))
 
 
 def _md_table(header: list[str], rows: list[list[str]], code_columns: set[int]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [
-            f"`{cell.replace(chr(10), ' ')}`" if i in code_columns and cell else _md_cell(cell)
+            md_code(cell.replace(chr(10), " ")).replace("|", "\\|")
+            if i in code_columns and cell
+            else _md_cell(cell)
             for i, cell in enumerate(row)
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -145,7 +167,7 @@ def to_markdown(trace: Trace, checks: Sequence[Check], digits: int = 4) -> str:
     what, at, value = _title(trace, digits)
     out = trace.output.ref
     rows = _rows(trace, digits)
-    lines = [f"## Backpropagation through `{what}`", ""]
+    lines = [f"## Backpropagation through {md_code(what)}", ""]
     if at:
         lines += [f"At {at}: **{out} = {value}**.", ""]
     else:

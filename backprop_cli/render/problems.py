@@ -15,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from backprop_cli.core.text import shown
 from backprop_cli.problems.sets import (
     Problem,
     ProblemResult,
@@ -47,19 +48,21 @@ def details(result: ProblemResult) -> Text:
     """What the status column cannot say: want vs got per claim, the message, warnings."""
     text = Text()
     if result.diverges_at:
-        text.append(f"the claims part ways with the trace at {result.diverges_at}", style="bold")
+        text.append(
+            f"the claims part ways with the trace at {shown(result.diverges_at)}", style="bold"
+        )
         text.append(" (the first wrong gradient from the output back)\n")
     for diff in result.diffs:
-        what = "value" if diff.kind == "value" else f"∂/∂{diff.name}"
+        what = "value" if diff.kind == "value" else f"∂/∂{shown(diff.name)}"
         text.append(f"{what}: ", style="bold")
-        text.append(f"want {pair(diff.want, diff.got)}\n")
+        text.append(f"want {shown(pair(diff.want, diff.got), lines=True)}\n")
         if diff.where:
-            text.append(f"  {diff.where}\n", style="dim")
+            text.append(f"  {shown(diff.where, lines=True)}\n", style="dim")
     if result.message and (result.status == "error" or not result.diffs):
-        text.append(result.message + "\n")
+        text.append(shown(result.message, lines=True) + "\n")
     for warning in result.warnings:
         text.append("warning: ", style="yellow")
-        text.append(warning + "\n")
+        text.append(shown(warning, lines=True) + "\n")
     text.rstrip()
     return text
 
@@ -74,21 +77,21 @@ def check_view(
     for result in results:
         by_file.setdefault(result.problem.file, []).append(result)
     for file, group in by_file.items():
-        shown = [r for r in group if not (quiet and r.status == "pass" and not r.warnings)]
-        if not shown:
+        listed = [r for r in group if not (quiet and r.status == "pass" and not r.warnings)]
+        if not listed:
             continue
-        heading = Text(shown_path(file), style="bold")
-        heading.append(f"  {group[0].problem.set_title}", style="")
+        heading = Text(shown(shown_path(file)), style="bold")
+        heading.append(f"  {shown(group[0].problem.set_title)}", style="")
         parts.append(heading)
         table = Table(box=box.SIMPLE_HEAD)
         table.add_column("line", justify="right", style="dim")
         table.add_column("id", style="bold", overflow="fold")
         table.add_column("status", no_wrap=True)
         table.add_column("details", overflow="fold", ratio=1)
-        for result in shown:
+        for result in listed:
             table.add_row(
                 str(result.problem.line),
-                result.problem.id,
+                Text(shown(result.problem.id)),
                 Text(result.status, style=STATUS_STYLE[result.status]),
                 details(result),
             )
@@ -112,7 +115,9 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
     root = ET.Element("testsuites", name="backprop check")
     by_file: dict[str, list[ProblemResult]] = {}
     for result in results:
-        by_file.setdefault(shown_path(result.problem.file), []).append(result)
+        # XML 1.0 cannot hold most control characters even escaped: shown() makes
+        # them visible (a file name with \x01 in it broke the whole report).
+        by_file.setdefault(shown(shown_path(result.problem.file)), []).append(result)
     summary = summarize(results)
     root.set("tests", str(summary.total))
     root.set("failures", str(summary.failed))
@@ -134,14 +139,14 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
                 suite,
                 "testcase",
                 classname=file,
-                name=result.problem.id,
+                name=shown(result.problem.id),
                 file=file,
                 line=str(result.problem.line),
             )
             if result.status != "pass":
                 tag = "failure" if result.status == "fail" else "error"
-                element = ET.SubElement(case, tag, message=result.message, type=tag)
-                element.text = result_text(result)
+                element = ET.SubElement(case, tag, message=shown(result.message), type=tag)
+                element.text = result_text(result)  # already shown() by details()
             elif result.warnings:
                 ET.SubElement(case, "system-out").text = result_text(result)
     ET.indent(root)
@@ -152,6 +157,7 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
 
 
 def _escape_data(text: str) -> str:
+    text = shown(text, lines=True)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -198,20 +204,21 @@ def problems_view(problems: Sequence[Problem]) -> Group:
         table = Table(
             box=box.SIMPLE_HEAD,
         )
-        heading = Text(title, style="bold")
+        heading = Text(shown(title), style="bold")
         count = f"{len(group)} problem{'' if len(group) == 1 else 's'}"
-        heading.append(f"  {shown_path(file)}, {count}", style="dim")
+        heading.append(f"  {shown(shown_path(file))}, {count}", style="dim")
         parts.append(heading)
         table.add_column("id", style="bold cyan", no_wrap=True)
         table.add_column("level", no_wrap=True)
         table.add_column("tags", style="dim")
         table.add_column("title")
         for problem in group:
+            # Text, never a markup string: a title "closing [/bold] tag" is just text.
             table.add_row(
-                problem.id,
+                Text(shown(problem.id)),
                 "★" * problem.difficulty + "☆" * (5 - problem.difficulty),
-                ", ".join(problem.tags),
-                problem.title,
+                Text(shown(", ".join(problem.tags))),
+                Text(shown(problem.title)),
             )
         parts.append(table)
     sets = len(by_set)

@@ -8,9 +8,13 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.core.numbers import show
+from backprop_cli.core.text import elided, shown
 from backprop_cli.quiz.history import MIN_ATTEMPTS, Stats, Tally
 from backprop_cli.quiz.questions import DIGITS, Question, Quiz, Response, Summary
 from backprop_cli.render.table import operand_refs, step_name
+
+# An answer is echoed back at most this long (a 5 MB pasted line took 12 s to echo).
+ECHO_LIMIT = 200
 
 MODE_WORDS = {
     "backward": "the backward pass (local gradients, upstream × local)",
@@ -29,11 +33,11 @@ def intro(quiz: Quiz, why: str = "") -> Group:
     head.append("backprop quiz  ", style="bold")
     program = trace.graph.program
     source = program.source.strip()
-    shown = source if program.is_single_expression else source.replace("\n", "; ")
+    one_line = source if program.is_single_expression else source.replace("\n", "; ")
     if not problem.id.startswith("expr:"):  # a problem of a set, or a generated one
-        head.append(problem.title)
-        head.append(f"  [{problem.id}]\n", style="dim")
-    head.append(shown)
+        head.append(shown(problem.title))
+        head.append(f"  [{shown(problem.id)}]\n", style="dim")
+    head.append(shown(one_line))
     values = ", ".join(
         f"{k} = {show(v, DIGITS).replace(chr(10), '')}" for k, v in trace.bindings.items()
     )
@@ -95,17 +99,17 @@ def feedback(response: Response) -> Text | None:
             text.append("✗ ", style="bold red")
             text.append(q.answer_text, style="bold")
             gave = response.message if q.shape is not None else show(response.value, DIGITS)
-            text.append(f" (you gave {gave})", style="red")
+            text.append(f" (you gave {shown(elided(gave, ECHO_LIMIT))})", style="red")
         else:
             text.append("→ skipped: ", style="yellow")
             text.append(q.answer_text, style="bold")
         text.append(f"\n  {q.rule}")
     elif response.outcome == "hint":
         text.append("hint: ", style="bold blue")
-        text.append(response.message)
+        text.append(shown(response.message, lines=True))
     elif response.outcome == "invalid":
         text.append("? ", style="bold yellow")
-        text.append(response.message)
+        text.append(shown(elided(response.message, 4 * ECHO_LIMIT), lines=True))
     else:
         return None
     return text
@@ -125,7 +129,8 @@ def summary_view(summary: Summary, *, interrupted: bool = False, saved: bool = T
         text.append("Steps to look at again:\n", style="bold")
         for attempt in summary.missed:
             q = attempt.question
-            gave = "skipped" if attempt.skipped else f"you gave {attempt.answer}"
+            answer = shown(elided(attempt.answer, ECHO_LIMIT))
+            gave = "skipped" if attempt.skipped else f"you gave {answer}"
             text.append(f"  {q.step}  {q.asked}: {gave}, the answer is {q.answer_text}\n")
     text.append(
         f"Answered {summary.answered} of {summary.total} questions in {_duration(summary.seconds)}"
@@ -157,7 +162,11 @@ def _tally_table(title: str, column: str, tallies: list[Tally]) -> Table:
     table.add_column("recent", justify="right")
     for t in sorted(tallies, key=lambda t: (t.recent, t.name)):
         table.add_row(
-            t.name, str(t.attempts), str(t.correct), _percent(t.accuracy), _percent(t.recent)
+            Text(shown(t.name)),
+            str(t.attempts),
+            str(t.correct),
+            _percent(t.accuracy),
+            _percent(t.recent),
         )
     return table
 
@@ -166,7 +175,7 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
     if not stats.attempts:
         return Text(f"No quiz answers saved yet (in {where}). Start with:  backprop quiz")
     title = Text("backprop stats", style="bold")
-    title.append(f"  {where}", style="dim")
+    title.append(f"  {shown(where)}", style="dim")
     head = Text()
     head.append(
         f"{_plural(stats.attempts, 'answer', 'answers')}, {stats.correct} right "
@@ -188,14 +197,14 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
     nxt = Text()
     nxt.append("Practise next\n", style="bold")
     if stats.weak_gates:
-        names = ", ".join(f"{t.name} ({_percent(t.recent)})" for t in stats.weak_gates[:3])
+        names = ", ".join(f"{shown(t.name)} ({_percent(t.recent)})" for t in stats.weak_gates[:3])
         nxt.append(f"  gates with the lowest recent accuracy: {names}\n")
     elif any(t.attempts < MIN_ATTEMPTS for t in stats.by_gate):
         nxt.append(f"  answer {MIN_ATTEMPTS} or more questions on a gate to see how you do on it\n")
     else:
         nxt.append("  no weak gate: every gate is above 90% lately; try --difficulty 3 or more\n")
     if stats.due:
-        names = ", ".join(r.problem for r in stats.due[:5])
+        names = ", ".join(shown(r.problem) for r in stats.due[:5])
         nxt.append(f"  problems due for review: {names}\n")
     nxt.append("  backprop quiz  picks for you: missed problems first, then your weakest gates")
     parts.append(nxt)

@@ -15,6 +15,7 @@ from backprop_cli.core.advice import advise
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import shape_text, show
+from backprop_cli.core.text import shown
 
 T = TypeVar("T")
 
@@ -217,13 +218,13 @@ def header(trace: Trace, digits: int) -> Text:
     program = trace.graph.program
     text.append("backprop trace  ", style="bold")
     if program.is_single_expression:
-        text.append(program.source.strip())
+        text.append(shown(program.source.strip()))
     else:
         text.append(f"a program of {len(program.statements)} statements, output {program.output}")
     if trace.bindings:
-        shown = list(trace.bindings.items())[:12]
-        values = ", ".join(f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in shown)
-        if len(trace.bindings) > len(shown):
+        first = list(trace.bindings.items())[:12]
+        values = ", ".join(f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in first)
+        if len(trace.bindings) > len(first):
             values += f", … ({len(trace.bindings):,} values in all)"
         text.append(f"\nat {values}")
     value = show(trace.value, digits)
