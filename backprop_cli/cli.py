@@ -24,7 +24,7 @@ from backprop_cli.errors import BackpropError, InputError
 if TYPE_CHECKING:  # types only: these modules load when a command runs
     from rich.console import Console
 
-    from backprop_cli.checks.scalar import Check
+    from backprop_cli.checks import Check
     from backprop_cli.core.engine import Trace
     from backprop_cli.pipeline import CheckedTrace
     from backprop_cli.problems.sets import Problem

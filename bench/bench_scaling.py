@@ -14,7 +14,7 @@ Rows (best of --repeat runs, time divided by the number of gates):
 - engine: `engine.run` on an already built graph (forward + backward);
 - trace: `trace_text(..., check=False)`: parse + stage + forward + backward;
 - trace+checks: `trace_text(...)`: also finite differences (2 forward passes per
-  input) and sympy (skipped above verify.SYMBOLIC_GATE_LIMIT gates);
+  input) and sympy (skipped above checks.symbolic.SYMBOLIC_GATE_LIMIT gates);
 - micrograd: building the Values (its forward) + `.backward()`. micrograd's
   topological sort is recursive, so the recursion limit is raised for it.
 

@@ -1,7 +1,7 @@
 """Time vector traces with their cross-checks, by size: `python bench/bench_vectors.py`.
 
 Finite differences nudge every entry (two forward passes each), and the sympy check
-gives every entry a symbol (up to verify_arrays.SYMPY_ENTRY_LIMIT entries), so both
+gives every entry a symbol (up to checks.symbolic.SYMPY_SYMBOL_LIMIT symbols), so both
 grow with the number of entries. Results go in BENCHMARKS.md.
 """
 

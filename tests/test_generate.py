@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli.checks import scalar as verify
+from backprop_cli.checks import symbolic as verify
 from backprop_cli.errors import InputError
 from backprop_cli.pipeline import trace_text
 from backprop_cli.quiz.generate import LEVELS, generate

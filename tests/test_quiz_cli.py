@@ -119,7 +119,7 @@ def test_generated_problem_answered_with_sympy(runner: CliRunner) -> None:
     """The right answer comes from sympy differentiating the generated expression."""
     import sympy
 
-    from backprop_cli.checks.scalar import sympy_expression
+    from backprop_cli.checks.symbolic import sympy_expression
     from backprop_cli.core.language import parse_program
     from backprop_cli.quiz.generate import generate
 

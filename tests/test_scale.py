@@ -17,7 +17,7 @@ import sympy
 from circuits import random_circuit, random_point
 from rich.console import Console
 
-from backprop_cli.checks import scalar as verify
+from backprop_cli.checks import symbolic as verify
 from backprop_cli.core import budget, engine
 from backprop_cli.core.language import Limits, parse_program
 from backprop_cli.errors import InputError

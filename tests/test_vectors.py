@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backprop_cli.checks import arrays as verify_arrays
+from backprop_cli.checks import symbolic as verify_arrays
 from backprop_cli.cli import app
 from backprop_cli.core import vector_gates
 from backprop_cli.core.language import parse_array, parse_bindings, parse_program
@@ -229,7 +229,7 @@ def test_checks_cover_every_entry_and_can_fail(monkeypatch: pytest.MonkeyPatch) 
 
 def test_sympy_check_is_skipped_above_the_size_limit() -> None:
     rng = np.random.default_rng(0)
-    side = math.isqrt(verify_arrays.SYMPY_ENTRY_LIMIT) + 1
+    side = math.isqrt(verify_arrays.SYMPY_SYMBOL_LIMIT) + 1
     bindings = {"A": rng.standard_normal((side, side))}
     result = trace_text("norm2(A)", bindings)
     sympy_check, numeric = result.checks
@@ -389,5 +389,5 @@ def test_sympy_check_is_skipped_when_the_expression_grows_too_large() -> None:
     bindings = {"W": rng.standard_normal((4, 4)), "V": rng.standard_normal((4, 8))}
     result = trace_text("sum(softmax(W @ V) * log_softmax(W @ V))", bindings)
     sympy_check, numeric = result.checks
-    assert sympy_check.status == "skipped" and "operations" in sympy_check.message
+    assert sympy_check.status == "skipped" and "symbols" in sympy_check.message
     assert numeric.status == "agree"

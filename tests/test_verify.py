@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from backprop_cli.checks import scalar as verify
+from backprop_cli.checks import symbolic as verify
 from backprop_cli.core import gates
 from backprop_cli.pipeline import trace_text
 

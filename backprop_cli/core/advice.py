@@ -223,7 +223,7 @@ def _scaled_inputs(trace: Trace) -> list[Advice]:
 
 def advise(trace: Trace) -> list[Advice]:
     """Every warning for a numeric trace, in a stable order; none for a symbolic one."""
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         return []
     return [
         *_saturation(trace),

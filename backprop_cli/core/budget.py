@@ -1,6 +1,6 @@
 """Time budgets for sympy work, which can take minutes on a few hundred gates.
 
-Size limits (engine.tree_size, verify.written_size) refuse the big cases before any
+Size limits (engine.tree_size, checks.symbolic.written_size) refuse the big cases before any
 work; this catches what slips through them, e.g. sympy's Max comparing every pair of
 its arguments. A budget arms SIGALRM; when it runs out the handler raises `OutOfTime`
 inside whatever sympy is doing, and the `with` block ends with `budget.expired` set.

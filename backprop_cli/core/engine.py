@@ -57,7 +57,7 @@ class Contribution(NamedTuple):
 @dataclass
 class Trace:
     graph: Graph
-    mode: Mode
+    kind: Kind  # what the values are: plain numbers, numpy arrays or sympy expressions
     bindings: dict[str, Any]  # numbers; numpy arrays in a vector trace
     values: list[Any]  # per node: the forward value (symbolic: the stage's expression)
     grads: list[Any]  # per node: d output / d node (its upstream gradient)
@@ -72,11 +72,13 @@ class Trace:
     shapes: list[tuple[int, ...]] | None = None  # arrays: each node's shape, () for a number
 
     @property
-    def kind(self) -> Kind:
-        """What the values are: plain numbers, numpy arrays, or sympy symbols."""
-        if self.mode == "symbolic":
-            return "symbols"
-        return "arrays" if self.shapes is not None else "numbers"
+    def mode(self) -> Mode:
+        """ "symbolic" for a trace in symbols, else "numeric" (the JSON `mode` key)."""
+        return "symbolic" if self.kind == "symbols" else "numeric"
+
+    def shape(self, index: int) -> tuple[int, ...]:
+        """Node `index`'s shape as numpy writes it; () for a number or a symbol."""
+        return self.shapes[index] if self.shapes is not None else ()
 
     @property
     def output(self) -> Node:
@@ -85,7 +87,8 @@ class Trace:
     @property
     def value(self) -> Any:
         """The output's value; in symbolic mode, in terms of the inputs."""
-        if self.full is not None:
+        if self.kind == "symbols":
+            assert self.full is not None
             return self.full[self.graph.output]
         return self.values[self.graph.output]
 
@@ -95,22 +98,32 @@ class Trace:
 
         Cached: in symbolic mode each one is expanded and simplified, which is slow.
         """
-        if self.full is None:
+        if self.kind != "symbols":
             return {name: self.grads[i] for name, i in self.graph.inputs.items()}
         if self.expanded is None:
-            self.expanded = {n: self.expanded_gradient(i) for n, i in self.graph.inputs.items()}
+            self.expanded = self._simplified_gradients()
         return dict(self.expanded)
 
-    def expanded_gradient(self, index: int) -> Any:
-        """A symbolic gradient with every stage symbol replaced by what it stands for."""
+    def _simplified_gradients(self) -> dict[str, Any]:
+        """Each symbolic gradient in terms of the inputs, simplified on ONE budget.
+
+        One SIMPLIFY_SECONDS for the whole trace, not one per input: 90 inputs with
+        a budget each took 187 s. What the budget leaves is shown as it is.
+        """
         assert self.full is not None and self.symbols is not None
         import sympy
 
         stages = {
             self.symbols[n.index]: self.full[n.index] for n in self.graph.nodes if n.kind == "gate"
         }
-        expr = sympy.Integer(0) + self.grads[index]  # a sympy number even for a plain 0
-        return tidy(expr.xreplace(stages))
+        gradients = {  # a sympy number even for a plain 0
+            name: (sympy.Integer(0) + self.grads[i]).xreplace(stages)
+            for name, i in self.graph.inputs.items()
+        }
+        with time_budget(SIMPLIFY_SECONDS):  # out of time: the rest are shown as they are
+            for name, expr in gradients.items():
+                gradients[name] = tidy(expr)
+        return gradients
 
 
 def tree_size(exprs: Sequence[Any], limit: int) -> int:
@@ -144,6 +157,8 @@ def tree_size(exprs: Sequence[Any], limit: int) -> int:
 def tidy(expr: Any) -> Any:
     """Simplify, unless that makes the expression bigger or swaps in new functions.
 
+    The caller holds the time budget (`Trace._simplified_gradients`).
+
     sympy's simplify() likes to turn the sigmoid's gradient into 1/(4cosh²(z/2)):
     true, but not the form a learner can match against the notes.
     """
@@ -154,14 +169,11 @@ def tidy(expr: Any) -> Any:
     if sympy.count_ops(expr) > SIMPLIFY_BUDGET:
         return expr
     kinds = {type(f) for f in expr.atoms(sympy.Function)}
-    best = expr
-    with time_budget(SIMPLIFY_SECONDS):  # out of time: show it as it is
-        for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
-            new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
-            if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
-                best = candidate
-                break
-    return best
+    for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
+        new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
+        if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
+            return candidate
+    return expr
 
 
 def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
@@ -188,13 +200,15 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
 class Probe:
     """One forward pass in floats, as finite differences need it."""
 
-    value: float
-    branches: tuple[Any, ...]  # which smooth piece each kinked gate is on
+    value: float  # the output (the sum of its entries, for a vector output)
+    branches: tuple[Any, ...]  # which smooth piece each kinked gate (and entry) is on
     scale: float  # the largest |value| of any node: how big rounding errors can get
 
 
-def probe(graph: Graph, bindings: Mapping[str, float]) -> Probe:
+def probe(graph: Graph, bindings: Mapping[str, Any], kind: Kind = "numbers") -> Probe:
     """The output, the kinked gates' branches and the scale, from a single forward pass."""
+    if kind == "arrays":
+        return array_probe(graph, bindings)
     values = _forward(graph, bindings, kinks=None)
     kinked = (
         n
@@ -275,7 +289,7 @@ def _run_numeric(graph: Graph, bindings: dict[str, float]) -> Trace:
         for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
             grads[j] += amount
             contributions[j].append(Contribution(index, position, amount))
-    return Trace(graph, "numeric", bindings, values, grads, locals_, products, contributions, kinks)
+    return Trace(graph, "numbers", bindings, values, grads, locals_, products, contributions, kinks)
 
 
 _PLAIN = (float, int)  # types the fast path trusts; anything else goes through _guard
@@ -409,7 +423,7 @@ def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
     _check_symbolic_size(graph, full, grads, symbols)
     return Trace(
         graph,
-        "symbolic",
+        "symbols",
         bindings,
         values,
         grads,
@@ -498,7 +512,7 @@ def run_arrays(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
                 contributions[j].append(Contribution(node.index, position, amount))
     return Trace(
         graph,
-        "numeric",
+        "arrays",
         dict(arrays),
         values,
         grads,
@@ -610,18 +624,8 @@ def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(gradient, shape).copy() if gradient.shape != shape else gradient
 
 
-def forward_arrays_value(graph: Graph, bindings: Mapping[str, Any]) -> float:
-    """The output (the sum of its entries, if a vector), in floats: for finite differences."""
-    return array_probe(graph, bindings)[0]
-
-
-def array_branches(graph: Graph, bindings: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Which smooth piece every kinked gate (and every entry of one) is on."""
-    return array_probe(graph, bindings)[1]
-
-
-def array_probe(graph: Graph, bindings: Mapping[str, Any]) -> tuple[float, tuple[Any, ...]]:
-    """One forward pass: the output summed, and the branches (finite differences need both)."""
+def array_probe(graph: Graph, bindings: Mapping[str, Any]) -> Probe:
+    """One forward pass: the output summed, the branches and the scale."""
     import numpy as np
 
     arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
@@ -635,7 +639,8 @@ def array_probe(graph: Graph, bindings: Mapping[str, Any]) -> tuple[float, tuple
             out.append(node.gate.branch(xs))
         elif node.gate.branch([0.0] * len(xs)) is not None:
             out.append(_entry_branches(node.gate, xs))
-    return float(np.sum(values[graph.output])), tuple(out)
+    scale = max((float(np.max(np.abs(v), initial=0.0)) for v in values), default=0.0)
+    return Probe(float(np.sum(values[graph.output])), tuple(out), scale)
 
 
 def _entry_branches(gate: g.Gate, xs: Sequence[Any]) -> Any:

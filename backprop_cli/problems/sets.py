@@ -492,7 +492,7 @@ def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     result.trace = trace
     result.warnings.extend(graph.warnings)
     result.warnings.extend(f"not differentiable here: {kink}" for kink in trace.kinks)
-    if trace.mode == "numeric":
+    if trace.kind != "symbols":
         magnitudes = [_largest(v) for v in (*trace.values, *trace.grads) if v is not None]
         if magnitudes and max(magnitudes) > 1e150:
             result.warnings.append(
@@ -534,7 +534,7 @@ def _backward_rank(trace: Any, index: int) -> float:
 
 def _compare(result: ProblemResult, expect: Expect, trace: Any, variables: list[str]) -> None:
     tolerance = expect.tolerance
-    if trace.shapes is not None:
+    if trace.kind == "arrays":
         _compare_arrays(result, expect, trace, variables)
         return
     from backprop_cli.core.language import is_array

@@ -322,9 +322,9 @@ def build_questions(trace: Trace, mode: Mode) -> list[Question]:
     a fork (a value used more than once) it is asked, since that is where the
     gradients add up. Constant inputs (the 0 of max(0, x)) get no questions.
     """
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         raise InputError("a quiz needs a value for every input of the expression")
-    if trace.shapes is not None:
+    if trace.kind == "arrays":
         return vector_questions(trace, mode)
     graph = trace.graph
     gates = graph.gate_nodes
@@ -538,10 +538,10 @@ def _shape_of(value: object) -> tuple[int, ...]:
 
 def _vector_context(trace: Trace, node: Node) -> str:
     """The step and the shapes it works on (the values are too big to list)."""
-    assert node.gate is not None and trace.shapes is not None
+    assert node.gate is not None and trace.kind == "arrays"
     refs = _refs(trace, node)
     shapes = [
-        f"{ref} {shape_text(trace.shapes[j])}"
+        f"{ref} {shape_text(trace.shape(j))}"
         for ref, j in zip(refs, node.inputs, strict=True)
         if not _is_const(trace, j)
     ]

@@ -211,7 +211,7 @@ def _gradient_names(names: dict[int, str]) -> dict[int, str]:
 def to_python(trace: Trace) -> str:
     """Runnable Python that prints the output's value and its gradients, one per line."""
     graph = trace.graph
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         missing = [name for name in graph.inputs if name not in trace.bindings]
         raise InputError(
             "backprop code writes a program that runs on numbers: give a value for "

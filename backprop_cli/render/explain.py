@@ -51,7 +51,7 @@ class _Explainer:
     def __init__(self, trace: Trace, decimals: int) -> None:
         self.trace = trace
         self.nodes = trace.graph.nodes
-        self.numeric = trace.mode == "numeric"
+        self.numeric = trace.kind != "symbols"
         self.decimals = decimals
 
     def num(self, value: Any) -> str:
@@ -139,7 +139,7 @@ class _Explainer:
             f"∂{out.ref}/∂{name} = {self.num(value)}" for name, value in trace.gradients.items()
         ]
         result.append(Sentence(out.ref, f"So {words(gradients)}.", "result"))
-        if trace.shapes is not None:
+        if trace.kind == "arrays":
             result.append(Sentence("", self.shape_rule(), "shape"))
         return result
 

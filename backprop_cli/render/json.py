@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from backprop_cli.checks.scalar import Check
+from backprop_cli.checks import Check
 from backprop_cli.core.advice import advise
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import to_json
@@ -45,8 +45,8 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
                 "pattern": node.gate.pattern or None,
             }
         )
-        if trace.shapes is not None:  # vectors and matrices: numpy shapes as lists
-            steps[-1]["shape"] = list(trace.shapes[node.index])
+        if trace.kind == "arrays":  # vectors and matrices: numpy shapes as lists
+            steps[-1]["shape"] = list(trace.shape(node.index))
     forks = {
         nodes[index].ref: {
             "from": [
@@ -72,8 +72,8 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
         "advice": [a.as_dict() for a in advice],
         "checks": {check.name: check.as_dict() for check in checks},
     }
-    if trace.shapes is not None:
-        result["shapes"] = {name: list(trace.shapes[i]) for name, i in graph.inputs.items()}
+    if trace.kind == "arrays":
+        result["shapes"] = {name: list(trace.shape(i)) for name, i in graph.inputs.items()}
     return result
 
 

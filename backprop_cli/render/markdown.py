@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backprop_cli.checks.scalar import Check
+from backprop_cli.checks import Check
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.gates import Gate
 from backprop_cli.core.graph import Node
@@ -295,7 +295,7 @@ def chain_equations(trace: Trace, digits: int = 4) -> list[str]:
             equations.append(f"{lhs} &= {rule} = {latex_math(link.product)}")
             continue
         # Arrays multiply entry by entry (⊙): an elementwise gate's Jacobian is diagonal.
-        times = "\\odot" if trace.shapes is not None else "\\cdot"
+        times = "\\odot" if trace.kind == "arrays" else "\\cdot"
         equation = (
             f"{lhs} &= {upstream} \\, {local} = {_num(link.upstream)} {times} {_num(link.local)}"
             f" = {latex_math(link.product)}"

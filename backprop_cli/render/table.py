@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.checks.scalar import Check
+from backprop_cli.checks import Check
 from backprop_cli.core.advice import advise
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
@@ -62,8 +62,9 @@ SHORT_SYMBOLIC = 40
 
 
 def forward_value(trace: Trace, node: Node) -> object:
-    if trace.full is not None and len(str(trace.full[node.index])) <= SHORT_SYMBOLIC:
-        return trace.full[node.index]
+    full = trace.full if trace.kind == "symbols" else None  # each node in the inputs
+    if full is not None and len(str(full[node.index])) <= SHORT_SYMBOLIC:
+        return full[node.index]
     return trace.values[node.index]
 
 
@@ -72,7 +73,7 @@ def forward_table(trace: Trace, digits: int) -> Table:
     table.add_column("step", style="bold")
     table.add_column("gate", style="cyan")
     table.add_column("computes")
-    arrays = trace.shapes is not None
+    arrays = trace.kind == "arrays"
     if arrays:
         table.add_column("shape")
     table.add_column("value", justify="right", style="green")
@@ -99,7 +100,7 @@ def backward_table(trace: Trace, digits: int) -> Table:
     table.add_column("gate", style="cyan")
     table.add_column("upstream", justify="right", style="red")
     table.add_column("input")
-    arrays = trace.shapes is not None
+    arrays = trace.kind == "arrays"
     if arrays:  # a gradient has its input's shape
         table.add_column("shape")
     table.add_column("local gradient")
@@ -133,10 +134,10 @@ def gradients_table(trace: Trace, digits: int) -> Table:
     output = trace.output.ref
     table = Table(title=f"Gradients (∂{output}/∂input)", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("input", style="bold")
-    arrays = trace.shapes is not None
+    arrays = trace.kind == "arrays"
     if arrays:
         table.add_column("shape")
-    if trace.mode == "numeric":
+    if trace.kind != "symbols":
         table.add_column("value", justify="right", style="green")
     table.add_column("gradient", justify="right", style="bold red")
     gradients = list(trace.gradients.items())
@@ -148,7 +149,7 @@ def gradients_table(trace: Trace, digits: int) -> Table:
         row = [name]
         if arrays:
             row.append(shape_text(trace.bindings[name]))
-        if trace.mode == "numeric":
+        if trace.kind != "symbols":
             row.append(show(trace.bindings[name], digits))
         row.append(show(gradient, digits))
         table.add_row(*row)
@@ -196,14 +197,14 @@ def notes_view(trace: Trace, example: str) -> Text | None:
     for warning in (*trace.graph.warnings, *trace.kinks, *advice):
         text.append("warning: ", style="bold yellow")
         text.append(warning + "\n")
-    if trace.shapes is not None and trace.shapes[trace.graph.output]:
+    if trace.shape(trace.graph.output):
         text.append("note: ", style="bold blue")
         text.append(
             f"the output {trace.output.ref} has shape {shape_text(trace.value)}, so its "
             "upstream gradient starts as ones: the gradients are those of the sum of its "
             "entries\n"
         )
-    if trace.mode == "symbolic":
+    if trace.kind == "symbols":
         text.append("note: ", style="bold blue")
         text.append(
             "some inputs have no value, so this trace is symbolic. "
