@@ -169,7 +169,7 @@ def test_a_symbolic_trace_over_the_gate_limit_is_refused() -> None:
 
 def test_a_moderate_symbolic_trace_finishes() -> None:
     result = trace_text(deep_chain(4), {})
-    assert result.trace.mode == "symbolic"
+    assert result.trace.kind == "symbols"
     assert result.checks[0].status == "agree"
     value, gradient = deep_chain_by_hand(4, 0.4)
     at = {sympy.Symbol("x", real=True): sympy.Rational(2, 5)}

@@ -177,7 +177,7 @@ class Diagnosis:
 
 def diagnose(trace: Trace, ask: Ask, answer: Any, tolerance: float | Accepts) -> Diagnosis | None:
     """The slip that reproduces `answer`, or None (see the module docstring)."""
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         return None
     accepts = _accepts(tolerance)
     try:
@@ -201,7 +201,7 @@ def right_value(trace: Trace, ask: Ask) -> Any:
 
 def candidates(trace: Trace, ask: Ask) -> list[Candidate]:
     """Every slip that applies to the ask, most particular first, with its number."""
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         return []
     with _quiet():
         if ask.kind == "forward":
@@ -246,7 +246,7 @@ def _gate_parts(trace: Trace, index: int) -> tuple[Any, list[Any], Any, list[str
 def _kit(trace: Trace) -> Any:
     from backprop_cli.core import gates
 
-    return gates.NumpyMath() if trace.shapes is not None else gates.FloatMath
+    return gates.NumpyMath() if trace.kind == "arrays" else gates.FloatMath
 
 
 def _gate_slips(trace: Trace, index: int, position: int) -> list[tuple[str, Any]]:
@@ -453,7 +453,7 @@ def _array_slips(trace: Trace, ask: Ask, whole: Any) -> _Found:
     """Slips only arrays have: a transposed matrix, a neighbouring entry."""
     import numpy as np
 
-    if trace.shapes is None:
+    if trace.kind != "arrays":
         return []
     found: _Found = []
     array = np.asarray(whole, dtype=float)
@@ -510,7 +510,7 @@ def _what(trace: Trace, ask: Ask) -> str:
 
 def _fit(trace: Trace, value: Any, index: int) -> Any:
     """An array summed back to the shape of node `index` (as the engine does)."""
-    if trace.shapes is None:
+    if trace.kind != "arrays":
         return value
     import numpy as np
 
@@ -518,7 +518,7 @@ def _fit(trace: Trace, value: Any, index: int) -> Any:
 
     array = np.asarray(value, dtype=float)
     try:
-        return unbroadcast(array, trace.shapes[index])
+        return unbroadcast(array, trace.shape(index))
     except ValueError:
         return array
 
