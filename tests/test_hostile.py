@@ -286,4 +286,4 @@ def test_bytes_that_are_not_utf8_on_standard_input(tmp_path: Path) -> None:
     )
     assert quizzed.returncode == 0, quizzed.stderr
     assert b"Traceback" not in quizzed.stdout + quizzed.stderr
-    assert quizzed.stdout.rstrip().endswith(b"Score: 1/8")
+    assert quizzed.stdout.rstrip().endswith(b"Score: 1/1")

@@ -118,4 +118,4 @@ def test_options_that_clash() -> None:
 
 
 def test_gate_kinds_of_a_problem() -> None:
-    assert gate_kinds("1/(1+exp(-(w0*x0+w1*x1+w2)))") == ("mul", "add", "*c", "exp", "+c", "c/x")
+    assert gate_kinds("1/(1+exp(-(w0*x0+w1*x1+w2)))") == ("mul", "add", "*-1", "exp", "+1", "1/x")

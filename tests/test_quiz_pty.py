@@ -76,7 +76,7 @@ def test_feedback_at_the_terminal(tmp_path: Path) -> None:
     text = ANSI.sub("", child.before or "")
     assert "mul switches: the local gradient on x is y = -4" in text
     child.sendline("q")
-    child.expect(r"Score: 0/4")
+    child.expect(r"Score: 0/1")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -93,7 +93,7 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     child.expect_exact(": ")
     child.sendintr()
     child.expect("interrupted")
-    child.expect(r"Score: 1/8")
+    child.expect(r"Score: 1/1")
     child.expect(pexpect.EOF)
     rest = child.before or ""
     child.close()
@@ -109,7 +109,7 @@ def test_ctrl_d_ends_the_quiz(tmp_path: Path) -> None:
     child.expect_exact("gradient f sends to s1")
     child.expect_exact(": ")
     child.sendeof()
-    child.expect(r"Score: 1/8")
+    child.expect(r"Score: 1/1")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

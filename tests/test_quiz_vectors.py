@@ -28,11 +28,11 @@ def test_backward_asks_shapes_and_the_largest_entry() -> None:
     questions = asked("backward")
     assert [(k, a) for k, a, _ in questions] == [
         ("shape", "shape of the gradient f sends to q"),
-        ("product", "entry [1] of the gradient f sends to q"),
+        ("product", "entry [1] of the gradient f sends to q (entries count from 0)"),
         ("shape", "shape of the gradient q sends to W"),
-        ("product", "entry [1, 1] of the gradient q sends to W"),
+        ("product", "entry [1, 1] of the gradient q sends to W (entries count from 0)"),
         ("shape", "shape of the gradient q sends to x"),
-        ("product", "entry [1] of the gradient q sends to x"),
+        ("product", "entry [1] of the gradient q sends to x (entries count from 0)"),
     ]
     answers = [a for _, _, a in questions]
     assert answers[0] == (2,) and answers[2] == (2, 2) and answers[4] == (2,)

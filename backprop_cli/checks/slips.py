@@ -329,13 +329,16 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
     product = trace.products[index][position]
     formula = gate.formulas(refs, node.ref)[position]
     matrix_rule = local is None or _is_rule(formula)
+    arrays = trace.shapes is not None
+    partial = f"∂{node.ref}/∂{ref}"
     if matrix_rule:  # a vector rule, not a product: state it
-        rule = f"d{ref} = {formula} = {_n(product)}"
+        local_rule = chain = f"d{ref} = {formula}"
+    elif arrays:  # arrays are too long for a sentence: the rule, without the numbers
+        local_rule = f"{partial} = {formula}"
+        chain = f"{ref} gets d{node.ref} × {_factor(formula)}, entry by entry"
     else:
-        rule = (
-            f"∂{node.ref}/∂{ref} = {_eq(formula, local)}, so {ref} gets upstream × local = "
-            f"{_n(upstream)} × {_atom(local)} = {_n(product)}"
-        )
+        local_rule = f"{partial} = {_eq(formula, local)}"
+        chain = f"{ref} gets {_n(upstream)} × {_atom(local)} = {_n(product)}"
     found: _Found = []
     for slip, wrong in _gate_slips(trace, index, position):
         locals_ = list(trace.locals[index])
@@ -344,13 +347,10 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
             sent = gate.chain(upstream, locals_, xs, out)[position]
         except (ArithmeticError, ValueError, TypeError):
             continue
-        found.append(
-            (
-                slip,
-                _fit(trace, sent, j),
-                _gate_message(slip, gate, node.ref, ref, xs[position], out, rule),
-            )
-        )
+        said = _gate_message(slip, gate, node.ref, ref, xs[position], out, local_rule)
+        if not matrix_rule:
+            said = f"{said[:-1]}; {chain}."
+        found.append((slip, _fit(trace, sent, j), said))
     try:
         chained = list(gate.chain_slips(upstream, xs, out, position))
     except (ArithmeticError, ValueError, TypeError):
@@ -359,36 +359,43 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
         if slip == "transpose":
             message = (
                 f"That is the transpose of the gradient on {ref}: a gradient has its "
-                f"variable's shape, and {rule}."
+                f"variable's shape, {chain}."
             )
         else:
-            message = _gate_message(slip, gate, node.ref, ref, xs[position], out, rule)
+            message = _gate_message(slip, gate, node.ref, ref, xs[position], out, chain)
         found.append((slip, wrong, message))
     if local is not None and not matrix_rule:
         found.append(
             (
                 "no-upstream",
                 local,
-                f"That is the local gradient ∂{node.ref}/∂{ref} = {_n(local)} alone. The "
-                f"chain rule multiplies it by the upstream gradient: {ref} gets "
-                f"{_n(upstream)} × {_atom(local)} = {_n(product)}.",
+                f"That is the local gradient {partial} alone; times the upstream gradient, "
+                f"{chain}.",
+            )
+        )
+        found.append(
+            (
+                "no-local",
+                _fit(trace, upstream, j),
+                f"That is the upstream gradient, passed on unchanged; times the local "
+                f"gradient {local_rule}, {chain}.",
             )
         )
     found.append(
-        (
-            "no-local",
-            _fit(trace, upstream, j),
-            f"That is the upstream gradient {_n(upstream)}, passed on unchanged. {rule}.",
-        )
+        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient; {chain}.")
     )
     found.append(
-        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient: {rule}.")
+        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient; {chain}.")
     )
-    found.append(
-        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient: {rule}.")
-    )
-    found.append(("sign", -product, f"Right size, wrong sign: {rule}."))
+    found.append(("sign", -product, f"Right size, wrong sign: {chain}."))
     return found
+
+
+def _factor(text: str) -> str:
+    """A formula as a factor: `(1 - tanh(x)²)`, but `q` and `exp(x)` as they are."""
+    from backprop_cli.core.gates import atom
+
+    return atom(text)
 
 
 def _gradient(trace: Trace, index: int) -> _Found:

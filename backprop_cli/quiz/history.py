@@ -28,7 +28,9 @@ from backprop_cli.quiz.questions import Attempt
 
 HOME_VARIABLE = "BACKPROP_HOME"
 FILENAME = "history.sqlite3"
-SCHEMA_VERSION = 1
+# 2: the `slip` column (the catalog slip of a wrong answer); a version-1 file gains
+# it on open (ALTER TABLE, '' for the old rows) and stays readable as it is.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -45,14 +47,17 @@ CREATE TABLE IF NOT EXISTS attempts (
     hints INTEGER NOT NULL,
     seconds REAL NOT NULL,
     mode TEXT NOT NULL,
-    timestamp TEXT NOT NULL     -- ISO 8601, UTC
+    timestamp TEXT NOT NULL,    -- ISO 8601, UTC
+    slip TEXT NOT NULL DEFAULT ''  -- checks/slips id of a wrong answer; '' for none
 );
 CREATE INDEX IF NOT EXISTS attempts_by_problem ON attempts (problem, timestamp);
 """
 COLUMNS = (
     "session, problem, step, gate, kind, asked, answer, expected, correct, skipped, hints, "
-    "seconds, mode, timestamp"
+    "seconds, mode, timestamp, slip"
 )
+# A version-1 file read without changing it (`stats` opens read-only) has no slip column.
+OLD_COLUMNS = COLUMNS.replace(", slip", ", '' AS slip")
 
 # Spaced repetition (Leitner boxes): after a miss a problem comes back in 10
 # minutes; each clean run after that pushes it further out.
@@ -101,11 +106,13 @@ class Row:
     seconds: float
     mode: str
     timestamp: datetime
+    slip: str = ""  # the catalog slip that gave a wrong answer; "" for none
 
     @classmethod
     def from_db(cls, values: Sequence[Any]) -> Row:
         (session, problem, step, gate, kind, asked, answer, expected) = values[:8]
-        correct, skipped, hints, seconds, mode, stamp = values[8:]
+        correct, skipped, hints, seconds, mode, stamp = values[8:14]
+        slip = values[14] if len(values) > 14 else ""
         return cls(
             session,
             problem,
@@ -121,6 +128,7 @@ class Row:
             float(seconds),
             mode,
             datetime.fromisoformat(stamp),
+            str(slip or ""),
         )
 
 
@@ -143,6 +151,7 @@ def attempt_row(
         seconds=attempt.seconds,
         mode=mode,
         timestamp=when or datetime.now(UTC),
+        slip=attempt.slip or "",
     )
 
 
@@ -182,8 +191,9 @@ class Store:
             row.seconds,
             row.mode,
             row.timestamp.isoformat(),
+            row.slip,
         )
-        sql = f"INSERT INTO attempts ({COLUMNS}) VALUES ({', '.join('?' * 14)})"
+        sql = f"INSERT INTO attempts ({COLUMNS}) VALUES ({', '.join('?' * 15)})"
         try:
             with self.conn:
                 self.conn.execute(sql, values)
@@ -218,6 +228,7 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("SELECT count(*) FROM attempts").fetchone()
         # Take the write lock once now: a locked or read-only file shows up here,
@@ -228,6 +239,17 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _has_slip_column(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "slip" for row in conn.execute("PRAGMA table_info(attempts)"))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older file up to SCHEMA_VERSION, keeping every row (version 1: no slip)."""
+    if not _has_slip_column(conn):
+        with conn:
+            conn.execute("ALTER TABLE attempts ADD COLUMN slip TEXT NOT NULL DEFAULT ''")
 
 
 def _memory() -> sqlite3.Connection:
@@ -269,7 +291,8 @@ def read_rows(path: Path | None = None, *, timeout: float = 5.0) -> tuple[list[R
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            cursor = conn.execute(f"SELECT {COLUMNS} FROM attempts ORDER BY timestamp, id")
+            columns = COLUMNS if _has_slip_column(conn) else OLD_COLUMNS
+            cursor = conn.execute(f"SELECT {columns} FROM attempts ORDER BY timestamp, id")
             return [Row.from_db(values) for values in cursor], []
         finally:
             conn.close()
@@ -400,6 +423,8 @@ class Stats:
     day_streak: int
     weak_gates: list[Tally]  # weakest first
     due: list[Review]  # problems due for review, most overdue first
+    # How often each catalog slip gave a wrong answer, over all attempts, most frequent first.
+    slips: dict[str, int] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> float:
@@ -429,7 +454,17 @@ def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
         day_streak=_day_streak(rows, now.astimezone().date()),
         weak_gates=weak,
         due=due,
+        slips=slip_counts(rows),
     )
+
+
+def slip_counts(rows: Iterable[Row]) -> dict[str, int]:
+    """Each slip's count, most frequent first (ties by id, so the order is stable)."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.slip:
+            counts[row.slip] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 # --------------------------------------------------------------------------- what next

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from backprop_cli.checks.slips import Ask, Diagnosis, diagnose
 from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
@@ -50,12 +51,13 @@ class QuizProblem:
 class Question:
     kind: Kind
     step: str  # the step (or input name) the question is about
-    gate: str  # gate kind for the statistics ("mul", "*c", ...); "" for whole-circuit ones
+    gate: str  # the gate's name for the statistics ("mul", "*2", "1/x"); "" for whole-circuit ones
     asked: str  # what the learner is asked for, e.g. "local gradient ∂s2/∂s1"
     context: str  # what is shown with it: the step and the values it needs
     answer: float  # a shape question: the number of entries (the shape is in `shape`)
     rule: str  # how the right value comes about, numbers put in
     shape: tuple[int, ...] | None = None  # set for "what shape is …?" (vector quizzes)
+    ask: Ask | None = None  # what was asked, for the catalog of slips (not for shapes)
 
     @property
     def answer_text(self) -> str:
@@ -74,6 +76,7 @@ class Attempt:
     skipped: bool
     hints: int
     seconds: float
+    slip: str | None = None  # the catalog slip that reproduces a wrong answer, if one does
 
 
 @dataclass(frozen=True)
@@ -82,16 +85,21 @@ class Response:
     question: Question | None = None
     value: float | None = None  # the learner's answer as a number
     message: str = ""  # a hint, or why the answer could not be read
+    diagnosis: Diagnosis | None = None  # a wrong answer: the slip that gives it, if known
 
 
 @dataclass(frozen=True)
 class Summary:
+    """The end of a quiz: `score` right out of `answered` (skipped ones not counted)."""
+
     score: int
-    total: int
-    answered: int
+    total: int  # questions in the quiz
+    answered: int  # questions answered with a number or shape (not skipped)
     seconds: float
-    missed: tuple[Attempt, ...]
+    missed: tuple[Attempt, ...]  # answered wrong or skipped, in order
     quit: bool
+    skipped: int = 0
+    not_reached: int = 0  # left when the quiz ended early
 
 
 # --------------------------------------------------------------------------- tolerance
@@ -146,20 +154,9 @@ def parse_tolerance(text: str | None) -> Tolerance:
 # --------------------------------------------------------------------------- gate kinds
 
 
-_CONST_KINDS: dict[type[g.Gate], str] = {
-    g.AddConst: "+c",
-    g.ConstSub: "c-x",
-    g.MulConst: "*c",
-    g.DivConst: "/c",
-    g.ConstDiv: "c/x",
-    g.PowConst: "x^c",
-    g.ConstPow: "c^x",
-}
-
-
 def gate_kind(gate: g.Gate) -> str:
-    """The gate's family for statistics: `*2` and `*-1` are both `*c`."""
-    return _CONST_KINDS.get(type(gate), gate.name)
+    """The gate's name for statistics, as the trace tables write it: `*2`, `1/x`, `+1`."""
+    return gate.name
 
 
 # --------------------------------------------------------------------------- questions
@@ -226,6 +223,7 @@ def forward_question(trace: Trace, node: Node) -> Question:
         context=_step_context(trace, node, value=False, upstream=False),
         answer=float(value),
         rule=rule,
+        ask=Ask.forward(node.index),
     )
 
 
@@ -248,6 +246,7 @@ def local_question(trace: Trace, node: Node, position: int, *, upstream: bool) -
         context=_step_context(trace, node, value=True, upstream=upstream),
         answer=float(local),
         rule=rule,
+        ask=Ask.local(node.index, position),
     )
 
 
@@ -269,6 +268,7 @@ def product_question(trace: Trace, node: Node, position: int) -> Question:
         context=_step_context(trace, node, value=True, upstream=True),
         answer=float(product),
         rule=rule,
+        ask=Ask.product(node.index, position),
     )
 
 
@@ -298,6 +298,7 @@ def upstream_question(trace: Trace, node: Node) -> Question:
         context=_step_context(trace, node, value=True, upstream=False),
         answer=float(trace.grads[node.index]),
         rule=_sum_rule(trace, node.index),
+        ask=Ask("upstream", node.index),
     )
 
 
@@ -311,6 +312,7 @@ def gradient_question(trace: Trace, name: str, index: int) -> Question:
         context=f"{name} = {show(trace.values[index], DIGITS)}",
         answer=float(trace.grads[index]),
         rule=_sum_rule(trace, index),
+        ask=Ask.gradient(index),
     )
 
 
@@ -413,8 +415,18 @@ class Quiz:
                 "? for a hint, skip, or q to quit.",
             )
         correct = self.tolerance.accepts(value, question.answer)
-        self._record(Attempt(question, text.strip(), value, correct, False, self.hints, seconds))
-        return Response("right" if correct else "wrong", question, value)
+        found = None if correct else self.diagnose(question, value)
+        slip = found.slip if found else None
+        self._record(
+            Attempt(question, text.strip(), value, correct, False, self.hints, seconds, slip)
+        )
+        return Response("right" if correct else "wrong", question, value, diagnosis=found)
+
+    def diagnose(self, question: Question, value: float) -> Diagnosis | None:
+        """The catalog slip that gives this wrong number, within the quiz's tolerance."""
+        if question.ask is None:
+            return None
+        return diagnose(self.trace, question.ask, value, self.tolerance.accepts)
 
     def respond_shape(self, question: Question, text: str, seconds: float) -> Response:
         """Grade a shape: `(2, 3)`, `2x3`, `2 3`, `(2,)`, `2`, or `()` / `scalar`."""
@@ -444,13 +456,16 @@ class Quiz:
     def summary(self) -> Summary:
         score = sum(1 for a in self.attempts if a.correct)
         missed = tuple(a for a in self.attempts if not a.correct)
+        skipped = sum(1 for a in self.attempts if a.skipped)
         return Summary(
             score=score,
             total=len(self.questions),
-            answered=len(self.attempts),
+            answered=len(self.attempts) - skipped,
             seconds=sum(a.seconds for a in self.attempts),
             missed=missed,
             quit=self.quit or self.position < len(self.questions),
+            skipped=skipped,
+            not_reached=len(self.questions) - len(self.attempts),
         )
 
 
@@ -528,6 +543,9 @@ def _entry(value: object) -> tuple[tuple[int, ...], float]:
     return index, float(array[index])
 
 
+FROM_ZERO = " (entries count from 0)"
+
+
 def _index_text(index: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in index) + "]"
 
@@ -598,11 +616,12 @@ def vector_questions(trace: Trace, mode: Mode) -> list[Question]:
                     kind="forward",
                     step=node.ref,
                     gate=kind,
-                    asked=where,
+                    asked=where + (FROM_ZERO if index else ""),
                     context=context,
                     answer=number,
                     rule=f"{node.ref} = {node.gate.computes(_refs(trace, node))}: {where} = "
                     f"{show(number, DIGITS)}",
+                    ask=Ask.forward(node.index, index or None),
                 )
             )
     if mode in ("backward", "full", "local"):
@@ -642,10 +661,12 @@ def vector_questions(trace: Trace, mode: Mode) -> list[Question]:
                         kind="product",
                         step=node.ref,
                         gate=kind,
-                        asked=f"{where} of the gradient {node.ref} sends to {ref}",
+                        asked=f"{where} of the gradient {node.ref} sends to {ref}"
+                        + (FROM_ZERO if index else ""),
                         context=context,
                         answer=number,
                         rule=rule + show(number, DIGITS),
+                        ask=Ask.product(node.index, position, index or None),
                     )
                 )
     if mode == "gradients":
@@ -670,11 +691,12 @@ def vector_questions(trace: Trace, mode: Mode) -> list[Question]:
                     kind="gradient",
                     step=name,
                     gate="",
-                    asked=f"{where}∂{trace.output.ref}/∂{name}",
+                    asked=f"{where}∂{trace.output.ref}/∂{name}" + (FROM_ZERO if index else ""),
                     context=context,
                     answer=number,
                     rule=f"what every use of {name} sends back, added up; {where}"
                     f"∂{trace.output.ref}/∂{name} = {show(number, DIGITS)}",
+                    ask=Ask.gradient(index_, index or None),
                 )
             )
     return questions

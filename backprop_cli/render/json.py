@@ -163,6 +163,7 @@ def stats_dict(stats: Stats, database: str) -> dict[str, Any]:
             "problems": [r.problem for r in stats.due],
         },
         "due": [review_dict(r) for r in stats.due],
+        "slips": dict(stats.slips),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -63,6 +64,8 @@ def intro(quiz: Quiz, why: str = "") -> Group:
         how.append("note: ", style="bold yellow")
         how.append(f"{kink}\n")
     how.append(f"{len(quiz.questions)} questions on {MODE_WORDS[quiz.mode]}.\n")
+    if trace.shapes is not None:
+        how.append("Entries of vectors and matrices count from 0: x[0] is the first.\n")
     how.append(f"Type a number or a calculation (-1/1.37**2), {quiz.tolerance.describe()}.\n")
     how.append("?", style="bold")
     how.append(" hint   ")
@@ -86,7 +89,12 @@ def prompt(question: Question) -> Text:
     return Text(question.asked, style="bold")
 
 
-def feedback(response: Response) -> Text | None:
+def feedback(response: Response) -> RenderableType | None:
+    """Right, or wrong with the slip that explains it (if one does) and the working.
+
+    The explanation lines hang under the verdict, indented by 2, so a sentence that
+    wraps at 80 columns stays in its block.
+    """
     q = response.question
     text = Text()
     if response.outcome == "right":
@@ -95,15 +103,20 @@ def feedback(response: Response) -> Text | None:
         text.append(f" ({q.answer_text})", style="green")
     elif response.outcome in ("wrong", "skipped"):
         assert q is not None
+        below = Text()
         if response.outcome == "wrong":
             text.append("✗ ", style="bold red")
             text.append(q.answer_text, style="bold")
             gave = response.message if q.shape is not None else show(response.value, DIGITS)
             text.append(f" (you gave {shown(elided(gave, ECHO_LIMIT))})", style="red")
+            if response.diagnosis is not None:  # the slip first, then the working
+                below.append(response.diagnosis.slip, style="bold yellow")
+                below.append(f": {shown(response.diagnosis.message)}\n")
         else:
             text.append("→ skipped: ", style="yellow")
             text.append(q.answer_text, style="bold")
-        text.append(f"\n  {q.rule}")
+        below.append(q.rule)
+        return Group(text, Padding(below, (0, 0, 0, 2), expand=False))
     elif response.outcome == "hint":
         text.append("hint: ", style="bold blue")
         text.append(shown(response.message, lines=True))
@@ -125,20 +138,38 @@ def summary_view(summary: Summary, *, interrupted: bool = False, saved: bool = T
     text = Text("\n")
     if interrupted:
         text.append("interrupted. ", style="yellow")
-    if summary.missed:
+    wrong = [a for a in summary.missed if not a.skipped]
+    skipped = [a for a in summary.missed if a.skipped]
+    if wrong:
         text.append("Steps to look at again:\n", style="bold")
-        for attempt in summary.missed:
+        for attempt in wrong:
             q = attempt.question
             answer = shown(elided(attempt.answer, ECHO_LIMIT))
-            gave = "skipped" if attempt.skipped else f"you gave {answer}"
-            text.append(f"  {q.step}  {q.asked}: {gave}, the answer is {q.answer_text}\n")
+            slip = f" ({attempt.slip})" if attempt.slip else ""
+            # Two lines, so neither wraps at 80 columns in the middle of a number.
+            text.append(f"  {q.step}  {q.asked}\n")
+            text.append(f"      you gave {answer}{slip}, the answer is {q.answer_text}\n")
+    if skipped:
+        text.append("Skipped:\n", style="bold")
+        for attempt in skipped:
+            q = attempt.question
+            text.append(f"  {q.step}  {q.asked}\n")
+            text.append(f"      the answer is {q.answer_text}\n")
     text.append(
         f"Answered {summary.answered} of {summary.total} questions in {_duration(summary.seconds)}"
     )
-    if summary.answered:
+    if summary.answered or summary.skipped:
         text.append(" (saved)" if saved else " (not saved)", style="dim")
+    left = []
+    if summary.skipped:
+        left.append(f"{summary.skipped} skipped")
+    if summary.not_reached:
+        left.append(f"{summary.not_reached} not reached")
+    if left:
+        text.append(f"; {', '.join(left)}")
     text.append("\n")
-    text.append(f"Score: {summary.score}/{summary.total}", style="bold")
+    # K right out of N answered: a skipped or unreached question is neither.
+    text.append(f"Score: {summary.score}/{summary.answered}", style="bold")
     return text
 
 
@@ -171,6 +202,23 @@ def _tally_table(title: str, column: str, tallies: list[Tally]) -> Table:
     return table
 
 
+SLIPS_SHOWN = 5  # the most frequent slips; `stats --json` has them all
+
+
+def _slips_table(counts: dict[str, int]) -> Table:
+    """The learner's most frequent slips, with the catalog's sentence for each."""
+    from backprop_cli.checks.slips import SLIPS
+
+    table = Table(title="Your most frequent slips", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("slip", style="bold")
+    table.add_column("times", justify="right")
+    table.add_column("what it is")
+    for slip, count in list(counts.items())[:SLIPS_SHOWN]:
+        known = SLIPS.get(slip)  # an id from a newer version reads as itself
+        table.add_row(shown(slip), str(count), known.sentence if known else "")
+    return table
+
+
 def stats_view(stats: Stats, where: str) -> RenderableType:
     if not stats.attempts:
         return Text(f"No quiz answers saved yet (in {where}). Start with:  backprop quiz")
@@ -194,6 +242,8 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
         _tally_table("By mode", "mode", stats.by_mode),
         _tally_table("By kind of question", "question", stats.by_kind),
     ]
+    if stats.slips:
+        parts.append(_slips_table(stats.slips))
     nxt = Text()
     nxt.append("Practise next\n", style="bold")
     if stats.weak_gates:
