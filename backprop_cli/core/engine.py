@@ -169,10 +169,15 @@ def tidy(expr: Any) -> Any:
     if sympy.count_ops(expr) > SIMPLIFY_BUDGET:
         return expr
     kinds = {type(f) for f in expr.atoms(sympy.Function)}
-    for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
-        new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
-        if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
-            return candidate
+    try:
+        for candidate in (sympy.simplify(expr), sympy.factor_terms(expr)):
+            new_kinds = {type(f) for f in candidate.atoms(sympy.Function)}
+            if new_kinds <= kinds and sympy.count_ops(candidate) <= sympy.count_ops(expr):
+                return candidate
+    except (TypeError, ValueError, ArithmeticError, AttributeError):
+        # simplify() itself fails on some piecewise forms (min(2, relu(sigmoid(1/z))):
+        # "The argument 'nan' is not comparable"): show the gradient as it is.
+        return expr
     return expr
 
 
@@ -365,6 +370,21 @@ def as_sympy(value: Any) -> Any:
     return sympy.Integer(value) if isinstance(value, int) else value
 
 
+def _refuse_outside_domain(node: Node, inputs: Sequence[Any]) -> None:
+    """A gate whose inputs are all numbers in a symbolic trace (x given, y not) is
+    checked as the numeric trace checks it: sqrt(-1) is an error at its step, not an
+    imaginary number that makes a later max() fail inside sympy (exit 3)."""
+    if not all(getattr(v, "is_number", False) for v in inputs):
+        return
+    try:
+        numbers = [float(v) for v in inputs]
+    except (TypeError, ValueError, OverflowError):
+        return  # not a real float (already complex, or huge): sympy's own form stays
+    assert node.gate is not None
+    gate = node.gate
+    _guard(node, numbers, lambda: gate.forward(g.FloatMath(), numbers))
+
+
 def _too_large_for_symbols(graph: Graph, what: str) -> InputError:
     example = " ".join(f"{name}=1" for name in list(graph.inputs)[:4])
     return InputError(
@@ -399,8 +419,16 @@ def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
         else:
             assert node.gate is not None
             stage_inputs = [symbols[j] for j in node.inputs]
-            values[node.index] = node.gate.forward(k, stage_inputs)
-            full[node.index] = node.gate.forward(k, [full[j] for j in node.inputs])
+            _refuse_outside_domain(node, [full[j] for j in node.inputs])
+            try:
+                values[node.index] = node.gate.forward(k, stage_inputs)
+                full[node.index] = node.gate.forward(k, [full[j] for j in node.inputs])
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                # sympy refuses, e.g. Max of a non-real number: say where, not exit 3.
+                raise InputError(
+                    f"{node.gate.name} at step {node.step} cannot be traced in symbols "
+                    f"({exc}); give every input a value for a numeric trace"
+                ) from None
             symbols[node.index] = sympy.Symbol(node.ref, real=True)
 
     grads: list[Any] = [sympy.Integer(0)] * n

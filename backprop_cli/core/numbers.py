@@ -17,7 +17,17 @@ def show(value: Any, digits: int = 4) -> str:
         return "—"
     if hasattr(value, "ndim"):  # a numpy array: nested brackets, long ones cut short
         return show_array(value, digits)
-    return str(value)
+    return symbolic_text(value, digits)
+
+
+def symbolic_text(value: Any, digits: int = 4) -> str:
+    """A symbolic value as sympy writes it; exact constants past Python's 4,300-digit
+    limit on int-to-text ((7^100*x)^100 holds 7^10000, 8,451 digits) are written to
+    `digits` significant digits instead, which also keeps the line readable."""
+    try:
+        return str(value)
+    except ValueError:
+        return str(value.evalf(digits))
 
 
 # Vectors longer than this show their first and last entries around "…".
@@ -61,7 +71,7 @@ def to_json(value: Any) -> Any:
         return float(value)
     if hasattr(value, "tolist"):  # a numpy array: nested lists (a 0-d array: a number)
         return value.tolist()
-    return str(value)
+    return symbolic_text(value, 15)
 
 
 def fixed(value: Any, decimals: int = 2) -> str:

@@ -445,7 +445,28 @@ def within(got: float, want: float, tolerance: float) -> bool:
 
 
 def check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
-    """Parse, trace, cross-check, and compare the claims. Never raises InputError.
+    """Parse, trace, cross-check, and compare the claims. Never raises.
+
+    A failure of any kind is this problem's own error row: one problem that trips a
+    bug (sympy raising on `max(x, 1/min(0, y))`, say) used to end the whole `check`
+    run with exit 3 and print nothing for the others.
+    """
+    try:
+        return _check_problem(problem, symbolic=symbolic)
+    except (RecursionError, MemoryError):
+        return _error(ProblemResult(problem, "pass"), "the expression is too large to check")
+    except InputError as exc:
+        return _error(ProblemResult(problem, "pass"), str(exc))
+    except Exception as exc:  # a bug: say so in this row, and let the others report
+        return _error(
+            ProblemResult(problem, "pass"),
+            f"internal error while checking this problem ({type(exc).__name__}: {exc}); "
+            "this is a bug in backprop, please report it with the problem",
+        )
+
+
+def _check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
+    """check_problem's work; may raise on a bug.
 
     `symbolic=False` skips the sympy cross-check (finite differences still run): the
     claim is compared with the trace either way, and sympy costs most of the time.

@@ -10,7 +10,6 @@ spoil the rest. The caller (cli/play) times the answers and does the printing.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -517,18 +516,50 @@ def shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
-_SHAPE_TEXT = re.compile(r"^[\s(\[]*(\d+(?:\s*[,x×*\s]\s*\d+)*)?[\s,)\]]*$")
+# A dimension longer than this is no shape a quiz asks about (and int() of 5,000
+# digits raises ValueError: that answer used to end the quiz with exit 3).
+MAX_DIMENSION_DIGITS = 9
+_OPEN, _CLOSE, _SEPARATORS = " \t([", " \t,)]", ",x×*"
 
 
 def read_shape(text: str) -> tuple[int, ...] | None:
-    """A shape as a learner types it, or None if it is not one."""
+    """A shape as a learner types it (`(2, 3)`, `2x3`, `2 3`, `[2]`, `(2,)`), or None.
+
+    One pass over the characters, no regular expression: the pattern this replaces
+    backtracked, and `1   1   1 …!` with 18 groups took over 20 s to refuse.
+    """
     word = text.strip().lower()
     if word in ("scalar", "number", "()", "( )", "[]"):
         return ()
-    match = _SHAPE_TEXT.match(word)
-    if not match or not match.group(1):
+    n, i = len(word), 0
+    while i < n and word[i] in _OPEN:
+        i += 1
+    dims: list[int] = []
+    while i < n and word[i].isdigit() and word[i].isascii():
+        start = i
+        while i < n and word[i].isdigit() and word[i].isascii():
+            i += 1
+        if i - start > MAX_DIMENSION_DIGITS:
+            return None
+        dims.append(int(word[start:i]))
+        gap = i
+        while i < n and word[i] in " \t":
+            i += 1
+        if i < n and word[i] in _SEPARATORS:
+            times = word[i] != ","
+            i += 1
+            while i < n and word[i] in " \t":
+                i += 1
+            if times and not (i < n and word[i].isdigit()):
+                return None  # 2x: a product needs its second factor
+        elif i == gap:  # digits followed by neither a space nor a separator
+            break
+    if not dims:
         return None
-    return tuple(int(n) for n in re.findall(r"\d+", match.group(1)))
+    # What is left may only close the shape: spaces, commas, ) and ].
+    if any(ch not in _CLOSE for ch in word[i:]):
+        return None
+    return tuple(dims)
 
 
 def _entry(value: object) -> tuple[tuple[int, ...], float]:

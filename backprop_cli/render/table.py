@@ -14,7 +14,7 @@ from backprop_cli.checks import Check
 from backprop_cli.core.advice import advise
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
-from backprop_cli.core.numbers import shape_text, show
+from backprop_cli.core.numbers import shape_text, show, symbolic_text
 from backprop_cli.core.text import shown
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ SHORT_SYMBOLIC = 40
 
 def forward_value(trace: Trace, node: Node) -> object:
     full = trace.full if trace.kind == "symbols" else None  # each node in the inputs
-    if full is not None and len(str(full[node.index])) <= SHORT_SYMBOLIC:
+    if full is not None and len(symbolic_text(full[node.index])) <= SHORT_SYMBOLIC:
         return full[node.index]
     return trace.values[node.index]
 
