@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from backprop_cli import __version__
 from backprop_cli.errors import BackpropError, InputError
@@ -172,6 +173,52 @@ DecimalsOption = Annotated[
 # --------------------------------------------------------------------------- end of issue 5 choices
 
 
+class ExpressionCommand(TyperCommand):
+    """A command whose first argument is an expression, which may start with a minus.
+
+    Click reads `-x^2` as options -x, -^ and -2 ("No such option: -x"). Any argument
+    that starts with one minus and is not an option of the command is an expression
+    or a value, so it is passed on as an argument (with a leading space, removed by
+    `expression_text`).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        options: dict[str, bool] = {}  # option name -> takes a value
+        for param in self.get_params(ctx):  # with -h and --help
+            if getattr(param, "param_type_name", "") == "option":
+                takes_value = not getattr(param, "is_flag", False) and not getattr(
+                    param, "count", False
+                )
+                for name in (*param.opts, *param.secondary_opts):
+                    options[name] = takes_value
+        protected: list[str] = []
+        skip_value = False
+        for token in args:
+            if skip_value:
+                protected.append(token)
+                skip_value = False
+                continue
+            if token == "--":
+                protected.extend(args[len(protected) :])
+                break
+            if token in options:
+                skip_value = options[token]
+            elif (
+                token.startswith("-")
+                and not token.startswith("--")
+                and len(token) > 1
+                and not options.get(token[:2], False)  # -fFILE, -oNAME: click's own
+            ):
+                token = " " + token
+            protected.append(token)
+        return super().parse_args(ctx, protected)
+
+
+def expression_text(text: str) -> str:
+    """An expression argument as typed (ExpressionCommand protects a leading minus)."""
+    return text[1:] if text.startswith(" -") else text
+
+
 ExpressionArgs = Annotated[
     list[str] | None,
     typer.Argument(
@@ -191,7 +238,7 @@ CheckOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=ExpressionCommand)
 def trace(
     args: ExpressionArgs = None,
     file: FileOption = None,
@@ -540,7 +587,7 @@ def _notices(messages: list[str]) -> None:
         typer.echo(f"warning: {shown(message, lines=True)}", err=True)
 
 
-@app.command()
+@app.command(cls=ExpressionCommand)
 def quiz(
     args: Annotated[
         list[str] | None,
@@ -614,7 +661,7 @@ def quiz(
     with reported_errors():
         limit = parse_tolerance(tolerance)
         positional = list(args or [])
-        expression = positional.pop(0) if positional else None
+        expression = expression_text(positional.pop(0)) if positional else None
         bindings = parse_bindings(positional)
         store = history.open_store()
         _notices(store.notices)
@@ -783,7 +830,7 @@ def expression_and_bindings(
     if file is not None:
         text = read_text(str(file))
     elif positional:
-        first = positional.pop(0)
+        first = expression_text(positional.pop(0))
         text = read_text("-") if first == "-" else first
     else:
         raise InputError(
@@ -799,7 +846,7 @@ def report_failed_checks(result: CheckedTrace) -> None:
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-@app.command()
+@app.command(cls=ExpressionCommand)
 def graph(
     args: ExpressionArgs = None,
     file: FileOption = None,
@@ -887,7 +934,7 @@ def draw_picture(trace: Trace, fmt: GraphFormat, decimals: int) -> str | bytes:
     return picture.decode("utf-8") if fmt is GraphFormat.svg else picture
 
 
-@app.command()
+@app.command(cls=ExpressionCommand)
 def code(
     args: ExpressionArgs = None,
     file: FileOption = None,

@@ -40,7 +40,9 @@ def read(
 ) -> Program:
     """Parse `text`. Vector syntax (@, W.T, sum, softmax, …) is read only when some
     value is an array, so a scalar expression's errors never mention matrices."""
-    return parse_program(text, output=output, limits=limits, vectors=has_arrays(bindings))
+    return parse_program(
+        text, output=output, limits=limits, vectors=has_arrays(bindings), given=bindings
+    )
 
 
 def variables(text: str, bindings: Mapping[str, Any]) -> list[str]:

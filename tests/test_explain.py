@@ -140,7 +140,7 @@ def test_fork_on_a_gate_comes_before_its_sentence() -> None:
     # and q gathers all of it before passing anything on.
     said = sentences("q = x*y; f = q*q + q", {"x": 2, "y": 3})
     fork = said.index(
-        "q receives 1.00 from f, 6.00 from s2 and 6.00 from s2: they add up to 13.00."
+        "q receives 1.00 from f, 6.00 from s1 and 6.00 from s1: they add up to 13.00."
     )
     own = next(
         i for i, s in enumerate(said) if s.startswith("The mul gate receives upstream 13.00")

@@ -36,7 +36,7 @@ def test_the_neuron_fuses_into_one_sigmoid_gate() -> None:
     gates = [n.gate.name for n in graph.gate_nodes]
     assert gates == ["mul", "mul", "add", "add", "sigmoid"]
     # Step ids renumbered in forward order, the output keeps its name.
-    assert [n.step for n in graph.gate_nodes] == ["s1", "s2", "s3", "s4", "s5"]
+    assert [n.step for n in graph.gate_nodes] == ["s1", "s2", "s3", "s4", "f"]
     assert [n.ref for n in graph.gate_nodes] == ["s1", "s2", "s3", "s4", "f"]
     assert [n.index for n in graph.nodes] == list(range(len(graph.nodes)))
     sigmoid = graph.nodes[graph.output]

@@ -21,7 +21,8 @@ def test_the_neuron_stages_as_the_notes_draw_it() -> None:
     graph = stage("1/(1+exp(-(w0*x0+w1*x1+w2)))")
     assert gate_names(graph) == ["mul", "mul", "add", "add", "*-1", "exp", "+1", "1/x"]
     assert list(graph.inputs) == ["w0", "x0", "w1", "x1", "w2"]
-    assert [n.step for n in graph.gate_nodes] == [f"s{i}" for i in range(1, 9)]
+    # Only unnamed stages are numbered; the output goes by its name.
+    assert [n.step for n in graph.gate_nodes] == [f"s{i}" for i in range(1, 8)] + ["f"]
     assert graph.nodes[graph.output].ref == "f"
 
 
@@ -71,7 +72,7 @@ def test_a_name_used_twice_is_a_fork() -> None:
 def test_program_stages_take_the_users_names() -> None:
     graph = stage("dot = w0*x0 + w2\nf = 1/(1+exp(-dot))")
     refs = [n.ref for n in graph.gate_nodes]
-    assert refs == ["s1", "dot", "s3", "s4", "s5", "f"]
+    assert refs == ["s1", "dot", "s2", "s3", "s4", "f"]  # the numbers do not skip dot
     assert graph.gate_nodes[1].label == "dot"
 
 
@@ -86,7 +87,7 @@ def test_a_reassigned_name_labels_its_last_stage() -> None:
 
 def test_step_ids_avoid_the_users_own_names() -> None:
     graph = stage("s1*x + 1")
-    assert [n.step for n in graph.gate_nodes] == ["t1", "t2"]
+    assert [n.step for n in graph.gate_nodes] == ["t1", "f"]
 
 
 def test_stages_the_output_ignores_are_left_out_with_a_warning() -> None:

@@ -98,7 +98,7 @@ def test_augmented_assignment_of_an_unassigned_name_reads_the_input() -> None:
     ("text", "message", "column"),
     [
         ("x.y", "attributes", 1),
-        ("x + y[0]", "subscripts", 5),
+        ("x + y[0]", "y[0] indexes a vector: give y a vector value", 5),
         ("foo(x)", "unknown function 'foo'", 1),
         ("(lambda: 1)()", "only the listed functions", 1),
         ("[x for x in y]", "comprehensions", 1),
@@ -151,11 +151,13 @@ def test_caret_column_accounts_for_caret_power() -> None:
     assert "column 5" in str(info.value)
 
 
-def test_function_names_are_not_variables() -> None:
+def test_function_names_are_not_variables_until_assigned() -> None:
     with pytest.raises(InputError, match="is a function"):
         parse_program("exp + 1")
-    with pytest.raises(InputError, match="cannot be assigned"):
-        parse_program("exp = x")
+    # As in Python (and the notes' `dot = w[0]*x[0] + …`), a stage may take a
+    # function's name; a call still means the function.
+    program = parse_program("exp = x\nf = exp(exp)")
+    assert program.inputs() == ["x"]
 
 
 def test_bare_expression_only_last() -> None:

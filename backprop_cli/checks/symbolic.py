@@ -154,6 +154,9 @@ def _array_call(node: Call, args: list[Any]) -> Any:
         label = node.args[1]
         assert isinstance(label, Num)
         return -log_softmax(list(x))[int(label.value)]
+    if name == "index":  # numpy's own indexing of the array of entry symbols
+        assert node.index is not None
+        return x[node.index]
     if name == "transpose":
         return x.T
     if name == "dot":

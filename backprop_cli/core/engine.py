@@ -182,7 +182,13 @@ def tidy(expr: Any) -> Any:
 
 
 def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
-    """Trace the graph: numeric when every input is bound, symbolic otherwise."""
+    """Trace the graph: numeric when every input is bound, symbolic otherwise.
+
+    Values the program gives itself (`w = [2,-3,-3]` at its top) come first; the
+    `bindings` given here override them.
+    """
+    if graph.program.bindings:
+        bindings = {**graph.program.bindings, **bindings}
     variables = graph.program.inputs()  # a stage the output ignores may still read some
     unknown = [name for name in bindings if name not in variables]
     if unknown:

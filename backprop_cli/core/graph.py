@@ -8,6 +8,7 @@ tuple and a stable index, so the same text always gives the same graph.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,7 +42,7 @@ class Node:
     label: str | None = None  # the name the user gave this stage, if any
     value: float | None = None  # constants only
     line: int = 1
-    step: str | None = None  # gates only: s1, s2, … in forward order
+    step: str | None = None  # gates only: s1, s2, … in forward order; a named stage's name
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ class _Builder:
         """The gates of the vector language (parsed only when some input is an array)."""
         from backprop_cli.core import vector_gates as vg
 
+        if node.func == "index" and node.index is not None:
+            if isinstance(args[0], _Const):
+                raise InputError(f"line {node.line}: a plain number cannot be indexed")
+            return self.gate(vg.Index(node.index), args, node.line)
         if node.func in ("sum", "mean") or node.func in ("max", "min"):
             return self.gate(vg.reduction_gate(node.func, node.axis), args, node.line)
         if node.func == "cross_entropy":
@@ -187,7 +192,8 @@ class _Builder:
                 "-": lambda: g.ConstSub(c),
                 "*": lambda: g.MulConst(c),
                 "/": lambda: g.ConstDiv(c),
-                "**": lambda: g.ConstPow(c),
+                # e**x is exp(x): the gate the notes draw, with local gradient exp(x)
+                "**": lambda: g.Exp() if c == math.e else g.ConstPow(c),
             }
             return self.gate(left_const[op](), [right], line)
         return self.gate(g.BINARY_GATES[op](), [left, right], line)
@@ -266,10 +272,14 @@ def _finish(
             assert d.value is not None
             nodes.append(Node(index, "const", g.number_text(d.value), value=d.value, line=d.line))
         else:
-            step += 1
-            step_id = f"{prefix}{step}"
+            # Only unnamed stages take a number, so the numbers never skip (s1, s2, dot,
+            # s3 …, not s1, s2, dot, s4); a named stage's step id is its name.
             named = d.label is not None and last_of_label[d.label] == old
-            ref = d.label if named and d.label and d.label not in input_names else step_id
+            if named and d.label and d.label not in input_names:
+                ref = step_id = d.label
+            else:
+                step += 1
+                ref = step_id = f"{prefix}{step}"
             nodes.append(
                 Node(
                     index,

@@ -13,8 +13,8 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -39,6 +39,24 @@ _VECTOR_ARITY = {"dot": 2, "cross_entropy": 2}
 _AXIS_FUNCTIONS = ("sum", "mean", "max", "min")  # the ones that take axis=0 or axis=1
 
 DEFAULT_OUTPUT = "f"
+
+# Constants a learner types without thinking (`e**x`, `2*pi*r`); a program or the
+# command line that gives one a value makes it a variable instead.
+CONSTANTS = {"e": math.e, "pi": math.pi}
+# Module prefixes of code pasted from notes: `math.exp(x)` and `np.exp(x)` are exp(x).
+_MODULES = ("math", "np", "numpy")
+# numpy's names for what the language calls otherwise; "@" is the matrix product.
+_NUMPY_NAMES = {"maximum": "max", "minimum": "min", "dot": "@", "matmul": "@"}
+# Names from other notations, with what to write instead.
+_ALIASES = {
+    "ln": ("log", "log is the natural logarithm"),
+    "log10": ("log", "only the natural logarithm is a gate; log10(x) is log(x)/log(10)"),
+    "log2": ("log", "only the natural logarithm is a gate; log2(x) is log(x)/log(2)"),
+    "sqr": ("x**2", "a square is a power"),
+    "square": ("x**2", "a square is a power"),
+    "power": ("x**n", "a power is written with ** or ^"),
+    "pow": ("x**n", "a power is written with ** or ^"),
+}
 
 _BINARY_OPS: dict[type, str] = {
     ast.Add: "+",
@@ -121,6 +139,7 @@ class Call:
     line: int = 1
     col: int = 0
     axis: int | None = None  # sum/mean/max/min of a matrix along one axis (vectors only)
+    index: tuple[int, ...] | None = None  # `w[0]`, `W[1, 2]`: func is "index" (vectors only)
 
 
 Expr = Num | Name | BinOp | Neg | Call
@@ -140,6 +159,9 @@ class Program:
     source: str
     statements: tuple[Statement, ...]
     output: str
+    # Constant assignments at the top (`w = [2,-3,-3]`, `x = 3`), as the notes start
+    # their code: values for the inputs, overridden by values given on the command line.
+    bindings: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def is_single_expression(self) -> bool:
@@ -300,13 +322,19 @@ def parse_program(
     output: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     vectors: bool = False,
+    given: Collection[str] = (),
 ) -> Program:
     """Parse an expression or a staged program into a Program.
 
     A single expression becomes one statement `f = <expr>`. In a program the output
     is the last assigned name unless `output` names another. With `vectors` (some
-    input is a vector or matrix) the language also has `@`, `W.T`, the
+    input is a vector or matrix) the language also has `@`, `W.T`, `w[0]`, the
     VECTOR_FUNCTIONS, one-argument max/min and `axis=` for sum, mean, max and min.
+
+    Constant assignments at the top of a program (`w = [2,-3,-3]`, `x = 3`) are its
+    `bindings`, as the notes' code starts; a vector among them turns `vectors` on.
+    `given` names the inputs that have values from elsewhere (the command line): a
+    variable called `e` or `pi` is then a variable, not the constant.
     """
     if len(text) > limits.max_chars:
         raise InputError(
@@ -332,10 +360,11 @@ def parse_program(
     except ValueError as exc:  # e.g. an integer literal with too many digits
         raise InputError(f"the input cannot be read: {exc}") from None
 
-    converter = _Converter(source, limits, vectors=vectors)
+    converter = _Converter(source, limits, vectors=vectors, given=given)
     statements: list[Statement] = []
     body = module.body
-    for index, stmt in enumerate(body):
+    bindings, start = converter.leading_bindings(body)
+    for index, stmt in enumerate(body[start:], start):
         statements.append(converter.statement(stmt, is_last=index == len(body) - 1))
     if not statements:
         raise InputError("the input has no expression (only comments?)")
@@ -350,6 +379,9 @@ def parse_program(
             f"{', '.join(dict.fromkeys(assigned))}{hint}"
         )
     program = Program(source=source, statements=tuple(statements), output=output)
+    if bindings:  # a value nothing reads is dropped, as a stage nothing uses is
+        variables = set(program.inputs())
+        program = replace(program, bindings={k: v for k, v in bindings.items() if k in variables})
     # max(a, b, c, …) is one gate with len(args) inputs: count it as len(args) - 1
     # pairwise gates, so a 40,000-argument max is refused like 40,000 additions.
     gates = sum(
@@ -411,7 +443,9 @@ def evaluate_number(text: str, *, limits: Limits = DEFAULT_LIMITS) -> float:
 class _Converter:
     """Copies an allowed Python ast into our tree, refusing everything else."""
 
-    def __init__(self, source: str, limits: Limits, *, vectors: bool = False) -> None:
+    def __init__(
+        self, source: str, limits: Limits, *, vectors: bool = False, given: Collection[str] = ()
+    ) -> None:
         self.source = source
         self.python_text = python_source(source)
         # Split once: splitting per node made a long program quadratic to parse.
@@ -419,7 +453,67 @@ class _Converter:
         self.python_lines = re.split(r"\r\n|\r|\n", self.python_text)  # as ast counts lines
         self.limits = limits
         self.vectors = vectors
-        self.functions = FUNCTIONS + VECTOR_FUNCTIONS if vectors else FUNCTIONS
+        # Names that are variables or stages so far: a function's name or `e` read as a
+        # name means the variable once the program has given it a value.
+        self.known: set[str] = set(given)
+        # What each call and subscript resolved to (`math.exp`, `W.dot`, `w[0]`).
+        self.calls: dict[int, tuple[str, list[ast.expr]]] = {}
+        self.indices: dict[int, tuple[int, ...]] = {}
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return FUNCTIONS + VECTOR_FUNCTIONS if self.vectors else FUNCTIONS
+
+    def leading_bindings(self, body: list[ast.stmt]) -> tuple[dict[str, Any], int]:
+        """The constant assignments a program starts with, as values; and where it goes on.
+
+        `w = [2,-3,-3]` or `x = -1` (any calculation without names) at the top of a
+        program gives an input its value, as the notes' code does. The last statement
+        is always the circuit, never a value.
+        """
+        bindings: dict[str, Any] = {}
+        start = 0
+        while start < len(body) - 1:
+            stmt = body[start]
+            if not (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+            ):
+                break
+            name = stmt.targets[0].id
+            value = self.constant_assignment(stmt.value)
+            if value is None:
+                break
+            self.check_name(stmt.targets[0])
+            bindings[name] = value
+            self.known.add(name)
+            start += 1
+        return bindings, start
+
+    def constant_assignment(self, node: ast.expr) -> Any:
+        """The value of a constant right-hand side (a number, or a vector or matrix
+        literal), or None if it reads a variable or is not a constant."""
+        if isinstance(node, ast.List):
+            text = ast.get_source_segment(self.python_text, node) or ""
+            try:
+                array = parse_array(text, limits=self.limits)
+            except InputError as exc:
+                raise self.fail(node, f"this value cannot be read: {exc}") from None
+            self.vectors = True  # a vector value: the vector language is on
+            return array
+        nodes = list(ast.walk(node))
+        called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        for inner in nodes:
+            if (
+                isinstance(inner, ast.Name)
+                and id(inner) not in called
+                and (inner.id in self.known or inner.id not in _MODULES + tuple(CONSTANTS))
+            ):
+                return None
+            if isinstance(inner, ast.Subscript | ast.List):
+                return None
+        return constant_value(self.expr(node), self.limits)
 
     def fail(self, node: ast.AST, what: str, hint: str = "") -> InputError:
         line = getattr(node, "lineno", 1)
@@ -441,7 +535,9 @@ class _Converter:
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                 raise self.fail(stmt, "assign to one name at a time, for example  q = x + y")
             target = self.target_name(stmt.targets[0])
-            return Statement(target, "=", self.expr(stmt.value), **pos)
+            value = self.expr(stmt.value)
+            self.known.add(target)
+            return Statement(target, "=", value, **pos)
         if isinstance(stmt, ast.AugAssign):
             if not isinstance(stmt.target, ast.Name):
                 raise self.fail(stmt, "assign to one name at a time, for example  q += x")
@@ -451,14 +547,16 @@ class _Converter:
             if op is None:
                 raise self.fail(stmt, "only += -= *= /= and **= are supported")
             target = self.target_name(stmt.target)
-            return Statement(target, _AUG_OPS[op], self.expr(stmt.value), **pos)
+            value = self.expr(stmt.value)
+            self.known.add(target)
+            return Statement(target, _AUG_OPS[op], value, **pos)
         what = _REFUSED.get(type(stmt), f"'{type(stmt).__name__}' statements are not supported")
         raise self.fail(stmt, what, "Write assignments like  q = x + y , one per line or with ;")
 
     def target_name(self, node: ast.Name) -> str:
+        # A function's name is a fine stage name (`dot = w[0]*x[0] + …` in the notes);
+        # a call still means the function.
         self.check_name(node)
-        if node.id in self.functions:
-            raise self.fail(node, f"{node.id!r} is a function name and cannot be assigned")
         return node.id
 
     def check_name(self, node: ast.Name) -> None:
@@ -505,18 +603,135 @@ class _Converter:
                 raise self.fail(node, "only unary minus is supported here")
             return [node.operand]
         if isinstance(node, ast.Call):
-            self.check_call(node)
-            return list(node.args)
+            name, args = self.resolve_call(node)
+            self.check_call(node, name, args)
+            self.calls[id(node)] = (name, args)
+            return args
+        if isinstance(node, ast.Subscript):
+            self.indices[id(node)] = self.index_of(node)
+            return [node.value]
+        if isinstance(node, ast.Attribute) and self.module_constant(node) is not None:
+            return []
         if isinstance(node, ast.Attribute) and node.attr == "T":
             if not self.vectors:
                 raise self.fail(node, _VECTORS_ONLY.format(what="the transpose .T"))
             return [node.value]
         if isinstance(node, ast.Attribute) and self.vectors:
             raise self.fail(node, f"only the transpose .T is allowed, not .{node.attr}")
+        if isinstance(node, ast.List):
+            raise self.fail(
+                node,
+                "a list can only be a value: put it at the top of the program "
+                "(w = [2, -3, -3]) or give it on the command line (w=[2,-3,-3])",
+            )
         what = _REFUSED.get(type(node), f"'{type(node).__name__}' is not part of the language")
-        raise self.fail(
-            node, what, "Allowed: numbers, names, + - * / ** ^, and " + ", ".join(FUNCTIONS)
+        raise self.fail(node, what, self.allowed())
+
+    def allowed(self) -> str:
+        vector = ", ".join(VECTOR_FUNCTIONS[:-1]) + ", w[0], W.T and @"
+        return (
+            "Allowed: numbers, names, + - * / ** ^, e, pi, and "
+            + ", ".join(FUNCTIONS)
+            + f"; with vector or matrix values also {vector}"
         )
+
+    def module_constant(self, node: ast.Attribute) -> float | None:
+        """`math.pi`, `np.e`: the constants, written with their module."""
+        if isinstance(node.value, ast.Name) and node.value.id in _MODULES:
+            return CONSTANTS.get(node.attr)
+        return None
+
+    def resolve_call(self, node: ast.Call) -> tuple[str, list[ast.expr]]:
+        """The function a call means, and its arguments: `math.exp(x)` is exp(x), as are
+        `np.exp(x)` and `numpy.exp(x)`; `W.dot(X)` and `np.dot(W, X)` are `W @ X` ("@")."""
+        func = node.func
+        args = list(node.args)
+        if isinstance(func, ast.Name):
+            if func.id in _ALIASES:
+                name, why = _ALIASES[func.id]
+                raise self.fail(node, f"there is no {func.id}(); write {name}(…): {why}")
+            return func.id, args
+        if isinstance(func, ast.Attribute):
+            base = func.value
+            if isinstance(base, ast.Name) and base.id in _MODULES:
+                attr = _NUMPY_NAMES.get(func.attr, func.attr)
+                if attr == "@":
+                    if not self.vectors:
+                        raise self.fail(node, _VECTORS_ONLY.format(what=f"{base.id}.dot"))
+                    if len(args) != 2 or node.keywords:
+                        raise self.fail(node, f"{base.id}.{func.attr}() takes two arguments")
+                    return "@", args
+                if attr in _ALIASES:
+                    name, why = _ALIASES[attr]
+                    raise self.fail(node, f"write {name}(…), not {base.id}.{func.attr}(): {why}")
+                if attr not in FUNCTIONS + VECTOR_FUNCTIONS:
+                    hint = _did_you_mean(attr, self.functions)
+                    raise self.fail(
+                        node,
+                        f"{base.id}.{func.attr}() is not a known function{hint}",
+                        "Known functions: " + ", ".join(self.functions),
+                    )
+                return attr, args
+            if func.attr == "dot":  # W.dot(X), W.T.dot(dD), (W @ x).dot(v)
+                if not self.vectors:
+                    raise self.fail(node, _VECTORS_ONLY.format(what="the method .dot"))
+                if len(args) != 1 or node.keywords:
+                    raise self.fail(node, "A.dot(B) takes one argument: it is A @ B")
+                return "@", [base, *args]
+        if isinstance(func, ast.Constant | ast.BinOp | ast.UnaryOp | ast.Subscript | ast.Call):
+            # 3(x+1), (a+b)(c): a product as written on paper
+            raise self.fail(
+                node, f"cannot read this: write {self.product_of_call(node)} (a product needs *)"
+            )
+        raise self.fail(
+            node,
+            "only the listed functions can be called",
+            "Known functions: " + ", ".join(self.functions),
+        )
+
+    def product_of_call(self, node: ast.Call) -> str:
+        """`x(y+1)` as the product it means on paper, `x*(y+1)`."""
+        text = self.segment(node)
+        cut = (node.func.end_col_offset or 0) - node.col_offset
+        if not text or node.func.end_lineno != node.lineno or not 0 < cut < len(text):
+            return "a*(b) for a product"
+        while cut < len(text) and text[cut] in ") ":  # (a)(b): after the parenthesis
+            cut += 1
+        return f"{text[:cut].rstrip()}*{text[cut:]}"
+
+    def index_of(self, node: ast.Subscript) -> tuple[int, ...]:
+        """`w[0]`, `W[1, 2]`, `w[-1]`: entries count from 0, as in Python."""
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        index: list[int] = []
+        for item in items:
+            sign = 1
+            if isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
+                sign, item = -1, item.operand
+            number = item.value if isinstance(item, ast.Constant) else None
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise self.fail(
+                    node,
+                    "an index is a whole number written out, for example w[0] or W[1, 2]; "
+                    "slices (w[0:2]) and computed indices are not supported",
+                )
+            index.append(sign * number)
+        if not self.vectors:
+            base = self.segment(node.value) or "w"
+            shown = self.segment(node) or f"{base}[…]"
+            if isinstance(node.value, ast.Name) and node.value.id in self.known:
+                raise self.fail(
+                    node,
+                    f"{shown} indexes a vector, but {base} is a plain number here",
+                    f"Give {base} a vector value (for example {base}=[1, 2]), or name each "
+                    f"value on its own: {base}{index[0]} = …",
+                )
+            raise self.fail(
+                node,
+                f"{shown} indexes a vector: give {base} a vector value, for example "
+                f"{base}=[2, -3, -3] (on the command line, or as the first line of the "
+                "program)",
+            )
+        return tuple(index)
 
     def segment(self, node: ast.expr) -> str | None:
         """ast.get_source_segment without re-splitting the whole text for every node."""
@@ -537,20 +752,19 @@ class _Converter:
         marker.col_offset = found if found >= 0 else node.right.col_offset
         return marker
 
-    def check_call(self, node: ast.Call) -> None:
-        if not isinstance(node.func, ast.Name):
-            raise self.fail(
-                node, "only the listed functions can be called: " + ", ".join(FUNCTIONS)
-            )
-        name = node.func.id
+    def check_call(self, node: ast.Call, name: str, args: list[ast.expr]) -> None:
+        if name == "@":
+            return
         if name in VECTOR_FUNCTIONS and not self.vectors:
             raise self.fail(node, _VECTORS_ONLY.format(what=f"{name}()"))
         if name not in self.functions:
-            hint = _did_you_mean(name, FUNCTIONS)
+            hint = _did_you_mean(name, self.functions)
+            if not hint and (name in self.known or len(name) <= 2):
+                hint = f": to multiply, write {self.product_of_call(node)}"
             raise self.fail(
                 node,
                 f"unknown function {name!r}{hint}",
-                "Known functions: " + ", ".join(FUNCTIONS),
+                "Known functions: " + ", ".join(self.functions),
             )
         if self.vectors and name in VECTOR_FUNCTIONS + VARIADIC_FUNCTIONS:
             self.check_vector_call(node, name)
@@ -626,7 +840,11 @@ class _Converter:
             return Num(number, text, **pos)
         if isinstance(node, ast.Name):
             self.check_name(node)
-            if node.id in FUNCTIONS:
+            if node.id in self.known:
+                return Name(node.id, **pos)
+            if node.id in CONSTANTS:  # e and pi, unless the program makes them variables
+                return Num(CONSTANTS[node.id], node.id, **pos)
+            if node.id in self.functions:
                 raise self.fail(
                     node, f"{node.id!r} is a function; call it, for example {node.id}(x)"
                 )
@@ -647,11 +865,19 @@ class _Converter:
                 return Num(-operand.value, "-" + operand.text, **pos)
             return Neg(operand, **pos)
         if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            args = tuple(built[id(a)] for a in node.args)
-            return Call(node.func.id, args, axis=self.axis_of(node), **pos)
-        if isinstance(node, ast.Attribute):  # only .T gets here
-            return Call("transpose", (built[id(node.value)],), **pos)
+            name, arg_nodes = self.calls[id(node)]
+            args = tuple(built[id(a)] for a in arg_nodes)
+            if name == "@":
+                return BinOp("@", args[0], args[1], **pos)
+            return Call(name, args, pos["line"], pos["col"], axis=self.axis_of(node))
+        if isinstance(node, ast.Subscript):
+            index = self.indices[id(node)]
+            return Call("index", (built[id(node.value)],), pos["line"], pos["col"], index=index)
+        if isinstance(node, ast.Attribute):
+            constant = self.module_constant(node)
+            if constant is not None:
+                return Num(constant, node.attr, pos["line"], pos["col"])
+            return Call("transpose", (built[id(node.value)],), pos["line"], pos["col"])  # .T
         raise self.fail(node, "not part of the language")  # pragma: no cover
 
 
@@ -724,6 +950,27 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
         )
     if "null bytes" in reason:
         reason = "the input contains a NUL byte"
+    lines = source.splitlines()
+    text = lines[line - 1] if 1 <= line <= len(lines) else ""
+    keyword_hint = _keyword_name(text)
+    if keyword_hint is not None:
+        at, word = keyword_hint
+        return caret_message(
+            f"cannot read the expression: {word} is a Python keyword: rename it "
+            f"(for example {_KEYWORD_RENAMES.get(word, word + '_')})",
+            source,
+            at,
+            line=line,
+        )
+    juxtaposed = _juxtaposition(text)
+    if juxtaposed is not None:
+        at, fixed = juxtaposed
+        return caret_message(
+            f"cannot read the expression: write {fixed}: a product needs its * (as in Python)",
+            source,
+            at,
+            line=line,
+        )
     return caret_message(
         f"cannot read the expression: {reason}",
         source,
@@ -731,6 +978,45 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
         line=line,
         hint="Check the operators and that every '(' has its ')'.",
     )
+
+
+# Python keywords a learner may use as a name (λ is often written lambda).
+_KEYWORD_RENAMES = {"lambda": "lam", "in": "x_in", "is": "x_is", "as": "a_s", "from": "src"}
+_NAME_TOKEN = re.compile(r"[^\W\d]\w*")
+# `2x`, `(x+y)z`, `(a)(b)`, `3(x+1)`: two operands side by side, a product on paper.
+_JUXTAPOSED = re.compile(
+    r"(?<![\w.])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?(?=\s*[^\W\d]|\s*\()"  # 2x, 3(x+1)
+    r"|\)(?=\s*[\w(])"  # (x+y)z, (a)(b)
+    r"|(?<![\w.])[^\W\d]\w*(?=\s+[\w(])"  # q z
+)
+
+
+def _keyword_name(text: str) -> tuple[int, str] | None:
+    """A Python keyword written where a name goes (`lambda*x`), with its column."""
+    import keyword
+
+    for match in _NAME_TOKEN.finditer(text):
+        word = match.group()
+        if keyword.iskeyword(word) and word not in ("if", "else", "and", "or", "not"):
+            if word in ("True", "False", "None"):
+                continue
+            return match.start(), word
+    return None
+
+
+def _juxtaposition(text: str) -> tuple[int, str] | None:
+    """Where a `*` is missing between two operands side by side, and the line with
+    every missing `*` put in; or None."""
+    import keyword
+
+    code = text.split("#", 1)[0]
+    found = [m for m in _JUXTAPOSED.finditer(code) if not keyword.iskeyword(m.group().strip())]
+    if not found:
+        return None
+    fixed = code
+    for m in reversed(found):
+        fixed = fixed[: m.end()].rstrip() + "*" + fixed[m.end() :].lstrip()
+    return found[0].end(), fixed.strip()
 
 
 def parse_bindings(pairs: list[str], *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

@@ -464,6 +464,62 @@ class Extreme(VectorGate):
         return tuple(np.ravel(pick(x, axis=self.axis)).tolist())
 
 
+class Index(VectorGate):
+    """`w[0]`, `W[1, 2]`: one entry (or row) of a vector or matrix.
+
+    Backward, the upstream gradient goes to that one entry and every other entry
+    gets 0, so a vector read entry by entry (`w[0]*x[0] + w[1]*x[1]`) is a fork
+    whose index gates each fill in one entry of its gradient.
+    """
+
+    pattern = "indexing routes: the gradient goes to the one entry read, 0 to the others"
+
+    def __init__(self, index: tuple[int, ...]) -> None:
+        self.index = tuple(index)
+        self.name = "[" + ", ".join(str(i) for i in self.index) + "]"
+
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
+        s = shapes[0]
+        shown = f"{refs[0]}{self.name}"
+        if len(self.index) > len(s):
+            what = "a plain number" if not s else f"of shape {shape_text(s)}"
+            raise InputError(
+                f"{shown}: {refs[0]} is {what}, so it has "
+                f"{len(s)} ax{'is' if len(s) == 1 else 'es'} to index, not {len(self.index)}"
+            )
+        for axis, (i, n) in enumerate(zip(self.index, s, strict=False)):
+            if not -n <= i < n:
+                where = "" if len(s) == 1 else f" along axis {axis}"
+                raise InputError(
+                    f"{shown}: {refs[0]} has {n} entries{where}, numbered 0 to {n - 1} "
+                    "(entries count from 0)"
+                )
+        return s[len(self.index) :]
+
+    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
+        return k.np.asarray(xs[0])[self.index]
+
+    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
+        return (self.chain(1.0, (), xs, out)[0],)
+
+    def chain(
+        self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
+    ) -> tuple[Any, ...]:
+        import numpy as np
+
+        gradient = np.zeros(np.shape(xs[0]))
+        gradient[self.index] = upstream
+        return (gradient,)
+
+    def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
+        return (f"onehot({', '.join(str(i) for i in self.index)})",)
+
+    def computes(self, xs: Sequence[str]) -> str:
+        return (
+            f"{xs[0]}{self.name}" if xs[0].replace("_", "").isalnum() else f"({xs[0]}){self.name}"
+        )
+
+
 def reduction_gate(func: str, axis: int | None) -> Gate:
     """The gate for sum, mean, or one-argument max and min."""
     if func == "sum":

@@ -37,7 +37,7 @@ def words(items: Sequence[str]) -> str:
 
 def _named(node: Node) -> bool:
     """An input, a constant or a stage the user named (not a bare step id like s3)."""
-    return node.gate is None or node.ref != node.step
+    return node.gate is None or node.ref == node.label
 
 
 def _same_number(text: str, value: Any) -> bool:
