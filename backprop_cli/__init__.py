@@ -8,7 +8,8 @@ The public API (documented in the README, "Python API"):
     results = bp.check("problems/")
 
 `trace`, `check` and `TraceResult` are loaded on first use (PEP 562), so importing
-the package, as `backprop --help` does, loads none of the core.
+the package, as `backprop --help` does, loads none of the core. In a notebook,
+`%load_ext backprop_cli` calls `load_ipython_extension` (the magics, notebook.py).
 """
 
 from __future__ import annotations
@@ -29,10 +30,18 @@ __all__ = [
     "TraceResult",
     "__version__",
     "check",
+    "load_ipython_extension",
     "trace",
 ]
 
 _LAZY = {"trace", "check", "TraceResult"}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext backprop_cli`: registers `%backprop` and `%%backprop` (notebook.py)."""
+    from backprop_cli.notebook import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -4,6 +4,11 @@
     t = bp.trace("(x + y) * z", x=-2, y=5, z=-4)
     t.value, t.gradients, t.checks, t.as_dict()
 
+In a notebook a result shows itself (`_repr_mimebundle_`): the circuit as an SVG
+picture, the tables, the gradients and the checks, with the same tables as plain
+text for frontends without HTML. `t.view(digits=6, explain=True)` changes how;
+`t.to_html(page=True)` is the page `backprop trace --format html` writes.
+
 It is a front end like the CLI (which calls it): it sits above the renderers, so a
 result can print itself as the JSON of `backprop trace --json`. Bad input raises
 `backprop_cli.InputError` with the message the CLI prints; nothing else escapes on
@@ -13,7 +18,7 @@ purpose.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,7 +29,30 @@ if TYPE_CHECKING:
     from backprop_cli.core.engine import Trace
     from backprop_cli.problems.sets import ProblemResult
 
-__all__ = ["TraceResult", "check", "trace"]
+__all__ = ["TraceResult", "ViewOptions", "check", "trace"]
+
+# Plain text is drawn this wide: the backward table of the notes' neuron needs 76
+# columns, and notebooks wrap past about 100.
+TEXT_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How a result shows itself: as `--digits`, `--decimals` and `--explain` on the CLI."""
+
+    digits: int = 4
+    decimals: int = 2
+    explain: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.digits, bool) or not isinstance(self.digits, int):
+            raise InputError(f"digits must be a whole number from 1 to 17, not {self.digits!r}")
+        if not 1 <= self.digits <= 17:
+            raise InputError(f"digits must be from 1 to 17, not {self.digits}")
+        if isinstance(self.decimals, bool) or not isinstance(self.decimals, int):
+            raise InputError(f"decimals must be a whole number from 0 to 10, not {self.decimals!r}")
+        if not 0 <= self.decimals <= 10:
+            raise InputError(f"decimals must be from 0 to 10, not {self.decimals}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +67,7 @@ class TraceResult:
 
     circuit: Trace
     checks: list[Check]
+    options: ViewOptions = field(default=ViewOptions(), repr=False)
 
     @property
     def kind(self) -> str:
@@ -73,6 +102,79 @@ class TraceResult:
         from backprop_cli.render.json import trace_dict
 
         return trace_dict(self.circuit, self.checks)
+
+    def view(
+        self, *, digits: int | None = None, decimals: int | None = None, explain: bool | None = None
+    ) -> TraceResult:
+        """The same result, shown with other options (those not given stay as they are).
+
+        `digits`: significant digits in the tables (1-17, default 4); `decimals`: in the
+        picture and the sentences (0-10, default 2); `explain`: add the backward pass
+        in sentences.
+        """
+        now = self.options
+        return replace(
+            self,
+            options=ViewOptions(
+                digits=now.digits if digits is None else digits,
+                decimals=now.decimals if decimals is None else decimals,
+                explain=now.explain if explain is None else bool(explain),
+            ),
+        )
+
+    def to_text(self) -> str:
+        """The tables, the gradients, the checks (and sentences) as plain text."""
+        import io
+
+        from rich.console import Console
+
+        from backprop_cli.render.table import trace_view
+
+        buffer = io.StringIO()
+        # force_jupyter=False: in a kernel Rich would otherwise display() what it prints.
+        console = Console(
+            file=buffer,
+            width=TEXT_WIDTH,
+            color_system=None,
+            highlight=False,
+            soft_wrap=False,
+            force_jupyter=False,
+        )
+        console.print(trace_view(self.circuit, self.checks, self.options.digits, self._example()))
+        if self.options.explain:
+            from backprop_cli.render.explain import explain_view
+
+            console.print(explain_view(self.circuit, self.options.decimals))
+        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+    def to_html(self, *, page: bool = False) -> str:
+        """The trace as HTML: a fragment for a notebook, or (`page=True`) the whole
+        self-contained page that `backprop trace --format html` writes."""
+        from backprop_cli.render import html
+
+        opts = self.options
+        draw = html.page if page else html.fragment
+        return draw(
+            self.circuit,
+            self.checks,
+            digits=opts.digits,
+            decimals=opts.decimals,
+            explain=opts.explain,
+            example=self._example(),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """What Jupyter shows: HTML where it can, the text tables where it cannot."""
+        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+
+    def _example(self) -> str:
+        values = ", ".join(f"{name}=1" for name in self.circuit.graph.inputs)
+        return f"bp.trace({self.expression!r}, {values})"
 
     def __repr__(self) -> str:
         grads = ", ".join(f"{k}={_short(v)}" for k, v in self.gradients.items())

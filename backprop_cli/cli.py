@@ -145,6 +145,7 @@ class TraceFormat(StrEnum):
     table = "table"
     markdown = "markdown"
     latex = "latex"
+    html = "html"
 
 
 class GraphFormat(StrEnum):
@@ -153,6 +154,7 @@ class GraphFormat(StrEnum):
     mermaid = "mermaid"
     svg = "svg"
     png = "png"
+    html = "html"
 
 
 FuseOption = Annotated[
@@ -274,9 +276,19 @@ def trace(
     trace_format: Annotated[
         TraceFormat,
         typer.Option(
-            "--format", case_sensitive=False, help="table, or markdown or latex for homework."
+            "--format",
+            case_sensitive=False,
+            help="table; markdown or latex for homework; html for a page to share.",
         ),
     ] = TraceFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write the --format html, markdown or latex document to FILE.",
+        ),
+    ] = None,
     export_svg: Annotated[
         Path | None, typer.Option("--export-svg", help="Also save the terminal output as SVG.")
     ] = None,
@@ -300,6 +312,8 @@ def trace(
       backprop trace --file neuron.txt w0=2 x0=-1 --json
 
       backprop trace --problem sigmoid-neuron                 (a bundled problem)
+
+      backprop trace "(x + y) * z" x=-2 y=5 z=-4 --format html --out page.html
 
     [bold]The language[/bold]: numbers, names, + - * / and ** or ^, unary minus,
     parentheses, and exp log sqrt sin cos tanh sigmoid relu abs max min.
@@ -328,6 +342,11 @@ def trace(
         else:
             text, bindings = expression_and_bindings(args, file, "trace")
         refuse_mixed_outputs(as_json, trace_format, draw, explain, export_svg)
+        if out is not None and (as_json or trace_format is TraceFormat.table):
+            raise InputError(
+                "--out writes a document: add --format html (or markdown, latex); "
+                "the terminal tables and --json go to standard output (redirect them with >)"
+            )
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )
@@ -337,12 +356,29 @@ def trace(
         from backprop_cli.render.json import trace_dict
 
         typer.echo(json.dumps(trace_dict(trace_result, result.checks), indent=2))
+    elif trace_format is TraceFormat.html:
+        from backprop_cli.render import html
+
+        heading = None
+        if problem is not None:
+            heading = html.Heading(f"problem {problem.id}: {problem.title}", problem.hint or "")
+        page = html.page(
+            trace_result,
+            result.checks,
+            digits=digits,
+            decimals=decimals,
+            explain=explain,
+            example=example_command(text, list(trace_result.graph.inputs)),
+            heading=heading,
+        )
+        with reported_errors():
+            emit_document(page, out, "an HTML page")
     elif trace_format is not TraceFormat.table:
         with reported_errors():
             document = trace_document(
                 trace_result, result.checks, trace_format, digits, draw, explain, decimals
             )
-        typer.echo(document, nl=False)
+            emit_document(document, out, trace_format.value)
     else:
         from backprop_cli.render.table import trace_view
 
@@ -729,6 +765,8 @@ PICTURE_SUFFIXES = {
     ".mmd": GraphFormat.mermaid,
     ".svg": GraphFormat.svg,
     ".png": GraphFormat.png,
+    ".html": GraphFormat.html,
+    ".htm": GraphFormat.html,
 }
 
 
@@ -815,6 +853,15 @@ def save_svg(console: Console, path: Path) -> None:
     stderr_note(f"saved the terminal output to {path}")
 
 
+def emit_document(text: str, out: Path | None, what: str) -> None:
+    """A document to `out`, with a note on stderr, or to standard output."""
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    write_output(out, text)
+    stderr_note(f"wrote {what} to {out}")
+
+
 def stderr_note(message: str) -> None:
     """A note on stderr, so stdout stays exactly the output asked for."""
     typer.echo(message, err=True)
@@ -856,7 +903,8 @@ def graph(
         typer.Option(
             "--format",
             case_sensitive=False,
-            help="tree (the terminal), dot, mermaid, svg or png; default: from -o's suffix.",
+            help="tree (the terminal), dot, mermaid, svg, png or html (a page that steps "
+            "through it); default: from -o's suffix.",
             show_default=False,
         ),
     ] = None,
@@ -869,8 +917,9 @@ def graph(
 ) -> None:
     """Draw the circuit: gates with their values, wires with value and gradient.
 
-    Forward values are green, gradients red, as in the notes' figures. DOT and
-    Mermaid need nothing; SVG and PNG use Graphviz's [italic]dot[/italic] program.
+    Forward values are green, gradients red, as in the notes' figures. DOT, Mermaid
+    and HTML need nothing; SVG and PNG use Graphviz's [italic]dot[/italic] program.
+    HTML is one self-contained page that steps through the forward and backward pass.
 
     [bold]Examples[/bold]
 
@@ -879,6 +928,8 @@ def graph(
       backprop graph "(x + y) * z" x=-2 y=5 z=-4 --format mermaid
 
       backprop graph "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 -o neuron.svg
+
+      backprop graph "(x + y) * z" x=-2 y=5 z=-4 -o circuit.html
 
     [bold]Exit codes[/bold]: 0 done, 1 a cross-check disagreed, 2 bad input
     (also when Graphviz is needed and not installed).
@@ -899,7 +950,17 @@ def graph(
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )
-        if out is not None:
+        if fmt is GraphFormat.html:  # the page to share: picture, steps, tables, checks
+            from backprop_cli.render import html
+
+            page = html.page(
+                result.trace,
+                result.checks,
+                decimals=decimals,
+                example=example_command(text, list(result.trace.graph.inputs)),
+            )
+            emit_document(page, out, "an HTML page")
+        elif out is not None:
             write_output(out, draw_picture(result.trace, fmt, decimals))
             stderr_note(f"wrote {fmt.value} to {out}")
         elif fmt is GraphFormat.tree:  # the terminal: in colour, at the terminal's width
