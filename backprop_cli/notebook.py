@@ -45,6 +45,7 @@ example: %backprop "(x + y) * z" x=-2 y=5 z=-4 --explain"""
 BINDING = re.compile(r"^[^\W\d]\w*=(?!=)")
 FLAGS = ("--explain", "--no-check", "--check", "--help", "-h")
 VALUED = ("--fuse", "--digits", "--decimals", "--output")
+FUSES: dict[str, Literal["sigmoid", "all"]] = {"sigmoid": "sigmoid", "all": "all"}
 
 
 @dataclass
@@ -101,10 +102,9 @@ def parse_line(line: str, *, cell: bool) -> Request:
             else:
                 raise InputError(f"{name} needs a value (see %backprop --help)")
             if name == "--fuse":
-                fuse = value.lower()
-                if fuse != "sigmoid" and fuse != "all":
+                if value.lower() not in FUSES:
                     raise InputError(f"--fuse takes sigmoid or all, not {value!r}")
-                request.fuse = fuse
+                request.fuse = FUSES[value.lower()]
             elif name == "--digits":
                 request.digits = _whole(name, value, 1, 17)
             elif name == "--decimals":

@@ -20,7 +20,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backprop_cli.checks.scalar import Check
+from backprop_cli.checks import Check
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import shape_text, show
@@ -141,7 +141,7 @@ def _elision(items: Sequence[object], what: str, columns: int, more: str) -> str
 
 
 def forward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
-    arrays = trace.shapes is not None
+    arrays = trace.kind == "arrays"
     head = ["step", "gate", "computes", *(["shape"] if arrays else []), "value"]
     numeric = [len(head) - 1]
     rows = []
@@ -164,7 +164,7 @@ def forward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
 
 
 def backward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
-    arrays = trace.shapes is not None
+    arrays = trace.kind == "arrays"
     head = ["step", "gate", "upstream", "input", *(["shape"] if arrays else [])]
     head += ["local gradient", "local", "product"]
     numeric = [2, len(head) - 2, len(head) - 1]
@@ -200,8 +200,8 @@ def backward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
 
 
 def gradients_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
-    arrays = trace.shapes is not None
-    numbers = trace.mode == "numeric"
+    arrays = trace.kind == "arrays"
+    numbers = trace.kind != "symbols"
     head = ["input", *(["shape"] if arrays else []), *(["value"] if numbers else []), "gradient"]
     numeric = list(range(len(head) - (2 if numbers else 1), len(head)))
     rows = []
