@@ -307,7 +307,7 @@ def test_sign_flip_is_named(tmp_path: Path) -> None:
         tmp_path, 'expression = "x - y"\nbindings = { x = 2, y = 5 }', "gradients = { y = 1 }"
     )
     (diff,) = check_problem(problem).diffs
-    assert "sign flipped" in diff.where
+    assert "the claim looks like the slip sign" in diff.where
 
 
 def test_forgotten_fork_branch_is_named(tmp_path: Path) -> None:

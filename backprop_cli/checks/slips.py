@@ -157,14 +157,21 @@ class Candidate:
 
     slip: str
     value: Any
-    message: str
+    what: str  # what the wrong number is: "That is z's own value."
+    why: str  # the right rule, numbers put in: "Mul switches: ∂f/∂z is the other input, q = 3."
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} {self.why}"
 
 
 @dataclass(frozen=True)
 class Diagnosis:
     slip: str  # the slip's id, a key of SLIPS
-    message: str  # what to tell the learner, in their wire names
+    message: str  # what to tell the learner, in their wire names: `what` then `why`
     value: Any  # the number the slip gives
+    what: str = ""  # the first sentence alone (for a report that shows the working anyway)
+    why: str = ""
 
     @property
     def sentence(self) -> str:
@@ -186,11 +193,9 @@ def diagnose(trace: Trace, ask: Ask, answer: Any, tolerance: float | Accepts) ->
         return None
     if _matches(answer, right, accepts):
         return None
-    for candidate in candidates(trace, ask):
-        if _matches(answer, candidate.value, accepts) and not _matches(
-            right, candidate.value, accepts
-        ):
-            return Diagnosis(candidate.slip, candidate.message, candidate.value)
+    for c in candidates(trace, ask):
+        if _matches(answer, c.value, accepts) and not _matches(right, c.value, accepts):
+            return Diagnosis(c.slip, c.message, c.value, c.what, c.why)
     return None
 
 
@@ -214,25 +219,40 @@ def candidates(trace: Trace, ask: Ask) -> list[Candidate]:
             found = _gradient(trace, ask.node)
         whole = _whole_right(trace, ask)
         found += _array_slips(trace, ask, whole)
+        # Most particular first (a stable sort keeps each rule's own order): when two
+        # slips give the same number, the simpler story wins (x - y: claiming 1 for
+        # ∂f/∂y is a sign slip before it is a forgotten local gradient of -1).
+        found.sort(key=lambda item: _ORDER.get(item[0], 0))
         out = []
-        for slip, value, message in found:
+        for slip, value, what, why in found:
             value = _at(value, ask.entry) if slip != "one-based-index" else value
             if value is None or not _finite(value):
                 continue
-            out.append(Candidate(slip, value, message))
+            out.append(Candidate(slip, value, what, why))
     return out
 
 
 # --------------------------------------------------------------------------- the rules
 
+# The order slips are tried in; a gate's own slips (not listed) come first.
+_ORDER = {
+    "fork-one-branch": -1,  # at a fork, before a gate slip that gives the same sum
+    "transpose": 1,
+    "sign": 2,
+    "no-upstream": 3,
+    "no-local": 3,
+    "one-based-index": 4,
+    "value-not-gradient": 5,
+}
 
-_Found = list[tuple[str, Any, str]]  # (slip id, the whole wrong value, the message)
+# (slip id, the whole wrong value, what it is, the right rule)
+_Found = list[tuple[str, Any, str, str]]
 
 
 def _forward(trace: Trace, ask: Ask) -> _Found:
     node = trace.graph.nodes[ask.node]
     value = trace.values[ask.node]
-    return [("sign", -value, f"Right size, wrong sign: {node.ref} = {_n(value)}.")]
+    return [("sign", -value, "Right size, wrong sign.", f"{node.ref} = {_n(value)}.")]
 
 
 def _gate_parts(trace: Trace, index: int) -> tuple[Any, list[Any], Any, list[str]]:
@@ -263,6 +283,42 @@ def _lead(pattern: str, name: str) -> str:
     return lead[:1].upper() + lead[1:]
 
 
+def _gate_words(
+    slip: str, gate: Any, out_ref: str, ref: str, out: Any, rule: str
+) -> tuple[str, str]:
+    """What a gate's own slip is, and the right local rule (`rule`: "∂s/∂z = q = 3")."""
+    lead = _lead(gate.pattern, gate.name)
+    if slip == "mul-no-switch":
+        partial = f"∂{out_ref}/∂{ref} = "
+        other = rule.replace(partial, f"∂{out_ref}/∂{ref} is the other input, ", 1)
+        return f"That is {ref}'s own value.", f"{lead}: {other}"
+    if slip == "sigmoid-not-derivative":
+        return (
+            f"That is {out_ref} = {gate.name}({ref}) = {_n(out)} itself, the gate's output, "
+            "not its derivative.",
+            rule,
+        )
+    if slip == "power-rule":
+        return (
+            "The power rule is half done: the exponent comes down and goes one lower "
+            "(xⁿ gives n·xⁿ⁻¹; 1/x = x⁻¹ gives −1/x²).",
+            rule,
+        )
+    if slip == "max-not-routed":
+        return (
+            "That routes the gradient wrongly: it all goes to the input that won, none to "
+            "the others (it splits only in a tie).",
+            f"{lead}: {rule}",
+        )
+    if slip == "softmax-no-onehot":
+        return (
+            f"That is softmax({ref}) alone: the cross-entropy gradient subtracts 1 at the label.",
+            rule,
+        )
+    sentence = SLIPS[slip].sentence
+    return f"{sentence[:1].upper()}{sentence[1:]}.", rule
+
+
 def _local(trace: Trace, ask: Ask) -> _Found:
     index, position = ask.node, ask.position
     node = trace.graph.nodes[index]
@@ -276,46 +332,16 @@ def _local(trace: Trace, ask: Ask) -> _Found:
     rule = f"{partial} = {_eq(formula, local)}"
     found: _Found = []
     for slip, wrong in _gate_slips(trace, index, position):
-        found.append(
-            (slip, wrong, _gate_message(slip, gate, node.ref, ref, xs[position], out, rule))
-        )
+        what, why = _gate_words(slip, gate, node.ref, ref, out, rule)
+        found.append((slip, wrong, what, f"{why}."))
     found.append(
-        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient: {rule}.")
+        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient.", f"{rule}.")
     )
     found.append(
-        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient: {rule}.")
+        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient.", f"{rule}.")
     )
-    found.append(("sign", -local, f"Right size, wrong sign: {rule}."))
+    found.append(("sign", -local, "Right size, wrong sign.", f"{rule}."))
     return found
-
-
-def _gate_message(slip: str, gate: Any, out_ref: str, ref: str, x: Any, out: Any, rule: str) -> str:
-    """The first words for a gate's own slip, then the right rule."""
-    if slip == "mul-no-switch":
-        partial = f"∂{out_ref}/∂{ref} = "
-        other = rule.replace(partial, f"∂{out_ref}/∂{ref} is the other input, ", 1)
-        return f"That is {ref}'s own value. {_lead(gate.pattern, gate.name)}: {other}."
-    if slip == "sigmoid-not-derivative":
-        return (
-            f"That is {out_ref} = {gate.name}({ref}) = {_n(out)} itself, the gate's output, "
-            f"not its derivative: {rule}."
-        )
-    if slip == "power-rule":
-        return (
-            "Power rule: the exponent comes down and goes one lower (xⁿ gives n·xⁿ⁻¹, "
-            f"1/x = x⁻¹ gives −1/x²): {rule}."
-        )
-    if slip == "max-not-routed":
-        return (
-            f"{_lead(gate.pattern, gate.name)}: the whole gradient goes to the input that "
-            f"won, nothing to the others, and it splits only in a tie: {rule}."
-        )
-    if slip == "softmax-no-onehot":
-        return (
-            f"That is softmax({ref}) alone: the cross-entropy gradient subtracts 1 at the "
-            f"label: {rule}."
-        )
-    return f"{SLIPS[slip].sentence[:1].upper()}{SLIPS[slip].sentence[1:]}: {rule}."
 
 
 def _product(trace: Trace, index: int, position: int) -> _Found:
@@ -329,11 +355,10 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
     product = trace.products[index][position]
     formula = gate.formulas(refs, node.ref)[position]
     matrix_rule = local is None or _is_rule(formula)
-    arrays = trace.shapes is not None
     partial = f"∂{node.ref}/∂{ref}"
     if matrix_rule:  # a vector rule, not a product: state it
         local_rule = chain = f"d{ref} = {formula}"
-    elif arrays:  # arrays are too long for a sentence: the rule, without the numbers
+    elif trace.kind == "arrays":  # arrays are too long for a sentence: the rule alone
         local_rule = f"{partial} = {formula}"
         chain = f"{ref} gets d{node.ref} × {_factor(formula)}, entry by entry"
     else:
@@ -347,55 +372,46 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
             sent = gate.chain(upstream, locals_, xs, out)[position]
         except (ArithmeticError, ValueError, TypeError):
             continue
-        said = _gate_message(slip, gate, node.ref, ref, xs[position], out, local_rule)
-        if not matrix_rule:
-            said = f"{said[:-1]}; {chain}."
-        found.append((slip, _fit(trace, sent, j), said))
+        what, why = _gate_words(slip, gate, node.ref, ref, out, local_rule)
+        why = f"{why}." if matrix_rule else f"{why}; {chain}."
+        found.append((slip, _fit(trace, sent, j), what, why))
     try:
         chained = list(gate.chain_slips(upstream, xs, out, position))
     except (ArithmeticError, ValueError, TypeError):
         chained = []
     for slip, wrong in chained:
         if slip == "transpose":
-            message = (
-                f"That is the transpose of the gradient on {ref}: a gradient has its "
-                f"variable's shape, {chain}."
-            )
+            what = f"That is the transpose of the gradient on {ref}."
+            why = f"A gradient has its variable's shape: {chain}."
         else:
-            message = _gate_message(slip, gate, node.ref, ref, xs[position], out, chain)
-        found.append((slip, wrong, message))
+            what, why = _gate_words(slip, gate, node.ref, ref, out, chain)
+            why = f"{why}."
+        found.append((slip, wrong, what, why))
     if local is not None and not matrix_rule:
         found.append(
             (
                 "no-upstream",
                 local,
-                f"That is the local gradient {partial} alone; times the upstream gradient, "
-                f"{chain}.",
+                f"That is the local gradient {partial} alone.",
+                f"Times the upstream gradient, {chain}.",
             )
         )
         found.append(
             (
                 "no-local",
                 _fit(trace, upstream, j),
-                f"That is the upstream gradient, passed on unchanged; times the local "
-                f"gradient {local_rule}, {chain}.",
+                "That is the upstream gradient, passed on unchanged.",
+                f"Times the local gradient {local_rule}, {chain}.",
             )
         )
     found.append(
-        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient; {chain}.")
+        ("value-not-gradient", out, f"That is {node.ref}'s value, not a gradient.", f"{chain}.")
     )
     found.append(
-        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient; {chain}.")
+        ("value-not-gradient", xs[position], f"That is {ref}'s value, not a gradient.", f"{chain}.")
     )
-    found.append(("sign", -product, f"Right size, wrong sign: {chain}."))
+    found.append(("sign", -product, "Right size, wrong sign.", f"{chain}."))
     return found
-
-
-def _factor(text: str) -> str:
-    """A formula as a factor: `(1 - tanh(x)²)`, but `q` and `exp(x)` as they are."""
-    from backprop_cli.core.gates import atom
-
-    return atom(text)
 
 
 def _gradient(trace: Trace, index: int) -> _Found:
@@ -411,7 +427,8 @@ def _gradient(trace: Trace, index: int) -> _Found:
     for c in contributions:
         by_step[c.consumer] = by_step.get(c.consumer, 0.0) + c.amount
     parts = " + ".join(f"{_n(amount)} from {nodes[s].ref}" for s, amount in by_step.items())
-    if len(by_step) > 1:
+    fork = len(by_step) > 1
+    if fork:
         sum_rule = (
             f"{name} is used {len(by_step)} times, so its gradients add up: {parts} = {_n(total)}"
         )
@@ -422,37 +439,40 @@ def _gradient(trace: Trace, index: int) -> _Found:
     if 1 < len(steps) <= FORK_SUBSET_LIMIT:
         for size in range(len(steps) - 1, 0, -1):
             for subset in combinations(steps, size):
-                senders = " and ".join(nodes[s].ref for s in subset)
-                verb = "sends" if size == 1 else "send"
+                left_out = [s for s in steps if s not in subset]
+                senders = " and ".join(nodes[s].ref for s in left_out)
+                verb = "sends" if len(left_out) == 1 else "send"
                 found.append(
                     (
                         "fork-one-branch",
                         sum(by_step[s] for s in subset),
-                        f"That counts only what {senders} {verb} back. {sum_rule}.",
+                        f"That leaves out what {senders} {verb} back.",
+                        f"{sum_rule}.",
                     )
                 )
     for c in contributions:
         rest = total - c.amount
-        for slip, wrong, message in _product(trace, c.consumer, c.position):
+        for slip, wrong, what, why in _product(trace, c.consumer, c.position):
             if slip in ("sign", "value-not-gradient"):
                 continue  # said once below, for the whole gradient
-            if len(by_step) > 1:
-                message = f"{message[:-1]}; {sum_rule}."
+            if fork:
+                why = f"{why[:-1]}; {sum_rule}."
             if len(contributions) == 1:
-                found.append((slip, wrong, message))  # a transposed shape stays itself
+                found.append((slip, wrong, what, why))  # a transposed shape stays itself
                 continue
             try:
-                found.append((slip, rest + wrong, message))
+                found.append((slip, rest + wrong, what, why))
             except ValueError:  # shapes that do not add up: not this slip
                 continue
     found.append(
         (
             "value-not-gradient",
             trace.values[index],
-            f"That is {name}'s value, not a gradient: {sum_rule}.",
+            f"That is {name}'s value, not a gradient.",
+            f"{sum_rule}.",
         )
     )
-    found.append(("sign", -total, f"Right size, wrong sign: {sum_rule}."))
+    found.append(("sign", -total, "Right size, wrong sign.", f"{sum_rule}."))
     return found
 
 
@@ -470,8 +490,8 @@ def _array_slips(trace: Trace, ask: Ask, whole: Any) -> _Found:
             (
                 "transpose",
                 array.T,
-                f"That is the transpose: {what} has the shape of its variable, "
-                f"{_shape(array.shape)}.",
+                "That is the transpose.",
+                f"{what} has the shape of its variable, {_shape(array.shape)}.",
             )
         )
     if ask.entry is not None and array.ndim == len(ask.entry) >= 1:
@@ -483,8 +503,8 @@ def _array_slips(trace: Trace, ask: Ask, whole: Any) -> _Found:
                     (
                         "one-based-index",
                         float(array[tuple(near)]),
-                        f"That is entry {_index(near)} of {what}: entries count from 0, so "
-                        f"entry {_index(index)} is {_n(float(array[tuple(index)]))}.",
+                        f"That is entry {_index(near)}: entries count from 0.",
+                        f"Entry {_index(index)} of {what} is {_n(float(array[tuple(index)]))}.",
                     )
                 )
     return found
@@ -606,6 +626,13 @@ class _quiet:
             import numpy as np
 
             np.seterr(**self.state)
+
+
+def _factor(text: str) -> str:
+    """A formula as a factor: `(1 - tanh(x)²)`, but `q` and `exp(x)` as they are."""
+    from backprop_cli.core.gates import atom
+
+    return atom(text)
 
 
 def _is_rule(formula: str) -> bool:

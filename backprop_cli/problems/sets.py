@@ -635,16 +635,17 @@ def _compare_arrays(
 
     from backprop_cli.core.numbers import shape_text
 
-    def where(want: Any, got: Any, text: str) -> str:
+    def where(want: Any, got: Any, text: str, index: int | None = None) -> str:
+        slip = "" if index is None else claim_slip(trace, index, want, expect.tolerance)
         if np.shape(want) != np.shape(got):
             return (
                 f"the claim has shape {shape_text(np.asarray(want))} but the trace's has "
-                f"{shape_text(np.asarray(got))}; a gradient has its variable's shape"
+                f"{shape_text(np.asarray(got))}; a gradient has its variable's shape{slip}"
             )
-        if np.ndim(got) == 2 and within_array(np.transpose(got), want, expect.tolerance):
-            return "the claim is the transpose of the gradient: check where the ᵀ goes"
+        if slip:
+            return text + slip
         if within_array(-np.asarray(got), want, expect.tolerance):
-            return "the claim has the sign flipped"
+            return "the claim has the sign flipped"  # the output's value
         return text
 
     if expect.value is not None and not within_array(trace.value, expect.value, expect.tolerance):
@@ -665,7 +666,13 @@ def _compare_arrays(
         got = trace.gradients.get(name, np.zeros_like(want))
         if not within_array(got, want, expect.tolerance):
             result.diffs.append(
-                Diff(name, "gradient", want, got, where(want, got, _array_route(trace, name)))
+                Diff(
+                    name,
+                    "gradient",
+                    want,
+                    got,
+                    where(want, got, _array_route(trace, name), trace.graph.inputs.get(name)),
+                )
             )
     if result.diffs:
         result.status = "fail"
@@ -721,12 +728,10 @@ def explain_value(trace: Any) -> str:
 def explain_gradient(trace: Any, name: str, want: float, tolerance: float) -> str:
     """Where the gradient on `name` comes from, and what the claim most likely missed.
 
-    The claim is one number, so the step where it leaves the trace is found by
-    matching it against the pieces the trace adds up: a sign flip, only some of the
-    steps that use `name` (a forgotten fork), or an upstream or local gradient alone.
+    The claim is one number, so what it most likely missed is found by trying the
+    catalog of slips on it (checks/slips.py): a sign flip, only some of the steps
+    that use `name` (a forgotten fork), an upstream or local gradient alone, ...
     """
-    from itertools import combinations
-
     from backprop_cli.core.numbers import show
 
     graph = trace.graph
@@ -756,37 +761,19 @@ def explain_gradient(trace: Any, name: str, want: float, tolerance: float) -> st
     if len(parts) > 1:
         text += f" = {show(got, 6)}"
 
-    def near(value: Any) -> bool:
-        return within(float(value), want, tolerance)
+    return text + claim_slip(trace, index, want, tolerance)
 
-    steps = list(by_step)
-    if got != 0 and near(-got):
-        return text + "; the claim has the sign flipped"
-    if 1 < len(steps) <= 8:
-        for size in range(len(steps) - 1, 0, -1):
-            for subset in combinations(steps, size):
-                if near(sum(by_step[s] for s in subset)):
-                    missing = ", ".join(nodes[s].ref for s in steps if s not in subset)
-                    return text + (
-                        f"; the claim leaves out what {missing} sends back: {name} is used "
-                        f"by {len(steps)} steps, and gradients add up at a fork"
-                    )
-    for consumer in steps:
-        step = nodes[consumer]
-        position = step.inputs.index(index)
-        if near(trace.grads[consumer]):
-            local = show(trace.locals[consumer][position], 6)
-            return text + (
-                f"; the claim equals the upstream gradient at {step.ref}: "
-                f"multiply it by the local gradient {local}"
-            )
-        if near(trace.locals[consumer][position]):
-            upstream = show(trace.grads[consumer], 6)
-            return text + (
-                f"; the claim equals the local gradient at {step.ref}: "
-                f"multiply it by the upstream gradient {upstream}"
-            )
-    return text
+
+def claim_slip(trace: Any, index: int, want: Any, tolerance: float) -> str:
+    """`; the claim looks like the slip …` when a slip of the catalog gives the claimed
+    number (checks/slips.py, the quiz's catalog), else ""."""
+    from backprop_cli.checks.slips import Ask, diagnose
+
+    found = diagnose(trace, Ask.gradient(index), want, tolerance)
+    if found is None:
+        return ""
+    # The first sentence alone: the text before it already shows the working.
+    return f"; the claim looks like the slip {found.slip}: {found.what}"
 
 
 def duplicate_warnings(problems: Sequence[Problem]) -> dict[int, str]:
