@@ -209,6 +209,25 @@ class Browser:
         data = self.page("Page.captureScreenshot", **params)["data"]
         path.write_bytes(base64.b64decode(data))
 
+    def screenshot_element(self, selector: str, path: Path, margin: int = 8) -> None:
+        """A picture of one element (all of it, even past the window's edge)."""
+        x, y, width, height = self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY,"
+            " r.width, r.height]; })()"
+        )
+        clip = {
+            "x": max(0, x - margin),
+            "y": max(0, y - margin),
+            "width": width + 2 * margin,
+            "height": height + 2 * margin,
+            "scale": 1,
+        }
+        data = self.page(
+            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+        )["data"]
+        path.write_bytes(base64.b64decode(data))
+
     def close(self) -> None:
         with contextlib.suppress(BrowserError, OSError):
             self.call("Browser.close")

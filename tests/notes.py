@@ -14,3 +14,14 @@ den = sigx + xpysqr
 invden = 1/den
 f = num*invden
 """
+
+# The notes' staged neuron in their own Python, character for character (comments,
+# blank line and all), as a learner pastes it: the program's own constants are its values.
+NOTES_CODE = """\
+w = [2,-3,-3] # assume some random weights and data
+x = [-1, -2]
+
+# forward pass
+dot = w[0]*x[0] + w[1]*x[1] + w[2]
+f = 1.0 / (1 + math.exp(-dot)) # sigmoid function
+"""

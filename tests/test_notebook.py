@@ -3,9 +3,9 @@
 
 Numbers: the neuron's are the notes' (f = 0.73, dw = [-0.20, -0.39, 0.20],
 dx = [0.39, -0.59]); the staged example's come from sympy, differentiating the
-program's formula written out here by hand. The README's cells run here as written.
-The notes' own Python code (w = [2,-3,-3] … math.exp) is not a cell here yet:
-reading it is the `notes` branch's work.
+program's formula written out here by hand. The README's cells run here as written,
+among them the notes' own Python code (w = [2,-3,-3] … math.exp) pasted into
+`%%backprop` as it stands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from htmlview import svg_lines, table
-from notes import NEURON, NEURON_VALUES, STAGED
+from notes import NEURON, NEURON_VALUES, NOTES_CODE, STAGED
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat (.[test])")
 nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient (.[test])")
@@ -32,12 +32,13 @@ def readme_cells() -> list[str]:
     return [block.rstrip("\n") for block in re.findall(r"```python\n(.*?)```", section, re.S)]
 
 
-API, LOAD, README_LINE, FUSED = readme_cells()
+API, LOAD, README_LINE, PASTED, FUSED = readme_cells()
 
 CELLS = {
     "api": API,
     "load": LOAD,
     "readme line": README_LINE,
+    "pasted": PASTED,
     "fused": FUSED,
     "line": f'%backprop "{NEURON}" {VALUES} --explain --digits 3',
     "unquoted": "%backprop (x + y) * z x=-2 y=5 z=-4",
@@ -55,6 +56,7 @@ CELLS = {
 def test_the_readme_cells_are_the_notes_examples() -> None:
     assert NEURON in API and "w0=2, x0=-1, w1=-3, x1=-2, w2=-3" in API
     assert FUSED.split("\n", 1)[1] + "\n" == STAGED
+    assert "%%backprop\n" + NOTES_CODE.rstrip("\n") == PASTED
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +110,20 @@ def test_a_trace_shows_itself_with_the_notes_numbers(notebook: dict[str, object]
         "1/x",
     ]
     assert "sympy" in html and "agree" in html
+
+
+def test_the_notes_code_pasted_into_a_cell(notebook: dict[str, object]) -> None:
+    # The notes: f = 0.73, dw = [-0.20, -0.39, 0.20], dx = [0.39, -0.59], here as vectors.
+    html = result(notebook["pasted"], "text/html")
+    grads = {row["input"]: row["gradient"] for row in table(html, "Gradients")}
+    rounded = {
+        name: [round(float(v), 2) for v in text.strip("[]").split(",")]
+        for name, text in grads.items()
+    }
+    assert rounded == {"w": [-0.20, -0.39, 0.20], "x": [0.39, -0.59]}
+    lines = svg_lines(html)
+    assert "∂ [-0.20, -0.39, 0.20]" in lines and "∂ [0.39, -0.59]" in lines
+    assert "f = 0.73" in lines
 
 
 def test_plain_text_is_the_terminal_tables(notebook: dict[str, object]) -> None:

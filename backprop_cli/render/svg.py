@@ -16,6 +16,7 @@ along it (red, below). Every number is marked with the step that reveals it
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ MARGIN = 16
 # Vertical room between two boxes in a column: a wire label is two lines (value
 # above the wire, gradient below), 2 × 15 px, plus air.
 ROW_GAP = 38
+# Ordering sweeps (down and up) against crossings: the notes' examples settle in 2.
+SWEEPS = 3
 MIN_COLUMN_GAP = 64
 # Long symbolic values are cut in the picture (the whole text is the tooltip).
 MAX_LABEL_CHARS = 28
@@ -57,8 +60,8 @@ class Span:
 
 @dataclass
 class Box:
-    index: int  # node index, or -1 for the output's end
-    kind: str  # "input", "const", "gate" or "output"
+    index: int  # node index; -1 the output's end; below that, a long wire's bend
+    kind: str  # "input", "const", "gate", "output", or "via" (a long wire passing)
     lines: list[list[Span]]
     tooltip: str = ""
     focus: tuple[int, ...] = ()  # steps at which this box is the one working
@@ -66,15 +69,26 @@ class Box:
     x: float = 0.0  # left edge
     y: float = 0.0  # centre
     inputs: tuple[int, ...] = ()
+    port_gap: float = 0.0  # vertical distance between two of its inputs' wires
 
     @property
     def width(self) -> float:
+        if not self.lines:
+            return 0.0
         chars = max(sum(len(s.text) for s in line) for line in self.lines)
         return chars * CHAR_WIDTH + 2 * PAD_X
 
     @property
     def height(self) -> float:
-        return len(self.lines) * LINE_HEIGHT + 2 * PAD_Y
+        if self.kind == "via":  # room for a wire to pass between boxes
+            return float(LINE_HEIGHT)
+        text = len(self.lines) * LINE_HEIGHT + 2 * PAD_Y
+        return max(text, (len(self.inputs) - 1) * self.port_gap + 2 * PAD_Y + LINE_HEIGHT)
+
+    def port_y(self, port: int) -> float:
+        """Where input `port` enters: spread along the left side, far enough apart
+        that one wire's gradient (below it) clears the next one's value (above)."""
+        return self.y + (port - (len(self.inputs) - 1) / 2) * self.port_gap
 
 
 @dataclass
@@ -85,12 +99,30 @@ class WireLabel:
     value: Span
     gradient: Span
     chars: int = field(init=False)
+    via: list[int] = field(default_factory=list)  # the bends of a wire that skips columns
 
     def __post_init__(self) -> None:
         self.chars = max(
             max(len(t) for t in self.value.text.split("\n")),
             max(len(t) for t in self.gradient.text.split("\n")),
         )
+
+    @property
+    def rows(self) -> int:
+        """Lines of text: the value's above the wire plus the gradient's below."""
+        return self.value.text.count("\n") + self.gradient.text.count("\n") + 2
+
+
+def _via_boxes(boxes: dict[int, Box], wires: list[WireLabel]) -> None:
+    """A wire that skips columns passes each one through a box of its own, which the
+    layout places like any other, so it goes around the gates in between."""
+    key = min(boxes) - 1
+    for wire in wires:
+        before = wire.source
+        for column in range(boxes[wire.source].column + 1, boxes[wire.target].column):
+            boxes[key] = Box(key, "via", [], column=column, inputs=(before,))
+            wire.via.append(key)
+            before, key = key, key - 1
 
 
 def _cut(text: str) -> str:
@@ -179,27 +211,63 @@ def _boxes(trace: Trace, steps: Reveal, decimals: int) -> tuple[dict[int, Box], 
     return boxes, wires
 
 
-def _layout(boxes: dict[int, Box]) -> list[list[Box]]:
-    """Columns (longest path from the inputs) and heights (the average of the inputs)."""
-    order = sorted(boxes, key=lambda k: (k < 0, k))  # nodes are in topological order
+def _layout(boxes: dict[int, Box], wires: list[WireLabel]) -> list[list[Box]]:
+    """Columns, an order within each, and heights.
+
+    Columns: inputs and constants first (as the notes draw them); each gate as late
+    as its consumers allow, so a value computed early for a late use (w[2] in the
+    notes' neuron) does not drag a long wire across the picture. A wire that still
+    skips columns gets a bend in each (`_via_boxes`). Order: a few sweeps sorting
+    each column by the average place of its inputs, then of its consumers (fewer
+    crossings). Heights: each box level with the average of its inputs, pushed apart
+    where boxes would touch.
+    """
+    consumers: dict[int, list[int]] = {}
+    for wire in wires:
+        consumers.setdefault(wire.source, []).append(wire.target)
+    order = sorted(boxes, key=lambda k: (k < 0, k))  # nodes come in topological order
     for key in order:
         box = boxes[key]
         box.column = 1 + max((boxes[j].column for j in box.inputs), default=-1)
+    for key in reversed(order):
+        box = boxes[key]
+        if box.inputs and consumers.get(key):
+            box.column = min(boxes[c].column for c in consumers[key]) - 1
+    _via_boxes(boxes, wires)
+    for wire in wires:  # consumers again, through the bends
+        chain = [wire.source, *wire.via, wire.target]
+        for before, after in itertools.pairwise(chain):
+            if after in wire.via or before in wire.via:
+                consumers.setdefault(before, []).append(after)
+        if wire.via:
+            consumers[wire.source].remove(wire.target)
     columns: list[list[Box]] = [[] for _ in range(max(b.column for b in boxes.values()) + 1)]
-    for key in order:
+    for key in sorted(boxes, key=lambda k: (k == -1, -k if k < -1 else k)):
         columns[boxes[key].column].append(boxes[key])
-    # The first column (inputs, constants) stacked in order of first use.
+
+    def places() -> dict[int, float]:
+        return {
+            b.index: (i + 0.5) / len(column) for column in columns for i, b in enumerate(column)
+        }
+
+    def mean(keys: Sequence[int], where: dict[int, float], default: float) -> float:
+        return sum(where[k] for k in keys) / len(keys) if keys else default
+
+    for _ in range(SWEEPS):
+        for column in columns[1:]:
+            where = places()
+            column.sort(key=lambda b: mean(b.inputs, where, where[b.index]))
+        for column in reversed(columns[:-1]):
+            where = places()
+            column.sort(key=lambda b: mean(consumers.get(b.index, []), where, where[b.index]))
     y = 0.0
     for box in columns[0]:
         box.y = y + box.height / 2
         y += box.height + ROW_GAP
     for column in columns[1:]:
-        wanted = sorted(
-            column, key=lambda b: sum(boxes[j].y for j in b.inputs) / max(1, len(b.inputs))
-        )
         previous: Box | None = None
         shift = 0.0
-        for box in wanted:
+        for box in column:
             ideal = sum(boxes[j].y for j in box.inputs) / max(1, len(box.inputs))
             lowest = (
                 previous.y + (previous.height + box.height) / 2 + ROW_GAP if previous else ideal
@@ -208,16 +276,9 @@ def _layout(boxes: dict[int, Box]) -> list[list[Box]]:
             shift += box.y - ideal
             previous = box
         # Pushed down to make room: move the column back up by half of that.
-        for box in wanted:
-            box.y -= shift / (2 * len(wanted))
-        column[:] = wanted
+        for box in column:
+            box.y -= shift / (2 * len(column))
     return columns
-
-
-def _port_y(box: Box, port: int, ports: int) -> float:
-    """Where input `port` of `ports` enters a box: spread along its left side."""
-    spread = min(14.0, box.height / (ports + 1))
-    return box.y + (port - (ports - 1) / 2) * spread
 
 
 def _text(x: float, y: float, spans: Sequence[Span], anchor: str = "start") -> str:
@@ -245,7 +306,8 @@ def _label(x: float, y: float, span: Span, above: bool) -> str:
     rows = span.text.split("\n")
     color = VALUE_COLOR if span.role == "value" else GRADIENT_COLOR
     at = f' data-at="{span.at}"' if span.at is not None else ""
-    first = y - 5 - (len(rows) - 1) * LINE_HEIGHT if above else y + 4 + FONT_SIZE
+    # Digits reach about 9 px above their baseline: 4 px of air each side of the wire.
+    first = y - 4 - (len(rows) - 1) * LINE_HEIGHT if above else y + 13
     out = [
         f'<text x="{x:.1f}" y="{first + i * LINE_HEIGHT:.1f}" text-anchor="middle" '
         f'fill="{color}" stroke="white" stroke-width="4" paint-order="stroke"{at}>'
@@ -271,19 +333,24 @@ def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
     """The circuit as one `<svg>` element (no XML declaration: it goes inline in HTML)."""
     steps = reveal(trace)
     boxes, wires = _boxes(trace, steps, decimals)
-    columns = _layout(boxes)
+    for wire in wires:
+        target = boxes[wire.target]
+        target.port_gap = max(target.port_gap, wire.rows * LINE_HEIGHT + 8)
+    columns = _layout(boxes, wires)
     # Each gap between columns fits the widest wire label that sits in it.
     gaps = [float(MIN_COLUMN_GAP)] * len(columns)
     for wire in wires:
         where = boxes[wire.target].column
         gaps[where] = max(gaps[where], wire.chars * CHAR_WIDTH + 24)
     x = float(MARGIN)
+    spans: list[tuple[float, float]] = []  # each column's left and right edge
     for c, column in enumerate(columns):
         if c:
             x += gaps[c]
         width = max(b.width for b in column)
         for box in column:
             box.x = x + (width - box.width) / 2
+        spans.append((x, x + width))
         x += width
     top = min(b.y - b.height / 2 for b in boxes.values())
     for box in boxes.values():
@@ -302,24 +369,29 @@ def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
         f'<rect width="{width:.0f}" height="{height:.0f}" fill="white"/>',
     ]
     # Wires first, so boxes sit on top of their ends.
-    ports = {key: len(box.inputs) for key, box in boxes.items()}
     for wire in wires:
         source, target = boxes[wire.source], boxes[wire.target]
-        x1, y1 = source.x + source.width, source.y
-        x2, y2 = target.x, _port_y(target, wire.port, ports[wire.target])
+        points = [(source.x + source.width, source.y)]
+        for key in wire.via:  # across each column it skips, level, between the boxes
+            left, right = spans[boxes[key].column]
+            points += [(left, boxes[key].y), (right, boxes[key].y)]
+        x2, y2 = target.x, target.port_y(wire.port)
+        # Each wire ends in a level run across most of the gap before its target,
+        # carrying its labels: value above, gradient below, clear of its neighbours.
+        bend = max(points[-1][0] + 4, x2 - 0.8 * gaps[target.column])
+        points += [(bend, y2), (x2 - 6, y2)]
+        path = " L".join(f"{px:.1f} {py:.1f}" for px, py in points)
         parts.append(
-            f'<path d="M{x1:.1f} {y1:.1f} L{x2 - 7:.1f} {y2:.1f}" stroke="#57606a" '
-            f'stroke-width="1.3" fill="none"/>'
-            f'<path d="M{x2:.1f} {y2:.1f} l-8 -4 l0 8 z" fill="#57606a" '
-            f'transform="rotate({_angle(x1, y1, x2, y2):.1f} {x2:.1f} {y2:.1f})"/>'
+            f'<path d="M{path}" stroke="#57606a" stroke-width="1.3" fill="none" '
+            'stroke-linejoin="round"/>'
+            f'<path d="M{x2:.1f} {y2:.1f} l-8 -4 l0 8 z" fill="#57606a"/>'
         )
-        # The label sits halfway across the gap before the target: each gap holds
-        # only the labels of the wires that end in the next column.
-        lx = x2 - gaps[target.column] / 2
-        ly = y1 + (y2 - y1) * (lx - x1) / (x2 - x1) if x2 != x1 else y2
-        parts.append(_label(lx, ly, wire.value, above=True))
-        parts.append(_label(lx, ly, wire.gradient, above=False))
+        lx = (bend + x2) / 2
+        parts.append(_label(lx, y2, wire.value, above=True))
+        parts.append(_label(lx, y2, wire.gradient, above=False))
     for box in boxes.values():
+        if box.kind == "via":
+            continue
         fill, stroke, radius = STYLES[box.kind]
         rx = box.height / 2 if radius is None else radius
         focus = f' data-focus="{" ".join(map(str, box.focus))}"' if box.focus else ""
@@ -337,9 +409,3 @@ def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _angle(x1: float, y1: float, x2: float, y2: float) -> float:
-    import math
-
-    return math.degrees(math.atan2(y2 - y1, x2 - x1))
