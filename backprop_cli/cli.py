@@ -700,6 +700,7 @@ def quiz(
         expression = expression_text(positional.pop(0)) if positional else None
         bindings = parse_bindings(positional)
         store = history.open_store()
+        rows = store.rows()  # may add a notice (bad rows skipped): say it with the others
         _notices(store.notices)
         choice = play.choose_problem(
             expression=expression,
@@ -709,7 +710,7 @@ def quiz(
             generate=generate,
             difficulty=difficulty,
             seed=seed,
-            rows=store.rows(),
+            rows=rows,
         )
         session = start_quiz(choice.problem, quiz_mode, limit)
 
@@ -723,7 +724,7 @@ def quiz(
     )
     seen = len(store.notices)
     save = play.saver(store, history.new_session(), choice.problem.id, quiz_mode)
-    outcome = play.run(session, console, answers, save, why=choice.why)
+    outcome = play.run(session, console, answers, save, why=choice.why, saved=not store.in_memory)
     _notices(store.notices[seen:])
     console.print(
         summary_view(outcome.summary, interrupted=outcome.interrupted, saved=not store.in_memory)
@@ -743,6 +744,10 @@ def stats(
     path = history.default_path()
     rows, notices = history.read_rows(path)
     _notices(notices)
+    if notices and not rows:
+        # Not "no answers saved yet": there may be many, in a file we could not read.
+        error(f"no statistics: the history database {path} could not be read (see above)")
+        raise typer.Exit(EXIT_BAD_INPUT)
     result = history.compute_stats(rows)
     where = str(path)
     if as_json:

@@ -203,13 +203,14 @@ def run(
     save: Callable[[Quiz], None],
     clock: Callable[[], float] = time.monotonic,
     why: str = "",
+    saved: bool = True,
 ) -> Outcome:
     """Ask every question, print feedback, save each answer as it comes.
 
     Ctrl-C (KeyboardInterrupt) and the end of input both end the quiz cleanly;
     what was answered is already saved.
     """
-    console.print(view.intro(quiz, why))
+    console.print(view.intro(quiz, why, saved=saved))
     interrupted = False
     last_context = ""
     started: tuple[int, float] | None = None

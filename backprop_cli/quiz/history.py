@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import sqlite3
+import stat
+import tempfile
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -127,9 +132,33 @@ class Row:
             int(hints),
             float(seconds),
             mode,
-            datetime.fromisoformat(stamp),
+            _utc(datetime.fromisoformat(stamp)),
             str(slip or ""),
         )
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stamp without a zone is read as UTC (comparing it with aware ones raised)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def rows_from(cursor: Iterable[Sequence[Any]], notices: list[str], path: Path | None) -> list[Row]:
+    """Rows a cursor gives, a row that cannot be read (a bad timestamp or number, from
+    an old or edited file) skipped with one notice for all of them."""
+    rows: list[Row] = []
+    bad = 0
+    for values in cursor:
+        try:
+            rows.append(Row.from_db(values))
+        except (TypeError, ValueError, OverflowError, IndexError):
+            bad += 1
+    if bad:
+        where = f" in {path}" if path is not None else ""
+        notices.append(
+            f"skipped {bad} saved {'answer' if bad == 1 else 'answers'}{where} that could not "
+            "be read (a bad timestamp or number); the others are used"
+        )
+    return rows
 
 
 def attempt_row(
@@ -195,6 +224,7 @@ class Store:
         )
         sql = f"INSERT INTO attempts ({COLUMNS}) VALUES ({', '.join('?' * 15)})"
         try:
+            _arm(self.conn)
             with self.conn:
                 self.conn.execute(sql, values)
         except sqlite3.Error as exc:
@@ -209,8 +239,13 @@ class Store:
                 self.conn.execute(sql, values)
 
     def rows(self) -> list[Row]:
-        cursor = self.conn.execute(f"SELECT {COLUMNS} FROM attempts ORDER BY timestamp, id")
-        return [Row.from_db(values) for values in cursor]
+        try:
+            _arm(self.conn)
+            cursor = self.conn.execute(f"SELECT {COLUMNS} FROM attempts ORDER BY timestamp, id")
+            return rows_from(cursor, self.notices, self.path)
+        except sqlite3.Error as exc:  # interrupted by the budget, or unreadable
+            self.notices.append(f"cannot read the saved answers in {self.path} ({exc})")
+            return []
 
     def close(self) -> None:
         self.conn.close()
@@ -222,10 +257,116 @@ class Store:
         self.path = None
 
 
+# --------------------------------------------------------------------------- opening defensively
+# A history file can be anyone's (copied, restored, planted): nothing in it runs. Its
+# schema must be ours (no view, no trigger, no column or index we did not make), it
+# must be a regular file (a FIFO as the file hung `stats`), and every statement runs
+# under a budget: SQLite calls a progress handler every PROGRESS_STEPS steps of its
+# virtual machine, which ends the statement after QUERY_SECONDS.
+
+PROGRESS_STEPS = 10_000  # about a millisecond of SQLite's work between looks at the clock
+QUERY_SECONDS = 10.0  # 100,000 saved answers read in about 0.3 s: far inside it
+COPY_LIMIT = 100_000_000  # bytes: a read-only history larger than this is not copied
+_INDEX_SQL = "create index attempts_by_problem on attempts (problem, timestamp)"
+_COLUMNS_V2 = [c.strip() for c in COLUMNS.split(",")]
+_UNSAFE_SQL = re.compile(r"\b(check|generated|references)\b|\bas\s*\(", re.IGNORECASE)
+
+
+class NotOurs(sqlite3.DatabaseError):
+    """The file is a database, but holds schema objects backprop did not make."""
+
+
+def _arm(conn: sqlite3.Connection, seconds: float = QUERY_SECONDS) -> None:
+    """Give the connection's next statements `seconds` before SQLite interrupts them
+    (a view of a recursive CTE, a table of millions of rows)."""
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+
+
+def refuse_special_files(path: Path) -> None:
+    """OSError unless the database (and its -wal and -shm files) are regular files or
+    absent: SQLite opening a FIFO waits for a writer forever."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = os.stat(candidate).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise OSError(0, f"{candidate.name} is not a regular file (a FIFO, device or folder)")
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """NotOurs unless the file holds only our table and index, as we make them."""
+    _arm(conn)
+    for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master"):
+        if name.startswith("sqlite_"):  # SQLite's own (autoindex, stat tables)
+            continue
+        if kind == "index" and name == "attempts_by_problem":
+            if " ".join(str(sql).lower().replace("if not exists ", "").split()) == _INDEX_SQL:
+                continue
+        elif kind == "table" and name == "attempts":
+            _check_table(conn, str(sql))
+            continue
+        raise NotOurs(f"it holds a {kind} {name!r} that backprop did not make")
+
+
+def _check_table(conn: sqlite3.Connection, sql: str) -> None:
+    columns = list(conn.execute("PRAGMA table_xinfo(attempts)"))
+    names = [c[1] for c in columns]
+    if names not in (["id", *_COLUMNS_V2], ["id", *_COLUMNS_V2[:-1]]):
+        raise NotOurs(
+            f"its attempts table has columns backprop did not make ({', '.join(names)[:200]})"
+        )
+    code = re.sub(r"--[^\n]*", "", sql)  # our own comments say "as typed"
+    hidden = any(c[6] for c in columns)
+    defaults = any(c[4] is not None and (c[1], c[4]) != ("slip", "''") for c in columns)
+    if hidden or defaults or _UNSAFE_SQL.search(code):
+        raise NotOurs("its attempts table has constraints or defaults backprop did not make")
+
+
+@contextlib.contextmanager
+def _creation_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold `history.sqlite3.lock` while the file is created or brought up to date.
+
+    Eight quizzes started at once on a new folder all switched the new file to WAL and
+    created the table together; seven got "database is locked" and kept nothing. The
+    lock makes them take turns (a few milliseconds each). Where there is no flock
+    (Windows), or the lock cannot be had within `timeout`, the retries in
+    `open_store` do the same job more slowly.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError:
+        yield  # a read-only folder: nothing will be created anyway
+        return
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    refuse_special_files(path)
     conn = sqlite3.connect(path, timeout=timeout)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        check_schema(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(SCHEMA)
         _migrate(conn)
@@ -252,6 +393,20 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute("ALTER TABLE attempts ADD COLUMN slip TEXT NOT NULL DEFAULT ''")
 
 
+def _connect_retrying(path: Path, timeout: float) -> sqlite3.Connection:
+    """_connect under the creation lock, retried while another process holds the file."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with _creation_lock(path, timeout):
+                return _connect(path, timeout)
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _memory() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
@@ -263,17 +418,21 @@ def open_store(path: Path | None = None, *, timeout: float = 5.0) -> Store:
     path = path or default_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Store(_connect(path, timeout), path)
+        return Store(_connect_retrying(path, timeout), path)
     except sqlite3.OperationalError as exc:  # locked, read-only, cannot open
         reason = str(exc)
-    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
-        moved = move_aside(path)
+    except sqlite3.DatabaseError as exc:  # not a database, a damaged one, or not ours
+        try:
+            moved = move_aside(path)
+        except OSError as failed:
+            return Store(_memory(), None, [_memory_notice(path, f"{exc}; {failed.strerror}")])
+        what = "is not one backprop made" if isinstance(exc, NotOurs) else "is damaged"
         notice = (
-            f"the history database {path} is damaged ({exc}); it was moved to {moved} "
+            f"the history database {path} {what} ({exc}); it was moved to {moved} "
             "(not deleted) and a new one started"
         )
         try:
-            return Store(_connect(path, timeout), path, [notice])
+            return Store(_connect_retrying(path, timeout), path, [notice])
         except sqlite3.Error as again:
             return Store(_memory(), None, [notice, _memory_notice(path, str(again))])
     except OSError as exc:
@@ -285,19 +444,54 @@ def read_rows(path: Path | None = None, *, timeout: float = 5.0) -> tuple[list[R
     """Every saved attempt, for `stats`: read only, so a quiz writing meanwhile is no
     obstacle (WAL lets readers in) and no file is created where there is none."""
     path = path or default_path()
-    if not path.exists():
-        return [], []
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+        if not path.exists():
+            return [], []
+        refuse_special_files(path)
+    except OSError as exc:  # an unreadable folder, a FIFO
+        return [], [f"cannot read the history database {path} ({exc.strerror or exc})"]
+    notices: list[str] = []
+    try:
+        return _read_rows(path, timeout, notices), notices
+    except sqlite3.OperationalError as exc:
+        # Read-only, with answers still in its -wal file and no -shm beside it: SQLite
+        # cannot open that read-only. A copy in a temporary folder can be read whole.
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            columns = COLUMNS if _has_slip_column(conn) else OLD_COLUMNS
-            cursor = conn.execute(f"SELECT {columns} FROM attempts ORDER BY timestamp, id")
-            return [Row.from_db(values) for values in cursor], []
-        finally:
-            conn.close()
+            return _read_copy(path, timeout, notices), notices
+        except (OSError, sqlite3.Error):
+            pass
+        return [], [*notices, f"cannot read the history database {path} ({exc})"]
     except sqlite3.DatabaseError as exc:
-        return [], [f"cannot read the history database {path} ({exc})"]
+        return [], [*notices, f"cannot read the history database {path} ({exc})"]
+
+
+def _read_rows(path: Path, timeout: float, notices: list[str]) -> list[Row]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        check_schema(conn)
+        columns = COLUMNS if _has_slip_column(conn) else OLD_COLUMNS
+        _arm(conn)
+        cursor = conn.execute(f"SELECT {columns} FROM attempts ORDER BY timestamp, id")
+        return rows_from(cursor, notices, path)
+    finally:
+        conn.close()
+
+
+def _read_copy(path: Path, timeout: float, notices: list[str]) -> list[Row]:
+    files = [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+    if sum(p.stat().st_size for p in files) > COPY_LIMIT:
+        raise OSError(0, "too large to copy")
+    with tempfile.TemporaryDirectory(prefix="backprop-history-") as folder:
+        copy = Path(folder) / path.name
+        for source in files:
+            shutil.copyfile(source, Path(folder) / source.name)
+        rows = _read_rows(copy, timeout, notices)
+    notices.append(
+        f"the history database {path} cannot be opened where it is (read-only); read from a copy"
+    )
+    return rows
 
 
 def _memory_notice(path: Path, reason: str) -> str:

@@ -26,7 +26,7 @@ MODE_WORDS = {
 }
 
 
-def intro(quiz: Quiz, why: str = "") -> Group:
+def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
     """The problem and its circuit, with the cells the learner is to work out hidden."""
     trace = quiz.trace
     problem = quiz.problem
@@ -72,7 +72,8 @@ def intro(quiz: Quiz, why: str = "") -> Group:
     how.append("skip", style="bold")
     how.append(" skip a question   ")
     how.append("q", style="bold")
-    how.append(" quit (your answers are saved)")
+    # Only say so when it is true: a history that cannot be written keeps nothing.
+    how.append(" quit (your answers are saved)" if saved else " quit (answers are not saved)")
     return Group(head, table, how)
 
 
