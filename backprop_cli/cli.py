@@ -347,6 +347,7 @@ def trace(
                 "--out writes a document: add --format html (or markdown, latex); "
                 "the terminal tables and --json go to standard output (redirect them with >)"
             )
+        text = without_backward_part(text, file)
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )
@@ -892,6 +893,23 @@ def expression_and_bindings(
     return text, parse_bindings(positional)
 
 
+def without_backward_part(text: str, file: Path | None) -> str:
+    """The forward part of a program that also has the learner's backward pass (the
+    notes' `ddot = …`, `dx = …` lines): traced on its own, with a pointer to the check."""
+    from backprop_cli.core.language import split_backward
+
+    forward, lines = split_backward(text)
+    if lines:
+        where = str(file) if file is not None else "FILE"
+        stderr_note(
+            f"note: lines {lines[0].line}–{lines[-1].line} are a backward pass ("
+            f"{lines[0].target} …); traced the forward pass. Check yours with  "
+            f"backprop check-backward {where}"
+        )
+        return forward
+    return text
+
+
 def report_failed_checks(result: CheckedTrace) -> None:
     if result.failed:
         error("a cross-check disagreed with the backward pass (run backprop trace to see it)")
@@ -998,6 +1016,65 @@ def draw_picture(trace: Trace, fmt: GraphFormat, decimals: int) -> str | bytes:
         return text
     picture = dot.render_picture(text, fmt.value)
     return picture.decode("utf-8") if fmt is GraphFormat.svg else picture
+
+
+@app.command("check-backward")
+def check_backward(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="A program: the forward pass, then your backward pass ('-' reads stdin).",
+            show_default=False,
+        ),
+    ],
+    values: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[NAME=VALUE]...", help="Values (override the file's)."),
+    ] = None,
+    output: OutputNameOption = None,
+    check: CheckOption = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+) -> None:
+    """Check your own backward pass, line by line, against the traced gradients.
+
+    The file is the notes' kind of code: the forward pass (values at the top, or
+    NAME=VALUE after the file), then one [italic]dNAME[/italic] line per gradient
+    (∂f/∂NAME), with [italic]+=[/italic] where a value is used more than once. Each
+    d-line is reported right, or wrong with the slip that explains it and the
+    gradient it should be.
+
+    [bold]Examples[/bold]
+
+      backprop check-backward examples/notes-neuron-backward.py
+
+      backprop check-backward examples/notes-staged-broken.py
+
+    [bold]Exit codes[/bold]: 0 every line right, 1 a line or a gradient is wrong
+    (or a cross-check disagreed), 2 bad input.
+    """
+    from backprop_cli.core.language import parse_bindings
+    from backprop_cli.pipeline import check_backward_text
+
+    with reported_errors():
+        text = read_text(source)
+        checked = check_backward_text(
+            text, parse_bindings(list(values or [])), output=output, check=check
+        )
+    trace = checked.result.trace
+    if as_json:
+        from backprop_cli.render.backward import backward_dict
+
+        typer.echo(json.dumps(backward_dict(trace, checked.report), indent=2))
+    else:
+        from backprop_cli.render.backward import backward_view
+
+        where = "standard input" if source == "-" else source
+        stdout_console().print(backward_view(trace, checked.report, where))
+    if checked.result.failed:
+        error("a cross-check disagreed with the traced gradients (run backprop trace to see it)")
+    if checked.failed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command(cls=ExpressionCommand)

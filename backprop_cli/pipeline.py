@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backprop_cli.checks import Check, run_checks
 from backprop_cli.core import engine
@@ -19,6 +19,10 @@ from backprop_cli.core.fuse import FuseKind
 from backprop_cli.core.fuse import fuse as fuse_graph
 from backprop_cli.core.graph import Graph, build_graph
 from backprop_cli.core.language import DEFAULT_LIMITS, Limits, Program, has_arrays, parse_program
+from backprop_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from backprop_cli.checks.backward import BackwardReport
 
 
 @dataclass
@@ -77,3 +81,42 @@ def trace_text(
     graph = stage(text, bindings, output=output, limits=limits, fuse=fuse)
     trace = engine.run(graph, bindings)
     return CheckedTrace(trace, run_checks(trace, symbolic=check, numeric=check))
+
+
+@dataclass
+class CheckedBackward:
+    """A program's forward part traced and cross-checked, and its backward part judged."""
+
+    result: CheckedTrace
+    report: BackwardReport
+
+    @property
+    def failed(self) -> bool:
+        return self.report.failed or self.result.failed
+
+
+def check_backward_text(
+    text: str,
+    bindings: Mapping[str, Any],
+    *,
+    output: str | None = None,
+    check: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> CheckedBackward:
+    """Trace the forward part of `text` and judge its `dNAME` lines, one by one."""
+    from backprop_cli.checks.backward import check_backward
+    from backprop_cli.core.language import split_backward
+
+    forward, lines = split_backward(text, limits=limits)
+    if not lines:
+        raise InputError(
+            "found no backward pass: after the forward pass, assign the gradients as the "
+            "notes do, one dNAME per value NAME, for example  ddot = (1 - f) * f  then  "
+            "dx = w * ddot"
+        )
+    # The sigmoid fused, as the notes' backward code treats it (ddot = (1 - f) * f):
+    # gradients on every named value are the same, and σ's own slip can be named.
+    result = trace_text(
+        forward, bindings, output=output, check=check, limits=limits, fuse="sigmoid"
+    )
+    return CheckedBackward(result, check_backward(result.trace, lines))

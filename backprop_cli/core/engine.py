@@ -94,12 +94,13 @@ class Trace:
 
     @cached_property
     def gradients(self) -> dict[str, Any]:
-        """d output / d input for every input variable, in order of first use.
+        """d output / d input for every input variable: in the order the values were
+        given (numbers and arrays), in order of first use (symbols).
 
         Cached: in symbolic mode each one is expanded and simplified, which is slow.
         """
-        if self.kind != "symbols":
-            return {name: self.grads[i] for name, i in self.graph.inputs.items()}
+        if self.kind != "symbols":  # every input has a value: in the order typed
+            return {name: self.grads[self.graph.inputs[name]] for name in self.bindings}
         if self.expanded is None:
             self.expanded = self._simplified_gradients()
         return dict(self.expanded)
@@ -193,7 +194,9 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
     unknown = [name for name in bindings if name not in variables]
     if unknown:
         _refuse_unknown_bindings(variables, unknown)
-    used = {name: bindings[name] for name in graph.inputs if name in bindings}
+    # In the order the values were typed (the program's own first, then the command
+    # line's), as the learner reads them back: "at x = 3, y = -4", not first use.
+    used = {name: value for name, value in bindings.items() if name in graph.inputs}
     if any(is_array(v) for v in bindings.values()):
         return run_arrays(graph, used)
     if len(used) == len(graph.inputs):
@@ -507,7 +510,7 @@ def run_arrays(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
             "every input needs a value (a number, a vector [1,2] or a matrix [[1,2],[3,4]])"
         )
     k = g.NumpyMath()
-    arrays = {name: np.asarray(bindings[name], dtype=float) for name in graph.inputs}
+    arrays = {name: np.asarray(value, dtype=float) for name, value in bindings.items()}
     kinks: list[str] = []
     with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
         values, shapes = _forward_arrays(graph, arrays, k, kinks)

@@ -404,6 +404,69 @@ def parse_program(
     return program
 
 
+@dataclass(frozen=True)
+class BackwardLine:
+    """One line of a learner's own backward pass: `dx = w[0] * ddot`, `dx += …`.
+
+    `value` is the right-hand side; a list literal (`[w[0] * ddot, w[1] * ddot]`, a
+    vector built entry by entry) is `items` instead, nested for a matrix.
+    """
+
+    target: str
+    op: str  # "=" or "+=", "-=", …
+    value: Expr | None
+    items: tuple[Any, ...] | None
+    line: int
+    text: str  # the line as typed, for the report
+
+
+def split_backward(
+    text: str, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, tuple[BackwardLine, ...]]:
+    """A program's forward part (as text) and its backward part (as lines), if any.
+
+    The backward part starts at the first assignment to `dNAME` where NAME is a value
+    of the forward part (an input or a stage): the notes' convention for ∂f/∂NAME.
+    Everything after it is backward code. Without one, the backward part is empty and
+    the text comes back unchanged.
+    """
+    if len(text) > limits.max_chars or "\x00" in text:
+        return text, ()
+    try:
+        module = ast.parse(python_source(text), mode="exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return text, ()  # the forward parser says what is wrong
+    seen: set[str] = set()
+    start = None
+    for index, stmt in enumerate(module.body):
+        target = _assigned_name(stmt)
+        if index > 0 and target and target.startswith("d") and target[1:] in seen:
+            start = index
+            break
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name):
+                seen.add(node.id)
+    if start is None:
+        return text, ()
+    lines = text.splitlines()
+    first = module.body[start].lineno
+    forward = "\n".join(lines[: first - 1]) + "\n"
+    converter = _Converter(text, limits, vectors=True, given=seen)
+    backward = []
+    for stmt in module.body[start:]:
+        backward.append(converter.backward_line(stmt, lines))
+    return forward, tuple(backward)
+
+
+def _assigned_name(stmt: ast.stmt) -> str | None:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return None
+
+
 # Characters copied from notes and slides that mean plain ASCII operators; each maps
 # to one character, so columns in error messages stay right.
 _LOOKALIKES = str.maketrans({"−": "-", "–": "-", "×": "*", "·": "*", "\u00a0": " "})
@@ -552,6 +615,47 @@ class _Converter:
             return Statement(target, _AUG_OPS[op], value, **pos)
         what = _REFUSED.get(type(stmt), f"'{type(stmt).__name__}' statements are not supported")
         raise self.fail(stmt, what, "Write assignments like  q = x + y , one per line or with ;")
+
+    def backward_line(self, stmt: ast.stmt, lines: list[str]) -> BackwardLine:
+        """One statement of a backward part: `dNAME = …` or `dNAME += …`, a list
+        literal allowed on the right."""
+        target = _assigned_name(stmt)
+        if target is None or not isinstance(stmt, ast.Assign | ast.AugAssign):
+            raise self.fail(
+                stmt,
+                "the backward part takes assignments only, one name each",
+                "Write each gradient as  dNAME = …  or  dNAME += …",
+            )
+        self.check_name(stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target)  # type: ignore[arg-type]
+        op = "="
+        if isinstance(stmt, ast.AugAssign):
+            symbol = _BINARY_OPS.get(type(stmt.op))
+            if symbol is None or symbol == "@":
+                raise self.fail(stmt, "only += -= *= /= and **= are supported")
+            op = _AUG_OPS[symbol]
+        value: Expr | None = None
+        items: tuple[Any, ...] | None = None
+        if isinstance(stmt.value, ast.List):
+            items = self.list_items(stmt.value)
+        else:
+            value = self.expr(stmt.value)
+        self.known.add(target)
+        text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
+        return BackwardLine(target, op, value, items, stmt.lineno, text.split("#", 1)[0].strip())
+
+    def list_items(self, node: ast.List) -> tuple[Any, ...]:
+        """A vector or matrix written entry by entry: nested tuples of expressions."""
+        out: list[Any] = []
+        for item in node.elts:
+            if isinstance(item, ast.List):
+                if any(isinstance(inner, ast.List) for inner in item.elts):
+                    raise self.fail(item, "only vectors and matrices, not deeper nesting")
+                out.append(tuple(self.expr(inner) for inner in item.elts))
+            else:
+                out.append(self.expr(item))
+        if not out:
+            raise self.fail(node, "the list is empty")
+        return tuple(out)
 
     def target_name(self, node: ast.Name) -> str:
         # A function's name is a fine stage name (`dot = w[0]*x[0] + …` in the notes);

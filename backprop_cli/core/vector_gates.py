@@ -477,6 +477,7 @@ class Index(VectorGate):
     def __init__(self, index: tuple[int, ...]) -> None:
         self.index = tuple(index)
         self.name = "[" + ", ".join(str(i) for i in self.index) + "]"
+        self.picks = self.index  # which entry it reads (other gates have no `picks`)
 
     def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         s = shapes[0]

@@ -1,0 +1,544 @@
+"""A learner's own backward pass, checked line by line against the trace.
+
+The notes' backward code is what students write in assignments:
+
+    ddot = (1 - f) * f
+    dx = [w[0] * ddot, w[1] * ddot]
+    dw = [x[0] * ddot, x[1] * ddot, 1.0 * ddot]
+
+Each `dNAME` line (∂f/∂NAME, the notes' convention) is evaluated with the same float
+kit as the engine (the gates' own forward rules, `NumpyMath`), on the forward values
+the trace cached and the learner's own d-values so far. Its amount should be what one
+or more of NAME's uses send back (`trace.contributions`): a line that assigns the whole
+gradient matches all of them, a `+=` line one more. A line that matches nothing is
+wrong; the catalog of slips (`checks/slips.py`) says which mistake reproduces its
+number, and the report says the gradient it should be. `dx = …` a second time, where
+the notes write `dx += …`, throws away what dx held: the fork slip.
+
+A line that is right given the gradients it reads, but reads a wrong one, is judged
+on its own rule ("right rule, but dnum is wrong"): one slip is reported once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Literal
+
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.language import BackwardLine, BinOp, Call, Expr, Name, Neg, Num, postorder
+from backprop_cli.core.numbers import show
+from backprop_cli.errors import InputError
+
+Status = Literal["right", "wrong", "unchecked"]
+
+# Learner code computes the same float64 numbers in another order: agreement to this
+# relative tolerance is "the same" (the float kit's rounding is ~1e-16; a slip moves a
+# number by far more than 1e-6 of it).
+TOLERANCE = 1e-6
+# Uses of one value searched for which subset a line adds: 2**8 subsets at most.
+SUBSET_LIMIT = 8
+DIGITS = 4
+
+
+@dataclass(frozen=True)
+class LineVerdict:
+    """What one line of the learner's backward pass is."""
+
+    line: int
+    text: str
+    target: str  # dx
+    name: str | None  # x: the value whose gradient it is (None: a helper of the learner's)
+    status: Status
+    got: Any
+    want: Any | None  # what the line should give (None when it is right or unchecked)
+    message: str
+    slip: str | None = None
+
+
+@dataclass(frozen=True)
+class FinalVerdict:
+    """Each gradient as the learner's code leaves it, against the trace's."""
+
+    name: str
+    target: str
+    got: Any
+    want: Any
+    right: bool
+
+
+@dataclass
+class BackwardReport:
+    output: str
+    lines: list[LineVerdict] = field(default_factory=list)
+    finals: list[FinalVerdict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # inputs with no dNAME line
+
+    @property
+    def failed(self) -> bool:
+        return any(v.status == "wrong" for v in self.lines) or any(not f.right for f in self.finals)
+
+
+# --------------------------------------------------------------------------- evaluating
+
+
+def evaluate(expr: Expr, env: Mapping[str, Any], line: int) -> Any:
+    """An expression of the language on numbers and arrays, with the gates' own forward
+    rules and the engine's float kit: the learner's line computes what the engine would."""
+    import numpy as np
+
+    from backprop_cli.core import gates as g
+    from backprop_cli.core import vector_gates as vg
+
+    kit = g.NumpyMath()
+    values: dict[int, Any] = {}
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        for node in postorder(expr):
+            if isinstance(node, Num):
+                values[id(node)] = np.float64(node.value)
+                continue
+            if isinstance(node, Name):
+                if node.id not in env:
+                    raise InputError(
+                        f"line {line}: {node.id} has no value here: it is not a value of the "
+                        "forward pass, nor a gradient assigned on an earlier line"
+                    )
+                values[id(node)] = env[node.id]
+                continue
+            args = [values[id(child)] for child in _children(node)]
+            gate = _gate_for(node, g, vg)
+            try:
+                values[id(node)] = np.asarray(gate.forward(kit, args), dtype=float)
+            except (ArithmeticError, ValueError, FloatingPointError, g.DomainError) as exc:
+                reason = str(exc) or type(exc).__name__
+                raise InputError(f"line {line}: {gate.name} cannot be computed: {reason}") from None
+    return values[id(expr)]
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def _gate_for(node: Expr, g: Any, vg: Any) -> Any:
+    """The gate whose forward rule computes this node (the graph builder's choice)."""
+    if isinstance(node, Neg):
+        return g.MulConst(-1.0)
+    if isinstance(node, BinOp):
+        return vg.MatMul() if node.op == "@" else g.BINARY_GATES[node.op]()
+    assert isinstance(node, Call)
+    if node.func == "index":
+        return vg.Index(node.index or ())
+    if node.func in ("sum", "mean") or (node.func in ("max", "min") and len(node.args) == 1):
+        return vg.reduction_gate(node.func, node.axis)
+    if node.func in g.FUNCTION_GATES:
+        return g.FUNCTION_GATES[node.func]()
+    if node.func in vg.VECTOR_GATES:
+        return vg.VECTOR_GATES[node.func]()
+    raise InputError(f"line {node.line}: {node.func}() cannot be used in a backward line")
+
+
+def line_value(line: BackwardLine, env: Mapping[str, Any]) -> Any:
+    """The right-hand side of a line: an expression, or a list built entry by entry."""
+    import numpy as np
+
+    if line.value is not None:
+        return evaluate(line.value, env, line.line)
+    assert line.items is not None
+
+    def entry(expr: Expr) -> float:
+        value = np.asarray(evaluate(expr, env, line.line), dtype=float)
+        if value.ndim != 0:
+            raise InputError(
+                f"line {line.line}: each entry of [ … ] must be a number; one has shape "
+                f"{value.shape}"
+            )
+        return float(value)
+
+    rows = [
+        [entry(e) for e in item] if isinstance(item, tuple) else entry(item) for item in line.items
+    ]
+    if any(isinstance(r, list) for r in rows) and not all(isinstance(r, list) for r in rows):
+        raise InputError(f"line {line.line}: mixes numbers and rows in one list")
+    try:
+        return np.array(rows, dtype=float)
+    except ValueError:
+        raise InputError(f"line {line.line}: the rows have different lengths") from None
+
+
+def _apply(op: str, old: Any, amount: Any) -> Any:
+    if op == "=":
+        return amount
+    from backprop_cli.core import gates as g
+
+    return g.BINARY_GATES[op[:-1]]().forward(g.NumpyMath(), [old, amount])
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _close(got: Any, want: Any, tolerance: float = TOLERANCE) -> bool:
+    import numpy as np
+
+    a, b = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if a.shape != b.shape:
+        return False
+    return bool(np.all(np.abs(a - b) <= tolerance * np.maximum(1.0, np.abs(b))))
+
+
+def _n(value: Any) -> str:
+    return show(value, DIGITS).replace("\n", "")
+
+
+def _forward_env(trace: Trace) -> dict[str, Any]:
+    """The forward pass by name, as Python has it at the end: inputs and named stages."""
+    import numpy as np
+
+    env: dict[str, Any] = {}
+    for node in trace.graph.nodes:
+        if node.kind == "input":
+            env[node.ref] = np.asarray(trace.bindings[node.ref], dtype=float)
+        elif node.kind == "gate" and node.label is not None and node.ref == node.label:
+            env[node.ref] = np.asarray(trace.values[node.index], dtype=float)
+    return env
+
+
+def _node_of(trace: Trace, name: str) -> int | None:
+    graph = trace.graph
+    if name in graph.inputs:
+        return graph.inputs[name]
+    for node in graph.nodes:
+        if node.kind == "gate" and node.label == name and node.ref == name:
+            return node.index
+    return None
+
+
+@dataclass
+class _Wire:
+    """What the learner's lines for one value have added up so far."""
+
+    index: int
+    parts: dict[int, Any]  # consumer node -> what it sends back (all its uses)
+    left: set[int]  # consumers not yet accounted for
+    first_line: int | None = None
+    said: list[str] = field(default_factory=list)  # who the lines so far accounted for
+
+
+def check_backward(
+    trace: Trace,
+    lines: tuple[BackwardLine, ...] | list[BackwardLine],
+    *,
+    tolerance: float = TOLERANCE,
+    diagnose: Callable[..., Any] | None = None,
+) -> BackwardReport:
+    """Judge each line of a learner's backward pass against the trace (numbers or arrays)."""
+    import numpy as np
+
+    if trace.kind == "symbols":
+        missing = [n for n in trace.graph.inputs if n not in trace.bindings]
+        raise InputError(
+            "the backward pass is checked on numbers: give a value for "
+            + ", ".join(missing)
+            + " (in the program's first lines, or on the command line)"
+        )
+    if diagnose is None:
+        from backprop_cli.checks.slips import diagnose as catalog_diagnose
+
+        diagnose = catalog_diagnose
+    graph = trace.graph
+    output = trace.output.ref
+    forward = _forward_env(trace)
+    learner: dict[str, Any] = {}  # the learner's d-values, as their code computes them
+    true: dict[str, Any] = {}  # the trace's d-values, for judging one line on its own
+    seed = np.ones(np.shape(trace.values[graph.output]))
+    learner[f"d{output}"] = true[f"d{output}"] = seed if seed.ndim else np.float64(1.0)
+    wires: dict[str, _Wire] = {}
+    wrong_names: set[str] = set()  # d-names whose learner value is wrong after some line
+    last_line = {line.target: line.line for line in lines}
+    report = BackwardReport(output)
+
+    for line in lines:
+        name = line.target[1:] if line.target.startswith("d") else None
+        index = _node_of(trace, name) if name else None
+        got = line_value(line, {**forward, **learner})
+        got = np.asarray(got, dtype=float)
+        before = learner.get(line.target)
+        if line.op != "=" and before is None:
+            raise InputError(
+                f"line {line.line}: {line.target} {line.op} … needs a value in "
+                f"{line.target} first: its first line is {line.target} = …"
+            )
+        learner[line.target] = np.asarray(_apply(line.op, before, got), dtype=float)
+        if index is None or name is None:  # the learner's own helper: computed, not judged
+            report.lines.append(
+                LineVerdict(line.line, line.text, line.target, None, "unchecked", got, None, "")
+            )
+            continue
+        if index == graph.output:
+            ok = _close(learner[line.target], 1.0)
+            report.lines.append(
+                LineVerdict(
+                    line.line,
+                    line.text,
+                    line.target,
+                    name,
+                    "right" if ok else "wrong",
+                    got,
+                    None if ok else seed,
+                    f"∂{output}/∂{output} = 1"
+                    if ok
+                    else f"the output's gradient is 1, not {_n(got)}",
+                )
+            )
+            continue
+        wire = wires.get(line.target)
+        if wire is None:
+            parts: dict[int, Any] = {}
+            for c in trace.contributions[index]:
+                parts[c.consumer] = parts.get(c.consumer, 0.0) + np.asarray(c.amount, dtype=float)
+            wire = wires[line.target] = _Wire(index, parts, set(parts))
+        true_total = np.asarray(trace.grads[index], dtype=float)
+        true[line.target] = true_total
+        # The line judged on its own: the gradients it reads taken from the trace.
+        alone = np.asarray(line_value(line, {**forward, **learner, **true}), dtype=float)
+        verdict = _judge(
+            trace, line, name, wire, got, alone, before, last_line, diagnose, tolerance
+        )
+        if verdict.status == "wrong" or not _close(got, alone, tolerance):
+            wrong_names.add(line.target)
+        reads = [
+            n.id
+            for expr in _exprs(line)
+            for n in postorder(expr)
+            if isinstance(n, Name) and n.id in wrong_names and n.id != line.target
+        ]
+        if verdict.status == "right" and reads and not _close(got, alone, tolerance):
+            verdict = LineVerdict(
+                line.line,
+                line.text,
+                line.target,
+                name,
+                "right",
+                got,
+                None,
+                f"{verdict.message}; but it reads {', '.join(dict.fromkeys(reads))}, which is "
+                "wrong above, so the number here is off too",
+            )
+        report.lines.append(verdict)
+
+    for target, wire in wires.items():
+        name = target[1:]
+        want = np.asarray(trace.grads[wire.index], dtype=float)
+        got = learner[target]
+        report.finals.append(FinalVerdict(name, target, got, want, _close(got, want, tolerance)))
+    assigned = {line.target for line in lines}
+    report.missing = [n for n in graph.inputs if f"d{n}" not in assigned]
+    return report
+
+
+@dataclass(frozen=True)
+class _EntrySlip:
+    slip: str
+    message: str
+
+
+def _entry_slip(
+    trace: Trace,
+    index: int,
+    got: Any,
+    want: Any,
+    diagnose: Callable[..., Any],
+    tolerance: float,
+) -> _EntrySlip | None:
+    """A vector written entry by entry (`dx = [w[0] * ddot, …]`): the first wrong entry's
+    slip, found where that entry was read (`x[0]`), in the names the learner wrote."""
+    import numpy as np
+
+    from backprop_cli.checks.slips import Ask
+
+    graph = trace.graph
+    readers = {c for c, _ in graph.consumers[index]}
+    shown = {  # every entry read by index, as the learner wrote it: s1 is w[0]
+        node.ref: node.gate.computes([graph.nodes[node.inputs[0]].ref])
+        for node in graph.gate_nodes
+        if node.gate is not None and getattr(node.gate, "picks", None) is not None
+    }
+    for entry in np.ndindex(np.shape(want)):
+        if _close(got[entry], want[entry], tolerance):
+            continue
+        for c in sorted(readers):
+            gate = graph.nodes[c].gate
+            if gate is None or tuple(getattr(gate, "picks", ())) != tuple(entry):
+                continue
+            try:
+                found = diagnose(trace, Ask.gradient(c), float(got[entry]), tolerance * 100)
+            except (ArithmeticError, ValueError, TypeError, KeyError, IndexError):
+                found = None
+            if found is not None:
+                message = found.message
+                for ref, text in shown.items():  # s2 is the learner's x[0]
+                    message = re.sub(rf"(?<![\w\[]){re.escape(ref)}(?![\w\]])", text, message)
+                where = ", ".join(str(i) for i in entry)
+                return _EntrySlip(found.slip, f"Entry {where}: {message}")
+        break  # the first wrong entry is the one to explain
+    return None
+
+
+def _user(trace: Trace, consumer: int) -> str:
+    """The stage a learner would name for a use: a gate they did not name (the -x inside
+    sigx = 1/(1 + exp(-x))) is followed forward to the named stage it is part of."""
+    nodes, graph = trace.graph.nodes, trace.graph
+    index = consumer
+    for _ in range(len(nodes)):
+        node = nodes[index]
+        if node.label is not None and node.ref == node.label:
+            return node.ref
+        readers = {c for c, _ in graph.consumers[index]}
+        if len(readers) != 1:
+            break
+        index = readers.pop()
+    return nodes[consumer].ref
+
+
+def _words(items: list[str]) -> str:
+    """a, b and c."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _exprs(line: BackwardLine) -> list[Expr]:
+    if line.value is not None:
+        return [line.value]
+    out: list[Expr] = []
+    for item in line.items or ():
+        out.extend(item if isinstance(item, tuple) else (item,))
+    return out
+
+
+def _judge(
+    trace: Trace,
+    line: BackwardLine,
+    name: str,
+    wire: _Wire,
+    got: Any,
+    alone: Any,
+    before: Any,
+    last_line: dict[str, int],
+    diagnose: Callable[..., Any],
+    tolerance: float,
+) -> LineVerdict:
+    """Right, or wrong with the slip and what it should be."""
+    import numpy as np
+
+    output = trace.output.ref
+    forks = len(wire.parts)
+    users = [_user(trace, c) for c in wire.parts]
+
+    def verdict(
+        status: Status, message: str, want: Any = None, slip: str | None = None
+    ) -> LineVerdict:
+        return LineVerdict(
+            line.line, line.text, line.target, name, status, got, want, message, slip
+        )
+
+    def sum_of(consumers: tuple[int, ...] | set[int]) -> Any:
+        return sum((wire.parts[c] for c in consumers), np.zeros(np.shape(alone)))
+
+    # Which of the uses not yet accounted for does this line add? All of them first.
+    left = sorted(wire.left)
+    match: tuple[int, ...] | None = None
+    if left and _close(alone, sum_of(set(left)), tolerance):
+        match = tuple(left)
+    elif 1 < len(left) <= SUBSET_LIMIT:
+        for size in range(1, len(left)):
+            for subset in combinations(left, size):
+                if _close(alone, sum_of(subset), tolerance):
+                    match = subset
+                    break
+            if match:
+                break
+    if line.op not in ("=", "+="):
+        wrong = f"{line.target} {line.op} … changes the gradient in a way no rule does"
+        return verdict("wrong", f"{wrong}; gradients add up: write {line.target} += …")
+
+    total = np.asarray(trace.grads[wire.index], dtype=float)
+    partial = f"∂{output}/∂{name}"
+    if match is not None:
+        senders = _words([_user(trace, c) for c in match])
+        if line.op == "=" and before is not None and wire.first_line is not None:
+            held = " and ".join(wire.said) or "an earlier line"
+            want_total = np.asarray(_apply("+=", before, alone), dtype=float)
+            wire.left -= set(match)
+            wire.said.append(senders)
+            message = (
+                f"{line.target} = … throws away what {line.target} already holds (what "
+                f"{held} sent back, line {wire.first_line}). {name} is used {forks} times "
+                f"(by {_words(users)}), so its gradients add up: write {line.target} += …"
+            )
+            return verdict("wrong", message, want_total, "fork-one-branch")
+        wire.left -= set(match)
+        wire.said.append(senders)
+        if wire.first_line is None:
+            wire.first_line = line.line
+        sends = "sends" if len(match) == 1 else "send"
+        if not wire.left and len(match) == forks:
+            message = f"right: {partial} = {_n(alone)}"
+        elif not wire.left and _close(_apply(line.op, before, got), total, tolerance):
+            message = (
+                f"right: what {senders} {sends} back; with the lines above, {partial} = {_n(total)}"
+            )
+        elif not wire.left:
+            message = f"right: what {senders} {sends} back to {name}"
+        else:
+            rest = [_user(trace, c) for c in sorted(wire.left)]
+            message = (
+                f"right: what {senders} {sends} back to {name} ({name} is used {forks} times: "
+                f"add what {_words(rest)} {'sends' if len(rest) == 1 else 'send'} with +=)"
+            )
+        return verdict("right", message)
+
+    # Wrong: which slip gives this number? Asked as the whole gradient when this line
+    # is the only one for the name, else as what one use sends back.
+    from backprop_cli.checks.slips import Ask
+
+    expected = sum_of(set(left)) if left else total
+    found = None
+    asks = []
+    whole_line = line.op == "=" and before is None and last_line.get(line.target) == line.line
+    if whole_line:
+        asks.append(Ask.gradient(wire.index))
+    for consumer in left:
+        for c in trace.contributions[wire.index]:
+            if c.consumer == consumer:
+                asks.append(Ask.product(c.consumer, c.position))
+    for ask in asks:
+        try:
+            found = diagnose(trace, ask, alone if alone.ndim else float(alone), tolerance * 100)
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError):
+            found = None
+        if found is not None:
+            if ask.kind == "product":
+                expected = np.asarray(trace.products[ask.node][ask.position], dtype=float)
+            break
+    if whole_line:
+        expected = total
+    if found is None and alone.ndim >= 1 and alone.shape == np.shape(expected):
+        found = _entry_slip(trace, wire.index, alone, expected, diagnose, tolerance)
+    should = f"it should be {_n(expected)}"
+    if not whole_line and len(left) > 1 and found is None:
+        options = ", ".join(f"{_n(wire.parts[c])} from {_user(trace, c)}" for c in left)
+        should = f"each use sends back one part: {options} (together {_n(sum_of(set(left)))})"
+    if found is not None:
+        return verdict(
+            "wrong",
+            f"{found.message} ({line.target} should be {_n(expected)})",
+            expected,
+            found.slip,
+        )
+    return verdict("wrong", f"{line.target} gives {_n(alone)}; {should}", expected)

@@ -1,0 +1,185 @@
+"""Your own backward pass, checked (issue 11, section 4).
+
+The programs are the notes' own code (examples/notes-*.py); the gradients they should
+give are worked out here by hand with `math`, from the notes' formulas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+from backprop_cli.errors import InputError
+from backprop_cli.pipeline import check_backward_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NEURON = (EXAMPLES / "notes-neuron-backward.py").read_text()
+STAGED = (EXAMPLES / "notes-staged-backward.py").read_text()
+BROKEN = (EXAMPLES / "notes-staged-broken.py").read_text()
+
+
+def sig(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def staged_by_hand(x: float = 3.0, y: float = -4.0) -> dict[str, float]:
+    """f = (x + σ(y)) / (σ(x) + (x + y)²), differentiated by hand."""
+    num, den = x + sig(y), sig(x) + (x + y) ** 2
+    dnum, dden = 1 / den, -num / den**2
+    dxpy = 2 * (x + y) * dden
+    return {
+        "x": dnum + sig(x) * (1 - sig(x)) * dden + dxpy,
+        "y": sig(y) * (1 - sig(y)) * dnum + dxpy,
+        "xpy_part": dxpy,
+        "sigx_part": sig(x) * (1 - sig(x)) * dden,
+    }
+
+
+def render(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args, terminal_width=80)
+    return result.exit_code, "\n".join(line.rstrip() for line in result.stdout.splitlines())
+
+
+def test_the_notes_neuron_backward_pass_is_all_right() -> None:
+    code, out = render(["check-backward", str(EXAMPLES / "notes-neuron-backward.py")])
+    assert code == 0
+    body = out.split("\n", 1)[1]  # the first line names the file
+    assert body == (
+        "forward pass: f = 0.7311 at w = [2, -3, -3], x = [-1, -2]\n"
+        "\n"
+        " line 9   ddot = (1 - f) * f\n"
+        "        ✓ right: ∂f/∂dot = 0.1966\n"
+        "line 10   dx = [w[0] * ddot, w[1] * ddot]\n"
+        "        ✓ right: ∂f/∂x = [0.3932, -0.5898]\n"
+        "line 11   dw = [x[0] * ddot, x[1] * ddot, 1.0 * ddot]\n"
+        "        ✓ right: ∂f/∂w = [-0.1966, -0.3932, 0.1966]\n"
+        "\n"
+        "Your gradients: dx = [0.3932, -0.5898], dw = [-0.1966, -0.3932, 0.1966] (the\n"
+        "trace's)\n"
+        "3 of 3 lines right"
+    )
+    # the numbers, by hand: ddot = σ(1)(1 − σ(1)), dx = w·ddot, dw = [x, 1]·ddot
+    ddot = sig(1) * (1 - sig(1))
+    assert f"{ddot:.4f}" == "0.1966" and f"{-3 * ddot:.4f}" == "-0.5898"
+
+
+def test_the_notes_staged_backward_pass_is_all_right() -> None:
+    checked = check_backward_text(STAGED, {})
+    assert not checked.failed
+    assert [v.status for v in checked.report.lines] == ["right"] * 12
+    want = staged_by_hand()
+    finals = {f.name: f for f in checked.report.finals}
+    assert float(finals["x"].got) == pytest.approx(want["x"])  # 2.06
+    assert float(finals["y"].got) == pytest.approx(want["y"])  # 1.59
+    said = {v.line: v.message for v in checked.report.lines}
+    assert said[25] == (
+        "right: what xpy sends back to x (x is used 3 times: add what num and sigx send with +=)"
+    )
+    assert said[30] == "right: what num sends back; with the lines above, ∂f/∂x = 2.06"
+
+
+def test_the_broken_copy_names_the_fork_slip() -> None:
+    code, out = render(["check-backward", str(EXAMPLES / "notes-staged-broken.py")])
+    assert code == 1
+    assert (
+        "line 28   dx = ((1 - sigx) * sigx) * dsigx\n"
+        "        ✗ wrong [fork-one-branch]: dx = … throws away what dx already holds\n"
+        "          (what xpy sent back, line 25). x is used 3 times (by xpy, sigx and\n"
+        "          num), so its gradients add up: write dx += …\n"
+    ) in out
+    assert out.endswith("dx ends as 0.4764, but ∂f/∂x = 2.06\n11 of 12 lines right")
+    want = staged_by_hand()
+    # what the broken code leaves in dx: the sigx part and the num part, xpy's lost
+    assert f"{want['x'] - want['xpy_part']:.4f}" == "0.4764"
+
+
+def test_json_report() -> None:
+    result = CliRunner().invoke(
+        app, ["check-backward", str(EXAMPLES / "notes-staged-broken.py"), "--json"]
+    )
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["failed"] is True
+    wrong = [line for line in data["lines"] if line["status"] == "wrong"]
+    assert [(w["line"], w["target"], w["slip"]) for w in wrong] == [(28, "dx", "fork-one-branch")]
+    want = staged_by_hand()
+    assert wrong[0]["want"] == pytest.approx(want["xpy_part"] + want["sigx_part"])
+    assert data["gradients"]["x"]["right"] is False
+    assert data["gradients"]["x"]["want"] == pytest.approx(want["x"])
+
+
+@pytest.mark.parametrize(
+    ("program", "old", "new", "slip"),
+    [
+        (NEURON, "ddot = (1 - f) * f", "ddot = f", "sigmoid-not-derivative"),
+        (
+            NEURON,
+            "dx = [w[0] * ddot, w[1] * ddot]",
+            "dx = [x[0] * ddot, x[1] * ddot]",
+            "mul-no-switch",
+        ),
+        (NEURON, "dx = [w[0] * ddot, w[1] * ddot]", "dx = [w[0] * ddot, -w[1] * ddot]", "sign"),
+        (STAGED, "dden = (-1.0 / (den**2)) * dinvden", "dden = (1.0 / (den**2)) * dinvden", "sign"),
+        (STAGED, "dxpy = (2 * xpy) * dxpysqr", "dxpy = (xpy) * dxpysqr", "power-rule"),
+        (STAGED, "dnum = invden", "dnum = num", "mul-no-switch"),
+        (
+            STAGED,
+            "dy += ((1 - sigy) * sigy) * dsigy",
+            "dy += sigy * dsigy",
+            "sigmoid-not-derivative",
+        ),
+    ],
+)
+def test_a_wrong_line_is_named_by_its_slip(program: str, old: str, new: str, slip: str) -> None:
+    assert old in program
+    checked = check_backward_text(program.replace(old, new), {})
+    wrong = [v for v in checked.report.lines if v.status == "wrong"]
+    assert len(wrong) == 1 and wrong[0].slip == slip, wrong
+    assert checked.failed
+
+
+def test_a_line_reading_a_wrong_gradient_is_judged_on_its_own_rule() -> None:
+    broken = STAGED.replace("dnum = invden", "dnum = num")
+    lines = {v.line: v for v in check_backward_text(broken, {}).report.lines}
+    assert lines[30].status == "right"  # dx += (1) * dnum: the rule is right
+    assert "it reads dnum, which is wrong above" in lines[30].message
+
+
+def test_values_on_the_command_line_override_the_files() -> None:
+    checked = check_backward_text(STAGED, {"x": 1.0, "y": 2.0})
+    assert not checked.failed
+    finals = {f.name: float(f.got) for f in checked.report.finals}
+    want = staged_by_hand(1.0, 2.0)
+    assert finals["x"] == pytest.approx(want["x"]) and finals["y"] == pytest.approx(want["y"])
+
+
+def test_helper_names_are_computed_not_judged() -> None:
+    program = "f = x*y\ndx = y\nscale = 2\ndy = x * scale / 2"
+    checked = check_backward_text(program, {"x": 3.0, "y": -4.0})
+    assert [v.status for v in checked.report.lines] == ["right", "unchecked", "right"]
+
+
+@pytest.mark.parametrize(
+    ("program", "message"),
+    [
+        ("f = x*y", "found no backward pass"),
+        ("f = x*y\ndx += y", "needs a value in dx first"),
+        ("f = x*y\ndx = q", "q has no value here"),
+        ("f = x*y\ndx = [y, [1]]", "mixes numbers and rows"),
+    ],
+)
+def test_bad_backward_code_says_what_to_fix(program: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check_backward_text(program, {"x": 3.0, "y": -4.0})
+
+
+def test_bad_input_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "p.py"
+    path.write_text("f = x*y\ndx += y\n")
+    result = CliRunner().invoke(app, ["check-backward", str(path), "x=1", "y=2"])
+    assert result.exit_code == 2 and "needs a value in dx first" in result.stderr
