@@ -107,3 +107,16 @@ def test_big_circuits_are_left_out() -> None:
     text = "; ".join(["a = x"] + ["a = a + x"] * 400) + "; f = a"
     trace = trace_text(text, {"x": 1}, check=False, limits=Limits()).trace
     assert svg.picture_size(trace) > svg.MAX_PICTURE_GATES
+
+
+def test_long_wires_bend_within_a_budget() -> None:
+    # y is read at every stage: the k-th use skips about 2k columns.
+    def wires(stages: int) -> list[str]:
+        text = "; ".join(["a = x"] + ["a = a * 1.01 + y"] * stages) + "; f = a"
+        root = ET.fromstring(svg.to_svg(trace_text(text, {"x": 1, "y": 0.5}, check=False).trace))
+        return [p.get("d", "") for p in root.iter(f"{NS}path") if p.get("fill") == "none"]
+
+    bent = wires(20)  # about 400 bends: drawn around the boxes
+    assert max(d.count("L") for d in bent) > 20
+    straight = wires(60)  # about 3,600 bends, past MAX_BENDS: straight wires
+    assert max(d.count("L") for d in straight) == 2
