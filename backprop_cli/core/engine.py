@@ -4,10 +4,14 @@ As in micrograd: walk the nodes in topological order for the forward pass, then 
 reverse for the backward pass, each gate multiplying its upstream gradient by its
 local gradients and adding (`+=`) the products into its inputs, so forks sum.
 
-With a value for every input the trace is numeric (float64). With names left
-unbound it is symbolic: each stage is a sympy symbol named after its step, so the
-chain rule reads in short expressions, and the final gradients are expanded back
-into the inputs and simplified.
+One forward loop and one backward loop, whatever the values are: the math kit
+(`gates.ValueKit`) carries what differs. With a value for every input the trace is
+numeric (`FloatMath`, float64); with a vector or matrix among the values it runs on
+numpy arrays (`NumpyMath`: elementwise gates broadcast, and a broadcast input's
+gradient is summed back to its shape); with names left unbound it is symbolic
+(`SympyMath`): each stage is a sympy symbol named after its step, so the chain rule
+reads in short expressions, and the final gradients are expanded back into the
+inputs and simplified.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from backprop_cli.core.language import is_array
 from backprop_cli.errors import InputError
 
 Mode = Literal["numeric", "symbolic"]
-Kind = Literal["numbers", "arrays", "symbols"]
+Kind = g.Kind  # "numbers" | "arrays" | "symbols": which math kit the trace ran on
+unbroadcast = g.unbroadcast  # the engine's rule for broadcast inputs, where others look
 
 # Symbolic gradients larger than this (in sympy operations) are shown unsimplified:
 # simplify() on big expressions can take minutes.
@@ -182,8 +187,8 @@ def tidy(expr: Any) -> Any:
     return expr
 
 
-def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
-    """Trace the graph: numeric when every input is bound, symbolic otherwise.
+def run(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
+    """Trace the graph on the kit the values call for: numbers, arrays or symbols.
 
     Values the program gives itself (`w = [2,-3,-3]` at its top) come first; the
     `bindings` given here override them.
@@ -198,16 +203,43 @@ def run(graph: Graph, bindings: Mapping[str, float]) -> Trace:
     # line's), as the learner reads them back: "at x = 3, y = -4", not first use.
     used = {name: value for name, value in bindings.items() if name in graph.inputs}
     if any(is_array(v) for v in bindings.values()):
-        return run_arrays(graph, used)
+        missing = [name for name in graph.inputs if name not in used]
+        if missing:
+            raise InputError(
+                f"{missing[0]!r} has no value: traces with vectors and matrices are numeric, "
+                "so every input needs a value (a number, a vector [1,2] or a matrix "
+                "[[1,2],[3,4]])"
+            )
+        k: g.ValueKit = g.NumpyMath()
+        values = {name: k.value(v) for name, v in used.items()}
+        _check_shapes(graph, values)
+        return _run(graph, values, k)
     if len(used) == len(graph.inputs):
-        return _run_numeric(graph, {k: float(v) for k, v in used.items()})
+        return _run(graph, {name: float(v) for name, v in used.items()}, FLOATS)
+    gates = len(graph.gate_nodes)
+    if gates > SYMBOLIC_TRACE_GATE_LIMIT:
+        limit = f"{SYMBOLIC_TRACE_GATE_LIMIT:,}"
+        raise _too_large_for_symbols(
+            graph, f"the circuit has {gates:,} gates (the limit is {limit})"
+        )
     trace: Trace | None = None
     with time_budget(SYMBOLIC_TRACE_SECONDS) as clock:
-        trace = _run_symbolic(graph, used)
+        trace = _run(graph, {name: float(v) for name, v in used.items()}, g.SympyMath())
+        _check_symbolic_size(trace)
     if clock.expired or trace is None:
         seconds = f"{SYMBOLIC_TRACE_SECONDS:g}"
         raise _too_large_for_symbols(graph, f"sympy needed more than {seconds} s to build it")
     return trace
+
+
+FLOATS: g.ValueKit = g.FloatMath()
+
+
+def kit(kind: Kind) -> g.ValueKit:
+    """The math kit a trace of this kind runs on."""
+    if kind == "numbers":
+        return FLOATS
+    return g.NumpyMath() if kind == "arrays" else g.SympyMath()
 
 
 @dataclass(frozen=True)
@@ -216,97 +248,146 @@ class Probe:
 
     value: float  # the output (the sum of its entries, for a vector output)
     branches: tuple[Any, ...]  # which smooth piece each kinked gate (and entry) is on
-    scale: float  # the largest |value| of any node: how big rounding errors can get
+    scale: float  # the largest |value| of any node (and entry): how big rounding gets
 
 
 def probe(graph: Graph, bindings: Mapping[str, Any], kind: Kind = "numbers") -> Probe:
     """The output, the kinked gates' branches and the scale, from a single forward pass."""
-    if kind == "arrays":
-        return array_probe(graph, bindings)
-    values = _forward(graph, bindings, kinks=None)
-    kinked = (
-        n
-        for n in graph.nodes
-        if n.gate is not None and n.gate.branch([0.0] * len(n.inputs)) is not None
-    )
+    k = kit(kind)
+    with k.errors():
+        values, _, _ = _forward(graph, bindings, k, kinks=None)
+    branch = k.branch
     return Probe(
-        value=float(values[graph.output]),
-        branches=tuple(n.gate.branch([values[j] for j in n.inputs]) for n in kinked if n.gate),
-        scale=max((abs(float(v)) for v in values), default=0.0),
+        value=k.total(values[graph.output]),
+        branches=tuple(
+            branch(n.gate, [values[j] for j in n.inputs])
+            for n in graph.gate_nodes
+            if n.gate is not None and n.gate.kinked
+        ),
+        scale=max(map(k.magnitude, values), default=0.0),
     )
 
 
-# --------------------------------------------------------------------------- numeric
+# --------------------------------------------------------------------------- the loops
 
 
-def _forward(graph: Graph, bindings: Mapping[str, float], kinks: list[str] | None) -> list[Any]:
-    values: list[Any] = [None] * len(graph.nodes)
-    for node in graph.nodes:
-        if node.kind == "input":
-            values[node.index] = float(bindings[node.ref])
-        elif node.kind == "const":
-            values[node.index] = node.value
-        else:
-            gate = node.gate
-            assert gate is not None
-            xs = [values[j] for j in node.inputs]
-            try:  # the common case, without a closure; any doubt takes the careful path
-                out = gate.forward(g.FloatMath, xs)
-                plain = type(out) in _PLAIN and out - out == 0  # a finite float
-            except (ArithmeticError, ValueError):
-                plain = False
-            if not plain:
-                out = _guard(node, xs, lambda gt=gate, a=xs: gt.forward(g.FloatMath, a))
-            values[node.index] = out
-            if kinks is not None:
-                reason = gate.kink(xs)
-                if reason:
-                    kinks.append(f"{gate.name} at step {node.step}: {reason}")
-    return values
+def _forward(
+    graph: Graph, bindings: Mapping[str, Any], k: g.ValueKit, kinks: list[str] | None
+) -> tuple[list[Any], list[Any], list[Any] | None]:
+    """The forward pass: (values, stand-ins, values in terms of the inputs).
 
-
-def _run_numeric(graph: Graph, bindings: dict[str, float]) -> Trace:
-    kinks: list[str] = []
-    values = _forward(graph, bindings, kinks)
+    The backward pass reads the stand-ins: the values themselves, except in symbols,
+    where each stage is its own symbol (and `full` holds what it stands for).
+    """
     n = len(graph.nodes)
-    grads: list[Any] = [0.0] * n
-    grads[graph.output] = 1.0
-    locals_: list[tuple[Any, ...]] = [()] * n
-    products: list[tuple[Any, ...]] = [()] * n
-    contributions: list[list[Contribution]] = [[] for _ in range(n)]
-    for node in reversed(graph.nodes):
-        if node.gate is None:
-            continue
+    values: list[Any] = [None] * n
+    names = k.names_stages
+    stand = [None] * n if names else values  # what the next gates read
+    full: list[Any] | None = [None] * n if names else None
+    finite = k.finite
+    for node in graph.nodes:
+        index = node.index
         gate = node.gate
-        xs = [values[j] for j in node.inputs]
-        out, upstream = values[node.index], grads[node.index]
-        singular = gate.singular(xs)
-        if singular:
-            raise InputError(
-                f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
-                "Choose values away from that point."
-            )
-        try:  # as in _forward: the careful path only when something looks wrong
-            local = gate.local(g.FloatMath, xs, out)
-            prods = gate.chain(upstream, local, xs, out)
-            plain = all(type(v) in _PLAIN and v - v == 0 for v in (*local, *prods))
-        except (ArithmeticError, ValueError):
+        if gate is None:
+            if node.kind == "input":
+                ref = node.ref
+                # symbols: an input left unbound is its own symbol
+                value = k.value(bindings[ref]) if ref in bindings else k.symbol(ref)
+            else:
+                assert node.value is not None
+                value = k.const(node.value)
+            values[index] = value
+            if full is not None:
+                stand[index] = full[index] = value
+            continue
+        xs = [stand[j] for j in node.inputs]
+        if full is not None:  # symbols: each stage computed twice, then named
+            values[index] = _stage_in_symbols(node, k, xs, full)
+            stand[index] = k.symbol(node.ref)
+            continue
+        try:  # the common case, without a closure; any doubt takes the careful path
+            out = gate.forward(k, xs)
+            plain = finite(out)
+        except (ArithmeticError, ValueError, TypeError):
             plain = False
         if not plain:
-            local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(g.FloatMath, a, o))
-            prods = _guard(
-                node, xs, lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)
-            )
-        locals_[node.index] = tuple(local)
-        products[node.index] = tuple(prods)
-        index = node.index
-        for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
-            grads[j] += amount
-            contributions[j].append(Contribution(index, position, amount))
-    return Trace(graph, "numbers", bindings, values, grads, locals_, products, contributions, kinks)
+            out = _guard(node, xs, lambda gt=gate, a=xs: gt.forward(k, a))
+        values[index] = out
+        if kinks is not None and gate.kinked:
+            reason = k.ask(gate.kink, gate, xs)
+            if reason:
+                kinks.append(f"{gate.name} at step {node.step}: {reason}")
+    return values, stand, full
 
 
-_PLAIN = (float, int)  # types the fast path trusts; anything else goes through _guard
+def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
+    """The forward pass, then the backward pass in reverse: one loop each, any kit."""
+    kinks: list[str] = []
+    with k.errors():
+        values, stand, full = _forward(graph, bindings, k, kinks)
+        n = len(graph.nodes)
+        zero = k.zero
+        grads: list[Any] = [zero] * n
+        grads[graph.output] = k.seed(values[graph.output])
+        locals_: list[tuple[Any, ...]] = [()] * n
+        products: list[tuple[Any, ...]] = [()] * n
+        contributions: list[list[Contribution]] = [[] for _ in range(n)]
+        finite_all, fits, fit = k.finite_all, k.fits, k.fit
+        for node in reversed(graph.nodes):
+            gate = node.gate
+            if gate is None:
+                continue
+            index = node.index
+            xs = [stand[j] for j in node.inputs]
+            out, upstream = stand[index], grads[index]
+            if gate.singular_points:
+                singular = k.ask(gate.singular, gate, xs)
+                if singular:
+                    raise InputError(
+                        f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
+                        "Choose values away from that point."
+                    )
+            try:  # as in _forward: the careful path only when something looks wrong
+                local = gate.local(k, xs, out)
+                prods = gate.chain(upstream, local, xs, out)
+                plain = finite_all(prods)
+            except (ArithmeticError, ValueError, TypeError):
+                plain = False
+            if not plain:
+                local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(k, a, o))
+                prods = _guard(
+                    node,
+                    xs,
+                    lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o),
+                )
+            if fits:
+                local, prods = fit(local, prods, xs)
+            locals_[index] = tuple(local)
+            products[index] = tuple(prods)
+            for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
+                grads[j] = grads[j] + amount  # not +=: that would change an array in place
+                contributions[j].append(Contribution(index, position, amount))
+    shapes = [tuple(np_shape(v)) for v in values] if k.kind == "arrays" else None
+    return Trace(
+        graph,
+        k.kind,
+        dict(bindings),
+        values,
+        grads,
+        locals_,
+        products,
+        contributions,
+        kinks,
+        full=full,
+        symbols=stand if full is not None else None,
+        shapes=shapes,
+    )
+
+
+def np_shape(value: Any) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(np.shape(value))
 
 
 def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
@@ -321,6 +402,15 @@ def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
         raise InputError(f"division by zero at {where} ({name} got {_show_args(xs)})") from None
     except OverflowError:
         raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})") from None
+    except FloatingPointError as exc:  # numpy, under errstate(raise)
+        text = str(exc)
+        if "divide" in text:
+            raise InputError(f"division by zero at {where} ({name} got {_show_args(xs)})") from None
+        if "overflow" in text:
+            raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})") from None
+        raise InputError(
+            f"{name} at {where} got {_show_args(xs)}: the result is not a real number here"
+        ) from None
     values = result if isinstance(result, tuple | list) else (result,)
     if any(not _finite(v) for v in values):
         raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})")
@@ -332,7 +422,9 @@ def _finite(v: Any) -> bool:
         return True
     try:
         return math.isfinite(v)
-    except TypeError:  # arrays: every element finite
+    except TypeError:  # arrays: every element finite; sympy: no number to overflow
+        if not hasattr(v, "ndim"):
+            return True
         import numpy as np
 
         return bool(np.all(np.isfinite(v)))
@@ -369,6 +461,22 @@ def _refuse_unknown_bindings(known: list[str], unknown: list[str]) -> None:
     )
 
 
+def _check_shapes(graph: Graph, values: Mapping[str, Any]) -> None:
+    """Refuse inputs whose shapes do not fit, naming the shapes and the step, before
+    any arithmetic: each gate states its own shape rule (`Gate.shape`)."""
+    shapes: list[tuple[int, ...]] = [()] * len(graph.nodes)
+    for node in graph.nodes:
+        if node.kind == "input":
+            shapes[node.index] = np_shape(values[node.ref])
+        elif node.gate is not None:
+            refs = [graph.nodes[j].ref for j in node.inputs]
+            try:
+                shapes[node.index] = node.gate.shape([shapes[j] for j in node.inputs], refs)
+            except InputError as exc:
+                where = f"{node.gate.name} at step {node.step} (line {node.line})"
+                raise InputError(f"{where}: {exc}") from None
+
+
 # --------------------------------------------------------------------------- symbolic
 
 
@@ -391,7 +499,7 @@ def _refuse_outside_domain(node: Node, inputs: Sequence[Any]) -> None:
         return  # not a real float (already complex, or huge): sympy's own form stays
     assert node.gate is not None
     gate = node.gate
-    _guard(node, numbers, lambda: gate.forward(g.FloatMath(), numbers))
+    _guard(node, numbers, lambda: gate.forward(FLOATS, numbers))
 
 
 def _too_large_for_symbols(graph: Graph, what: str) -> InputError:
@@ -402,80 +510,28 @@ def _too_large_for_symbols(graph: Graph, what: str) -> InputError:
     )
 
 
-def _run_symbolic(graph: Graph, bindings: dict[str, float]) -> Trace:
-    import sympy
-
-    gates = len(graph.gate_nodes)
-    if gates > SYMBOLIC_TRACE_GATE_LIMIT:
-        limit = f"{SYMBOLIC_TRACE_GATE_LIMIT:,}"
-        raise _too_large_for_symbols(
-            graph, f"the circuit has {gates:,} gates (the limit is {limit})"
-        )
-
-    k = g.SympyMath()
-    n = len(graph.nodes)
-    symbols: list[Any] = [None] * n  # what stands for each node in the stage view
-    full: list[Any] = [None] * n  # each node in terms of the inputs
-    values: list[Any] = [None] * n
-    for node in graph.nodes:
-        if node.kind == "input":
-            value = k.const(bindings[node.ref]) if node.ref in bindings else None
-            symbol = value if value is not None else sympy.Symbol(node.ref, real=True)
-            symbols[node.index] = full[node.index] = values[node.index] = symbol
-        elif node.kind == "const":
-            assert node.value is not None
-            symbols[node.index] = full[node.index] = values[node.index] = k.const(node.value)
-        else:
-            assert node.gate is not None
-            stage_inputs = [symbols[j] for j in node.inputs]
-            _refuse_outside_domain(node, [full[j] for j in node.inputs])
-            try:
-                values[node.index] = node.gate.forward(k, stage_inputs)
-                full[node.index] = node.gate.forward(k, [full[j] for j in node.inputs])
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                # sympy refuses, e.g. Max of a non-real number: say where, not exit 3.
-                raise InputError(
-                    f"{node.gate.name} at step {node.step} cannot be traced in symbols "
-                    f"({exc}); give every input a value for a numeric trace"
-                ) from None
-            symbols[node.index] = sympy.Symbol(node.ref, real=True)
-
-    grads: list[Any] = [sympy.Integer(0)] * n
-    grads[graph.output] = sympy.Integer(1)
-    locals_: list[tuple[Any, ...]] = [()] * n
-    products: list[tuple[Any, ...]] = [()] * n
-    contributions: list[list[Contribution]] = [[] for _ in range(n)]
-    for node in reversed(graph.nodes):
-        if node.gate is None:
-            continue
-        xs = [symbols[j] for j in node.inputs]
-        out, upstream = symbols[node.index], grads[node.index]
-        local = tuple(as_sympy(v) for v in node.gate.local(k, xs, out))
-        prods = node.gate.chain(upstream, local, xs, out)
-        locals_[node.index] = local
-        products[node.index] = tuple(prods)
-        for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
-            grads[j] = grads[j] + amount
-            contributions[j].append(Contribution(node.index, position, amount))
-    _check_symbolic_size(graph, full, grads, symbols)
-    return Trace(
-        graph,
-        "symbols",
-        bindings,
-        values,
-        grads,
-        locals_,
-        products,
-        contributions,
-        full=full,
-        symbols=symbols,
-    )
+def _stage_in_symbols(node: Node, k: g.ValueKit, xs: list[Any], full: list[Any]) -> Any:
+    """A gate's stage in a symbolic trace: on the stage symbols, and in the inputs."""
+    gate = node.gate
+    assert gate is not None
+    inputs = [full[j] for j in node.inputs]
+    _refuse_outside_domain(node, inputs)
+    try:
+        out = gate.forward(k, xs)
+        full[node.index] = gate.forward(k, inputs)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        # sympy refuses, e.g. Max of a non-real number: say where, not exit 3.
+        raise InputError(
+            f"{gate.name} at step {node.step} cannot be traced in symbols "
+            f"({exc}); give every input a value for a numeric trace"
+        ) from None
+    return out
 
 
-def _check_symbolic_size(
-    graph: Graph, full: list[Any], grads: list[Any], symbols: list[Any]
-) -> None:
+def _check_symbolic_size(trace: Trace) -> None:
     """Refuse a symbolic trace whose expressions are too big to print or simplify."""
+    graph, full, grads, symbols = trace.graph, trace.full, trace.grads, trace.symbols
+    assert full is not None and symbols is not None
     limit = SYMBOLIC_SIZE_LIMIT
     too_big = f"more than {limit:,} terms written out"
     if tree_size(full, limit) > limit:
@@ -488,208 +544,3 @@ def _check_symbolic_size(
     expanded = [grads[i].xreplace(stages) for i in graph.inputs.values() if grads[i] != 0]
     if tree_size(expanded, limit) > limit:
         raise _too_large_for_symbols(graph, f"the gradients in terms of the inputs have {too_big}")
-
-
-# --------------------------------------------------------------------------- arrays
-
-
-def run_arrays(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
-    """The numeric trace with vectors and matrices: numpy float64, the same gates.
-
-    Elementwise gates broadcast, and a broadcast input gets its gradient summed back
-    to its own shape (`unbroadcast`); vector gates apply their own backward rule in
-    `chain`. A vector output is seeded with ones: the gradients are those of the sum
-    of its entries, as PyTorch's backward(torch.ones_like(f)).
-    """
-    import numpy as np
-
-    missing = [name for name in graph.inputs if name not in bindings]
-    if missing:
-        raise InputError(
-            f"{missing[0]!r} has no value: traces with vectors and matrices are numeric, so "
-            "every input needs a value (a number, a vector [1,2] or a matrix [[1,2],[3,4]])"
-        )
-    k = g.NumpyMath()
-    arrays = {name: np.asarray(value, dtype=float) for name, value in bindings.items()}
-    kinks: list[str] = []
-    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-        values, shapes = _forward_arrays(graph, arrays, k, kinks)
-        n = len(graph.nodes)
-        grads: list[Any] = [0.0] * n
-        grads[graph.output] = np.ones(shapes[graph.output])
-        locals_: list[tuple[Any, ...]] = [()] * n
-        products: list[tuple[Any, ...]] = [()] * n
-        contributions: list[list[Contribution]] = [[] for _ in range(n)]
-        for node in reversed(graph.nodes):
-            if node.gate is None:
-                continue
-            gate = node.gate
-            xs = [values[j] for j in node.inputs]
-            out, upstream = values[node.index], grads[node.index]
-            singular = _each_entry(gate.singular, xs) if gate.elementwise else None
-            if singular:
-                raise InputError(
-                    f"{gate.name} at step {node.step} got {_show_args(xs)}: {singular}. "
-                    "Choose values away from that point."
-                )
-            local = _guard(node, xs, _raising(lambda gt=gate, a=xs, o=out: gt.local(k, a, o)))
-            prods = _guard(
-                node,
-                xs,
-                _raising(lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o)),
-            )
-            prods = tuple(
-                unbroadcast(np.asarray(p, dtype=float), shapes[j])
-                for p, j in zip(prods, node.inputs, strict=True)
-            )
-            locals_[node.index] = tuple(local)
-            products[node.index] = prods
-            for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
-                grads[j] = grads[j] + amount
-                contributions[j].append(Contribution(node.index, position, amount))
-    return Trace(
-        graph,
-        "arrays",
-        dict(arrays),
-        values,
-        grads,
-        locals_,
-        products,
-        contributions,
-        kinks,
-        shapes=shapes,
-    )
-
-
-def _forward_arrays(
-    graph: Graph, arrays: Mapping[str, Any], k: Any, kinks: list[str] | None
-) -> tuple[list[Any], list[tuple[int, ...]]]:
-    import numpy as np
-
-    values: list[Any] = [None] * len(graph.nodes)
-    shapes: list[tuple[int, ...]] = [()] * len(graph.nodes)
-    for node in graph.nodes:
-        if node.kind == "input":
-            values[node.index] = arrays[node.ref]
-        elif node.kind == "const":
-            values[node.index] = np.float64(node.value)
-        else:
-            assert node.gate is not None
-            gate = node.gate
-            xs = [values[j] for j in node.inputs]
-            _check_shapes(graph, node, [np.shape(x) for x in xs])
-            out = _guard(node, xs, _raising(lambda gt=gate, a=xs: gt.forward(k, a)))
-            values[node.index] = np.asarray(out, dtype=float)
-            if kinks is not None:
-                reason = _each_entry(gate.kink, xs) if gate.elementwise else gate.kink(xs)
-                if reason:
-                    kinks.append(f"{gate.name} at step {node.step}: {reason}")
-        shapes[node.index] = tuple(np.shape(values[node.index]))
-    return values, shapes
-
-
-def _check_shapes(graph: Graph, node: Node, shapes: list[tuple[int, ...]]) -> None:
-    """Refuse inputs whose shapes do not fit, naming the shapes and the step."""
-    import numpy as np
-
-    from backprop_cli.core.vector_gates import VectorGate, shape_text
-
-    gate = node.gate
-    refs = [graph.nodes[j].ref for j in node.inputs]
-    where = f"{gate.name if gate else '?'} at step {node.step} (line {node.line})"
-    if isinstance(gate, VectorGate):
-        try:
-            gate.shape(shapes, refs)
-        except InputError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        return
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        shown = " and ".join(f"{r} {shape_text(s)}" for r, s in zip(refs, shapes, strict=True))
-        raise InputError(
-            f"{where}: the shapes do not fit entry by entry: {shown}. Elementwise gates "
-            "need equal shapes, or a plain number, or a vector as long as a matrix's rows "
-            "(numpy broadcasting); for a matrix product use @"
-        ) from None
-
-
-def _raising(compute: Any) -> Any:
-    """numpy's floating-point errors as the exceptions `_guard` turns into messages."""
-
-    def run() -> Any:
-        try:
-            return compute()
-        except FloatingPointError as exc:
-            text = str(exc)
-            if "divide" in text:
-                raise ZeroDivisionError from None
-            if "overflow" in text:
-                raise OverflowError from None
-            raise g.DomainError("the result is not a real number here") from None
-
-    return run
-
-
-def _each_entry(method: Any, xs: Sequence[Any]) -> str | None:
-    """A scalar gate's kink() or singular() asked entry by entry (after broadcasting)."""
-    import numpy as np
-
-    arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
-    for index in np.ndindex(arrays[0].shape):
-        reason = method([float(a[index]) for a in arrays])
-        if reason:
-            where = f" (entry {list(index)})" if index else ""
-            return f"{reason}{where}"
-    return None
-
-
-def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
-    """Sum a gradient back to the shape of an input that numpy broadcast.
-
-    A (2,) vector added to a (3, 2) matrix was used once per row, so (a fork, done
-    entry by entry) its gradient is the sum over the rows.
-    """
-    import numpy as np
-
-    extra = gradient.ndim - len(shape)
-    if extra > 0:
-        gradient = gradient.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and gradient.shape[i] != 1)
-    if stretched:
-        gradient = gradient.sum(axis=stretched, keepdims=True)
-    return np.broadcast_to(gradient, shape).copy() if gradient.shape != shape else gradient
-
-
-def array_probe(graph: Graph, bindings: Mapping[str, Any]) -> Probe:
-    """One forward pass: the output summed, the branches and the scale."""
-    import numpy as np
-
-    arrays = {name: np.asarray(v, dtype=float) for name, v in bindings.items()}
-    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-        values, _ = _forward_arrays(graph, arrays, g.NumpyMath(), kinks=None)
-    out: list[Any] = []
-    for node in graph.gate_nodes:
-        assert node.gate is not None
-        xs = [values[j] for j in node.inputs]
-        if not node.gate.elementwise:
-            out.append(node.gate.branch(xs))
-        elif node.gate.branch([0.0] * len(xs)) is not None:
-            out.append(_entry_branches(node.gate, xs))
-    scale = max((float(np.max(np.abs(v), initial=0.0)) for v in values), default=0.0)
-    return Probe(float(np.sum(values[graph.output])), tuple(out), scale)
-
-
-def _entry_branches(gate: g.Gate, xs: Sequence[Any]) -> Any:
-    """A kinked elementwise gate's branch for every entry, in numpy where the rule is known."""
-    import numpy as np
-
-    arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
-    if isinstance(gate, g.Relu | g.Abs):  # their branch is x > 0
-        return (arrays[0] > 0).tobytes()
-    if isinstance(gate, g.Max | g.Min):  # the index of the winner, the first in a tie
-        pick = np.argmax if gate.largest else np.argmin
-        return pick(np.stack(arrays), axis=0).tobytes()
-    return tuple(  # any other kinked gate: asked entry by entry
-        gate.branch([float(a[i]) for a in arrays]) for i in np.ndindex(arrays[0].shape)
-    )

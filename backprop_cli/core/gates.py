@@ -13,8 +13,15 @@ tie splits the gradient evenly among the tied inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Literal, Protocol
+
+from backprop_cli.core.numbers import shape_text
+from backprop_cli.errors import InputError
+
+Kind = Literal["numbers", "arrays", "symbols"]  # what a trace's values are
+Shape = tuple[int, ...]
 
 
 class DomainError(ValueError):
@@ -24,8 +31,137 @@ class DomainError(ValueError):
 # --------------------------------------------------------------------------- kits
 
 
+class MathKit(Protocol):
+    """The math a gate's rules are written against.
+
+    FloatMath (numbers), NumpyMath (arrays), SympyMath (symbols) and the code
+    generator's SourceMath (Python source) each give every one of these.
+    """
+
+    def const(self, c: float) -> Any: ...
+    def exp(self, x: Any) -> Any: ...
+    def log(self, x: Any) -> Any: ...
+    def sqrt(self, x: Any) -> Any: ...
+    def sin(self, x: Any) -> Any: ...
+    def cos(self, x: Any) -> Any: ...
+    def tanh(self, x: Any) -> Any: ...
+    def sigmoid(self, x: Any) -> Any: ...
+    def power(self, a: Any, b: Any) -> Any: ...
+    def relu(self, x: Any) -> Any: ...
+    def step(self, x: Any) -> Any: ...
+    def sign(self, x: Any) -> Any: ...
+    def abs(self, x: Any) -> Any: ...
+    def pick(self, xs: Sequence[Any], largest: bool) -> Any: ...
+    def routes(self, xs: Sequence[Any], largest: bool) -> tuple[Any, ...]: ...
+
+
+Rule = Callable[[Sequence[Any]], "str | None"]  # a gate's kink() or singular()
+
+
+class ValueKit(MathKit, Protocol):
+    """A MathKit that the engine's one forward and backward loop runs on.
+
+    Everything that differs between numbers, arrays and symbols is here, so the
+    engine has one loop. The hooks the loop calls on every gate are cheap for
+    floats (`finite` is `math.isfinite` itself), and those a kind does not need
+    are switched off by a flag (`fits`, `names_stages`) rather than called.
+    """
+
+    kind: Kind
+    zero: Any  # a gradient nothing has flowed into yet
+    fits: bool  # products must be fitted to their inputs (`fit`): arrays
+    names_stages: bool  # each stage stands in the backward pass as a symbol: symbols
+
+    def value(self, given: Any) -> Any:
+        """An input's given value as this kit computes with it."""
+        ...
+
+    def seed(self, out: Any) -> Any:
+        """d out / d out: 1, or ones in the output's shape."""
+        ...
+
+    def finite(self, value: Any) -> bool:
+        """Whether the fast path may keep a forward value (else the careful path runs)."""
+        ...
+
+    def finite_all(self, values: Sequence[Any]) -> bool:
+        """The same for a gate's chain-rule products."""
+        ...
+
+    def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
+        """A gate's kink() or singular() at these values (entry by entry for arrays)."""
+        ...
+
+    def branch(self, gate: Gate, xs: Sequence[Any]) -> Hashable:
+        """Which smooth piece a kinked gate is on (for every entry, for arrays)."""
+        ...
+
+    def fit(
+        self, local: Sequence[Any], products: Sequence[Any], xs: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Local gradients and products as the trace keeps them (when `fits`)."""
+        ...
+
+    def symbol(self, name: str) -> Any:
+        """What stands for a stage in the backward pass (when `names_stages`)."""
+        ...
+
+    def total(self, value: Any) -> float:
+        """A value as one float: the sum of its entries."""
+        ...
+
+    def magnitude(self, value: Any) -> float:
+        """The largest |entry| of a value."""
+        ...
+
+    def errors(self) -> AbstractContextManager[Any]:
+        """Where the loop runs: numpy raises on overflow and 0/0 instead of inf, nan."""
+        ...
+
+
 class FloatMath:
     """Python floats, with domain errors that say what the gate needs."""
+
+    kind: Kind = "numbers"
+    zero: Any = 0.0
+    fits = False
+    names_stages = False
+    value = staticmethod(float)
+    # The fast path's checks are C functions, not Python ones: one Python call per
+    # gate costs about 0.07 µs of the engine's 2.5 µs (BENCHMARKS.md).
+    finite = staticmethod(math.isfinite)
+    total = staticmethod(float)
+    magnitude = staticmethod(abs)
+
+    @staticmethod
+    def finite_all(values: Sequence[Any]) -> bool:
+        return math.isfinite(math.fsum(values))  # inf - inf raises: the careful path
+
+    @staticmethod
+    def seed(out: Any) -> Any:
+        return 1.0
+
+    @staticmethod
+    def ask(rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
+        return rule(xs)
+
+    @staticmethod
+    def branch(gate: Gate, xs: Sequence[Any]) -> Hashable:
+        return gate.branch(xs)
+
+    @staticmethod
+    def fit(
+        local: Sequence[Any], products: Sequence[Any], xs: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return tuple(local), tuple(products)
+
+    @staticmethod
+    def symbol(name: str) -> Any:
+        raise NotImplementedError("numbers need no stand-ins")
+
+    @staticmethod
+    def errors() -> AbstractContextManager[Any]:
+        return nullcontext()
 
     @staticmethod
     def const(c: float) -> float:
@@ -100,10 +236,51 @@ class FloatMath:
 class SympyMath:
     """sympy objects, built by calling constructors (never by parsing text)."""
 
+    kind: Kind = "symbols"
+    fits = True  # plain ints from the gates (add's 1) become sympy numbers
+    names_stages = True  # the chain rule reads in short expressions of stage symbols
+
     def __init__(self) -> None:
         import sympy
 
         self.sp = sympy
+        self.zero = sympy.Integer(0)
+
+    def value(self, given: Any) -> Any:
+        return self.const(given)
+
+    def seed(self, out: Any) -> Any:
+        return self.sp.Integer(1)
+
+    def finite(self, value: Any) -> bool:
+        return True  # no numbers to overflow
+
+    def finite_all(self, values: Sequence[Any]) -> bool:
+        return True
+
+    def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
+        return None  # kinks and singular points are questions about numbers
+
+    def branch(self, gate: Gate, xs: Sequence[Any]) -> Hashable:
+        return None
+
+    def fit(
+        self, local: Sequence[Any], products: Sequence[Any], xs: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        lift = self.sp.Integer
+        return tuple(lift(v) if isinstance(v, int) else v for v in local), tuple(products)
+
+    def symbol(self, name: str) -> Any:
+        return self.sp.Symbol(name, real=True)
+
+    def total(self, value: Any) -> float:
+        return float(value)
+
+    def magnitude(self, value: Any) -> float:
+        return abs(float(value))
+
+    def errors(self) -> AbstractContextManager[Any]:
+        return nullcontext()
 
     def const(self, c: float) -> Any:
         """A gate's constant as an exact number, so symbols read 2*x, not 2.0*x."""
@@ -170,6 +347,11 @@ class NumpyMath:
     quietly giving inf and nan.
     """
 
+    kind: Kind = "arrays"
+    zero: Any = 0.0
+    fits = True  # a broadcast input's gradient is summed back to its shape
+    names_stages = False
+
     def __init__(self) -> None:
         import numpy
 
@@ -177,6 +359,62 @@ class NumpyMath:
 
     def const(self, c: float) -> Any:
         return self.np.float64(c)
+
+    # ---- the engine's hooks
+
+    def value(self, given: Any) -> Any:
+        return self.np.asarray(given, dtype=float)
+
+    def seed(self, out: Any) -> Any:
+        return self.np.ones(self.np.shape(out))
+
+    def finite(self, value: Any) -> bool:
+        return bool(self.np.all(self.np.isfinite(value)))
+
+    def finite_all(self, values: Sequence[Any]) -> bool:
+        return all(v is None or self.finite(v) for v in values)
+
+    def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
+        """An elementwise gate is asked entry by entry (after broadcasting)."""
+        if not gate.elementwise:
+            return rule(xs)
+        arrays = self.np.broadcast_arrays(*[self.np.asarray(x, dtype=float) for x in xs])
+        for index in self.np.ndindex(arrays[0].shape):
+            reason = rule([float(a[index]) for a in arrays])
+            if reason:
+                where = f" (entry {list(index)})" if index else ""
+                return f"{reason}{where}"
+        return None
+
+    def branch(self, gate: Gate, xs: Sequence[Any]) -> Hashable:
+        if not gate.elementwise:
+            return gate.branch(xs)
+        arrays = self.np.broadcast_arrays(*[self.np.asarray(x, dtype=float) for x in xs])
+        return gate.entry_branches(self.np, arrays)
+
+    def fit(
+        self, local: Sequence[Any], products: Sequence[Any], xs: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        np = self.np
+        fitted = tuple(
+            unbroadcast(np.asarray(p, dtype=float), np.shape(x))
+            for p, x in zip(products, xs, strict=True)
+        )
+        return tuple(local), fitted
+
+    def symbol(self, name: str) -> Any:
+        raise NotImplementedError("arrays need no stand-ins")
+
+    def total(self, value: Any) -> float:
+        return float(self.np.sum(value))
+
+    def magnitude(self, value: Any) -> float:
+        return float(self.np.max(self.np.abs(value), initial=0.0))
+
+    def errors(self) -> AbstractContextManager[Any]:
+        return self.np.errstate(divide="raise", over="raise", invalid="raise", under="ignore")
+
+    # ---- the math
 
     def exp(self, x: Any) -> Any:
         return self.np.exp(x)
@@ -243,6 +481,24 @@ class NumpyMath:
 
 # --------------------------------------------------------------------------- helpers
 
+
+def unbroadcast(gradient: Any, shape: Shape) -> Any:
+    """Sum a gradient back to the shape of an input that numpy broadcast.
+
+    A (2,) vector added to a (3, 2) matrix was used once per row, so (a fork, done
+    entry by entry) its gradient is the sum over the rows.
+    """
+    import numpy as np
+
+    extra = gradient.ndim - len(shape)
+    if extra > 0:
+        gradient = gradient.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and gradient.shape[i] != 1)
+    if stretched:
+        gradient = gradient.sum(axis=stretched, keepdims=True)
+    return np.broadcast_to(gradient, shape).copy() if gradient.shape != shape else gradient
+
+
 # A slip a gate knows of: (the slip's id in checks/slips.py, the wrong number it gives).
 Slip = tuple[str, Any]
 
@@ -291,6 +547,10 @@ class Gate:
     # `vector_gates` are not, and state their own shape rules.
     elementwise: bool = True
     pattern: str = ""  # the notes' words for how this gate moves gradients, if any
+    # Whether `kink`/`branch` and `singular` can say anything: the engine asks only
+    # the gates that can (most gates have neither, and a call is 3% of a gate's time).
+    kinked: bool = False
+    singular_points: bool = False
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         raise NotImplementedError
@@ -320,6 +580,27 @@ class Gate:
     def singular(self, xs: Sequence[float]) -> str | None:
         """Why a local gradient is infinite at these (numeric) inputs, or None."""
         return None
+
+    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
+        """`branch` for every entry of broadcast arrays `xs` (numpy module `np`)."""
+        return tuple(self.branch([float(a[i]) for a in xs]) for i in np.ndindex(xs[0].shape))
+
+    def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
+        """The output's shape, or an InputError naming the shapes that do not fit.
+
+        Entry by entry, with numpy's broadcasting; the vector gates state their own.
+        """
+        import numpy as np
+
+        try:
+            return tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            shown = " and ".join(f"{r} {shape_text(s)}" for r, s in zip(refs, shapes, strict=True))
+            raise InputError(
+                f"the shapes do not fit entry by entry: {shown}. Elementwise gates "
+                "need equal shapes, or a plain number, or a vector as long as a matrix's rows "
+                "(numpy broadcasting); for a matrix product use @"
+            ) from None
 
     def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
         """Wrong local gradients learners give for input `position`, each named by its
@@ -428,6 +709,7 @@ class Pow(Gate):
     """a ** b with both sides variable: the exponent's gradient needs log(a)."""
 
     name, arity = "pow", 2
+    singular_points = True
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.power(xs[0], xs[1])
@@ -570,6 +852,8 @@ class ConstDiv(Gate):
 class PowConst(Gate):
     """x ** c with a constant exponent, drawn as `x^2`."""
 
+    singular_points = True
+
     def __init__(self, c: float) -> None:
         self.c = c
         self.name = f"x^{number_text(c)}"
@@ -608,6 +892,8 @@ class PowConst(Gate):
 
 class ConstPow(Gate):
     """c ** x with a constant base."""
+
+    singular_points = True
 
     def __init__(self, c: float) -> None:
         self.c = c
@@ -660,6 +946,7 @@ class Log(Gate):
 
 class Sqrt(Gate):
     name = "sqrt"
+    singular_points = True
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.sqrt(xs[0])
@@ -740,6 +1027,7 @@ class Sigmoid(Gate):
 
 class Relu(Gate):
     name = "relu"
+    kinked = True
     pattern = "relu is a gate: the gradient passes where the input is positive, else stops"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -757,9 +1045,13 @@ class Relu(Gate):
     def branch(self, xs: Sequence[float]) -> Hashable:
         return xs[0] > 0
 
+    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
+        return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
+
 
 class Abs(Gate):
     name = "abs"
+    kinked = True
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.abs(xs[0])
@@ -776,12 +1068,16 @@ class Abs(Gate):
     def branch(self, xs: Sequence[float]) -> Hashable:
         return xs[0] > 0
 
+    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
+        return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
+
 
 class _Extreme(Gate):
     """max or min of two or more inputs: routes the gradient to the winner."""
 
     arity = None
     largest = True
+    kinked = True
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.pick(xs, self.largest)
@@ -806,6 +1102,11 @@ class _Extreme(Gate):
 
     def branch(self, xs: Sequence[float]) -> Hashable:
         return self.winner(xs)
+
+    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
+        # the index of the winner, the first in a tie, as `winner`
+        pick = np.argmax if self.largest else np.argmin
+        return bytes(pick(np.stack(xs), axis=0).tobytes())
 
     def winner(self, xs: Sequence[float]) -> int:
         pick = max if self.largest else min

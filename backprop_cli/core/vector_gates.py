@@ -16,17 +16,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from backprop_cli.core.gates import Gate, Slip
+from backprop_cli.core.gates import Gate, Shape, Slip
+from backprop_cli.core.numbers import shape_text
 from backprop_cli.errors import InputError
-
-Shape = tuple[int, ...]
-
-
-def shape_text(shape: Shape) -> str:
-    """numpy's way of writing a shape: (2, 3), (2,), and () for a plain number."""
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
 class VectorGate(Gate):
@@ -35,9 +27,6 @@ class VectorGate(Gate):
     def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         """The output's shape, or an InputError naming the shapes that do not fit."""
         raise NotImplementedError
-
-    def kink(self, xs: Sequence[Any]) -> str | None:
-        return None
 
 
 class MatMul(VectorGate):
@@ -384,6 +373,8 @@ class Extreme(VectorGate):
     (the elementwise gates.Max). The whole gradient goes to the winning entry; a
     tie splits it evenly, as in the scalar max.
     """
+
+    kinked = True
 
     def __init__(self, largest: bool = True, axis: int | None = None) -> None:
         self.largest = largest

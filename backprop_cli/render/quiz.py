@@ -64,7 +64,7 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
         how.append("note: ", style="bold yellow")
         how.append(f"{kink}\n")
     how.append(f"{len(quiz.questions)} questions on {MODE_WORDS[quiz.mode]}.\n")
-    if trace.shapes is not None:
+    if trace.kind == "arrays":
         how.append("Entries of vectors and matrices count from 0: x[0] is the first.\n")
     how.append(f"Type a number or a calculation (-1/1.37**2), {quiz.tolerance.describe()}.\n")
     how.append("?", style="bold")
