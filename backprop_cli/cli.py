@@ -12,6 +12,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -1118,6 +1119,163 @@ def code(
 
 
 # --------------------------------------------------------------------------- end of issue 5
+
+# --------------------------------------------------------------------------- issue 12:
+# `backprop step`, the full-screen stepper (backprop_cli/step, Textual, loaded lazily).
+
+
+@app.command()
+def step(
+    args: ExpressionArgs = None,
+    file: FileOption = None,
+    problem_id: Annotated[
+        str | None,
+        typer.Option("--problem", "-p", metavar="ID", help="Step through a problem from a set."),
+    ] = None,
+    problem_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--from", metavar="PATH", help="Look for --problem here, not the bundle."),
+    ] = None,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="A random circuit from the gate catalog.")
+    ] = False,
+    difficulty: Annotated[
+        int | None,
+        typer.Option(
+            "--difficulty", "-d", min=1, max=5, help="With --generate: 1 (one gate) to 5."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="With --generate: the same seed, the same circuit.")
+    ] = None,
+    fuse: FuseOption = None,
+    predict: Annotated[
+        bool, typer.Option("--predict", help="Start in predict mode (p switches it).")
+    ] = False,
+    tolerance: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="Relative tolerance for predictions (default: right to 2 significant digits).",
+        ),
+    ] = None,
+    decimals: DecimalsOption = 2,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve the app to a browser on 127.0.0.1.")
+    ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="With --serve: the port (default: a free one)."
+        ),
+    ] = None,
+) -> None:
+    """Step through a trace full screen: forward gate by gate, then backward.
+
+    One screen: the circuit with the current gate highlighted and its wires filling
+    in (values green, gradients red), the trace table row by row, the step in the
+    notes' words, and a status line. Keys: [bold]→[/bold]/space next, [bold]←[/bold] back,
+    Home/End, [bold]p[/bold] predict mode (type each number before it is shown: a wrong
+    one is named, try again or Esc to reveal), [bold]?[/bold] hint, [bold]q[/bold] quit.
+    Every prediction is saved to the quiz history (see backprop stats).
+
+    [bold]Examples[/bold]
+
+      backprop step "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3
+
+      backprop step --problem sum-times --predict
+
+      backprop step --generate --difficulty 2 --seed 7
+
+      backprop step "(x + y) * z" x=-2 y=5 z=-4 --serve      (in a browser)
+
+    Needs a terminal of at least 80×24; without one (piped, CI) it says so and
+    exits 2: use backprop trace --explain or backprop quiz there.
+    """
+    from backprop_cli import play
+    from backprop_cli import step as stepper
+    from backprop_cli.core.language import parse_bindings
+    from backprop_cli.quiz.questions import parse_tolerance
+
+    with reported_errors():
+        limit = parse_tolerance(tolerance) if tolerance is not None else None
+        positional = list(args or [])
+        read_stdin = bool(positional) and positional[0] == "-" and file is None
+        expression: str | None = None
+        bindings: dict[str, float] = {}
+        if problem_id is not None:
+            problem_for_trace(problem_id, problem_paths, file, positional)  # refuses mixes
+            bindings = parse_bindings(positional)
+        elif positional or file is not None:
+            expression, bindings = expression_and_bindings(args, file, "step")
+        elif not generate:
+            raise InputError(
+                'give an expression, for example  backprop step "x*y" x=2 y=3  '
+                "(or --problem ID, --generate, --file PATH, or - for standard input)"
+            )
+        choice = play.choose_problem(
+            expression=expression,
+            bindings=bindings,
+            problem_id=problem_id,
+            sets=problem_paths or (),
+            generate=generate,
+            difficulty=difficulty,
+            seed=seed,
+        )
+        problem = choice.problem
+        if problem_id is not None and bindings:  # values given override the problem's
+            problem = replace(problem, bindings={**problem.bindings, **bindings})
+        if serve:
+            stepper.build_model(problem, fuse.value if fuse else None, decimals)  # bad input now
+            # Each browser tab runs `backprop step` on the same circuit, without --serve.
+            source = [expression] if expression is not None else []
+            if problem_id is not None:
+                source = ["--problem", problem.id]
+                for path in problem_paths or []:
+                    source += ["--from", str(path.resolve())]
+            elif generate:
+                source = ["--generate", "--seed", problem.id.rsplit("-", 1)[-1]]
+                source += ["--difficulty", str(difficulty or 1)]
+            values = positional[1:] if expression is not None and file is None else positional
+            options = ["--decimals", str(decimals)] + ["--predict"] * predict
+            options += ["--fuse", fuse.value] if fuse else []
+            options += ["--tolerance", tolerance] if tolerance else []
+            stepper.serve(
+                [*source, *values, *options], port, title=f"backprop step: {problem.title}"
+            )
+            return
+        notices = stepper.run(
+            problem,
+            fuse=fuse.value if fuse else None,
+            decimals=decimals,
+            predict=predict,
+            tolerance=limit,
+            read_stdin=read_stdin,
+            instead=step_instead(positional, expression, file, problem_id, problem.id),
+        )
+    _notices(notices)
+
+
+def step_instead(
+    positional: list[str],
+    expression: str | None,
+    file: Path | None,
+    problem_id: str | None,
+    chosen: str,
+) -> tuple[str, str]:
+    """The same circuit as arguments of `backprop trace` and of `backprop quiz`."""
+    if problem_id is not None:
+        same = shlex.join(["--problem", problem_id, *positional])
+        return same, same
+    if expression is None:  # generated: "gen-LEVEL-SEED"
+        _, level, seed = chosen.split("-")
+        return "EXPR …", f"--generate --difficulty {level} --seed {seed}"
+    if file is not None:
+        return shlex.join(["--file", str(file), *positional]), "EXPR …"
+    if positional and positional[0] == "-":
+        return shlex.join(positional), "EXPR …"
+    same = shlex.join(positional)
+    return same, same
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ class Row:
     value: str
     gradient: str
     note: str
+    # The wire this row draws: the gate it feeds and which of its inputs it is (the
+    # output's row feeds nothing: None). A step-through reveals wire by wire.
+    consumer: int | None = None
+    position: int | None = None
 
 
 # Deeper than this, a row's guide keeps only its last levels behind a "⋮": a chain
@@ -47,10 +51,12 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
     drawn: set[int] = set()
     out = graph.output
     # Stack entries: node, the gradient on the wire into its consumer, the guide
-    # for this row, and the guide its children continue.
-    stack: list[tuple[int, object, str, str]] = [(out, trace.grads[out], "", "")]
+    # for this row, the guide its children continue, and the wire (consumer, position).
+    stack: list[tuple[int, object, str, str, int | None, int | None]] = [
+        (out, trace.grads[out], "", "", None, None)
+    ]
     while stack:
-        index, gradient, guide, below = stack.pop()
+        index, gradient, guide, below, consumer, wire = stack.pop()
         node = graph.nodes[index]
         notes = []
         if index in forks:
@@ -66,6 +72,8 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
                 fixed(trace.values[index], decimals),
                 fixed(gradient, decimals),
                 "; ".join(notes),
+                consumer,
+                wire,
             )
         )
         if not expand:
@@ -80,6 +88,8 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
                     trace.products[index][position],
                     _capped(below + ("└── " if last else "├── ")),
                     _capped(below + ("    " if last else "│   ")),
+                    index,
+                    position,
                 )
             )
     return rows

@@ -1,0 +1,433 @@
+"""A trace as a sequence of steps: forward gate by gate, then backward, one number each.
+
+`backprop step` (the Textual app) and any other step-through view (an HTML page)
+share this model; it imports no front end. Each `Step` reveals one number of the
+trace (a forward value, a local gradient, a product upstream × local, a fork's
+sum), says it in the notes' words, and carries the question(s) a learner answers
+to predict it first (`asks`, built by the quiz's own question builders, so the
+step-through and the quiz judge an answer the same way). `Known` says, for a step,
+which numbers are on screen by then: views mask the rest.
+
+A wrong prediction is judged in one place, `judge()`, which asks `name_slip()` for
+the slip that reproduces the number (the slip catalog plugs in there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from backprop_cli.core.engine import Trace
+from backprop_cli.core.numbers import fixed, shape_text
+from backprop_cli.errors import InputError
+from backprop_cli.quiz import questions as q
+from backprop_cli.render.explain import Sentence, explain
+
+Phase = Literal["start", "forward", "backward", "done"]
+Reveal = Literal["inputs", "value", "seed", "local", "product", "sum", "result"]
+
+# Stepping is for circuits a learner walks through by hand: the neuron has 8 gates
+# and 25 steps; 60 gates make about 250 key presses. Past this, say so and point at
+# `backprop trace` (every redraw also walks the whole tree: 60 gates take ~15 ms).
+MAX_STEP_GATES = 60
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the walk-through: the number it reveals and what is said about it."""
+
+    index: int  # 0-based; shown as "step index+1 of n"
+    phase: Phase
+    reveal: Reveal
+    node: int | None  # the gate (or the forked value) the step is about; None: none
+    position: int | None  # which input of the gate (local and product steps)
+    value: Any  # the number revealed (None: the step reveals nothing new)
+    title: str  # one line: "s1 = w0 * x0", "local gradient ∂f/∂s7"
+    explanation: str  # the notes' sentence(s), shown once the number is revealed
+    asks: tuple[q.Question, ...] = ()  # what to predict before it is shown (in order)
+
+    @property
+    def predictable(self) -> bool:
+        return bool(self.asks)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What is on screen after a step: the revealed numbers, by where they sit."""
+
+    values: frozenset[int]  # nodes whose forward value is shown
+    grads: frozenset[int]  # nodes whose total gradient (∂out/∂node) is shown
+    locals: frozenset[tuple[int, int]]  # (gate node, input position)
+    products: frozenset[tuple[int, int]]  # (gate node, input position)
+
+
+@dataclass
+class StepModel:
+    trace: Trace
+    steps: list[Step]
+    decimals: int = 2
+    _known: list[Known] = field(default_factory=list, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def number(self, value: Any) -> str:
+        """A number as the steps show it (the notes' 2 decimals; arrays entry by entry)."""
+        return fixed(value, self.decimals).replace("\n", "")
+
+    def known(self, index: int) -> Known:
+        """The numbers shown after step `index` (-1: before the first, only the inputs)."""
+        if not self._known:
+            self._known = _cumulative(self.trace, self.steps)
+        if index < 0:
+            inputs = frozenset(n.index for n in self.trace.graph.nodes if n.gate is None)
+            return Known(inputs, frozenset(), frozenset(), frozenset())
+        return self._known[min(index, len(self.steps) - 1)]
+
+    def row_of(self, index: int) -> tuple[str, int, int | None] | None:
+        """Which trace-table row a step fills: ("forward", node, None) or
+        ("backward", node, position); None for steps without a row."""
+        step = self.steps[index]
+        if step.node is None:
+            return None
+        if step.reveal == "value":
+            return ("forward", step.node, None)
+        if step.reveal in ("local", "product"):
+            return ("backward", step.node, step.position)
+        return None
+
+
+def _cumulative(trace: Trace, steps: Sequence[Step]) -> list[Known]:
+    graph = trace.graph
+    values = {n.index for n in graph.nodes if n.gate is None}
+    grads: set[int] = set()
+    locals_: set[tuple[int, int]] = set()
+    products: set[tuple[int, int]] = set()
+    consumers = graph.consumers
+    out: list[Known] = []
+    for step in steps:
+        if step.reveal == "value" and step.node is not None:
+            values.add(step.node)
+        elif step.reveal in ("seed", "sum") and step.node is not None:
+            grads.add(step.node)
+        elif step.reveal in ("local", "product") and step.node is not None:
+            assert step.position is not None
+            locals_.add((step.node, step.position))
+            if step.reveal == "product":
+                products.add((step.node, step.position))
+                # A value used once gets its whole gradient from this one product.
+                j = graph.nodes[step.node].inputs[step.position]
+                if len(consumers[j]) == 1:
+                    grads.add(j)
+        out.append(
+            Known(frozenset(values), frozenset(grads), frozenset(locals_), frozenset(products))
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_steps(trace: Trace, decimals: int = 2) -> StepModel:
+    """The steps of a numeric trace: the inputs, each gate forward, the output's seed,
+    each gate backward (a fork's sum first, then per input its local gradient and the
+    product), the forked inputs' sums, and the result."""
+    if trace.mode != "numeric":
+        missing = [name for name in trace.graph.inputs if name not in trace.bindings]
+        raise InputError(
+            "stepping through a circuit needs a value for every input "
+            f"({', '.join(missing)} {'has' if len(missing) == 1 else 'have'} none): give "
+            "them as NAME=VALUE, or see the symbolic trace with  backprop trace"
+        )
+    gates = trace.graph.gate_nodes
+    if len(gates) > MAX_STEP_GATES:
+        raise InputError(
+            f"the circuit has {len(gates):,} gates; stepping is for up to {MAX_STEP_GATES} "
+            "(one key press per number). See it whole with  backprop trace … --explain"
+        )
+    return _Builder(trace, decimals).build()
+
+
+class _Builder:
+    def __init__(self, trace: Trace, decimals: int) -> None:
+        self.trace = trace
+        self.decimals = decimals
+        self.nodes = trace.graph.nodes
+        self.vectors = trace.shapes is not None
+        self.steps: list[Step] = []
+        # The notes' sentences (render/explain.py), by kind and the step they are about.
+        self.sentences: dict[tuple[str, str], list[str]] = {}
+        self.patterns: dict[str, str] = {}  # gate ref -> the pattern said after it
+        previous: Sentence | None = None
+        for sentence in explain(trace, decimals):
+            if sentence.kind == "pattern" and previous is not None:
+                self.patterns[previous.step] = sentence.text
+            else:
+                self.sentences.setdefault((sentence.kind, sentence.step), []).append(sentence.text)
+            previous = sentence
+        self.vector_asks = self._vector_asks() if self.vectors else None
+
+    def num(self, value: Any) -> str:
+        return fixed(value, self.decimals).replace("\n", "")
+
+    def said(self, kind: str, step: str, fallback: str) -> str:
+        """The notes' sentence of this kind about this step (each used once)."""
+        found = self.sentences.get((kind, step))
+        return found.pop(0) if found else fallback
+
+    def add(self, phase: Phase, reveal: Reveal, **fields: Any) -> None:
+        self.steps.append(Step(len(self.steps), phase, reveal, **fields))
+
+    def build(self) -> StepModel:
+        trace, nodes = self.trace, self.nodes
+        graph = trace.graph
+        forks = graph.forks()
+        gates = graph.gate_nodes
+        inputs = ", ".join(
+            f"{name} = {self.num(trace.values[i])}"
+            + (f" {shape_text(trace.values[i])}" if self.vectors else "")
+            for name, i in graph.inputs.items()
+        )
+        self.add(
+            "start",
+            "inputs",
+            node=None,
+            position=None,
+            value=None,
+            title="the inputs",
+            explanation=f"The forward pass starts from the inputs: {inputs}. Each gate computes "
+            "its output from its inputs, in order, and caches it for the backward pass.",
+        )
+        for node in gates:
+            self.forward(node.index)
+        out = trace.output
+        self.add(
+            "backward",
+            "seed",
+            node=out.index,
+            position=None,
+            value=trace.grads[out.index],
+            title=f"∂{out.ref}/∂{out.ref}",
+            explanation=self.said(
+                "start", out.ref, f"The backward pass starts at the output {out.ref}."
+            ),
+        )
+        for node in reversed(gates):
+            assert node.gate is not None
+            if node.index in forks:
+                self.fork_sum(node.index, q.upstream_question(trace, node))
+            live = [p for p, j in enumerate(node.inputs) if nodes[j].kind != "const"]
+            for position in live:
+                if not self.vectors:
+                    self.local(node.index, position)
+                self.product(node.index, position, last=position == live[-1])
+        for name, i in graph.inputs.items():
+            if i in forks:
+                self.fork_sum(i, q.gradient_question(trace, name, i))
+        result = self.said("result", out.ref, "")
+        shape = self.said("shape", "", "")
+        self.add(
+            "done",
+            "result",
+            node=None,
+            position=None,
+            value=None,
+            title="the gradients",
+            explanation=" ".join(s for s in (result, shape) if s),
+        )
+        return StepModel(trace, self.steps, self.decimals)
+
+    def forward(self, index: int) -> None:
+        node = self.nodes[index]
+        assert node.gate is not None
+        question = q.forward_question(self.trace, node) if not self.vectors else None
+        refs = [self.nodes[j].ref for j in node.inputs]
+        formula = f"{node.ref} = {node.gate.computes(refs)}"
+        if question is not None:
+            said = f"The {node.gate.name} gate computes {question.rule}."
+        else:
+            shape = shape_text(self.trace.values[index])
+            said = (
+                f"The {node.gate.name} gate computes {formula} = "
+                f"{self.num(self.trace.values[index])}, of shape {shape}."
+            )
+        asks = (question,) if question is not None else self.vector_asks_for("forward", index)
+        self.add(
+            "forward",
+            "value",
+            node=index,
+            position=None,
+            value=self.trace.values[index],
+            title=formula,
+            explanation=said,
+            asks=asks,
+        )
+
+    def local(self, index: int, position: int) -> None:
+        node = self.nodes[index]
+        question = q.local_question(self.trace, node, position, upstream=True)
+        said = question.rule[0].upper() + question.rule[1:] + "."
+        self.add(
+            "backward",
+            "local",
+            node=index,
+            position=position,
+            value=self.trace.locals[index][position],
+            title=question.asked,
+            explanation=said,
+            asks=(question,),
+        )
+
+    def product(self, index: int, position: int, *, last: bool) -> None:
+        node = self.nodes[index]
+        assert node.gate is not None
+        ref = self.nodes[node.inputs[position]].ref
+        if self.vectors:
+            asks = self.vector_asks_for("backward", index, position)
+            formula = node.gate.formulas([self.nodes[j].ref for j in node.inputs], node.ref)
+            said = (
+                f"The {node.gate.name} gate sends {ref} a gradient of {ref}'s shape "
+                f"{shape_text(self.trace.values[node.inputs[position]])}: "
+                f"d{ref} = d{node.ref} with the local rule {formula[position]}."
+            )
+        else:
+            question = q.product_question(self.trace, node, position)
+            asks = (question,)
+            said = question.rule[0].upper() + question.rule[1:] + f": {node.ref} sends it to {ref}."
+        if last:  # the gate is done: the notes' sentence for the whole gate, and its pattern
+            said += " " + self.said("gate", node.ref, "")
+            pattern = self.patterns.get(node.ref)
+            if pattern:
+                said += " " + pattern
+        self.add(
+            "backward",
+            "product",
+            node=index,
+            position=position,
+            value=self.trace.products[index][position],
+            title=f"gradient {node.ref} sends to {ref}",
+            explanation=said.strip(),
+            asks=asks,
+        )
+
+    def fork_sum(self, index: int, question: q.Question) -> None:
+        node = self.nodes[index]
+        self.add(
+            "backward",
+            "sum",
+            node=index,
+            position=None,
+            value=self.trace.grads[index],
+            title=f"∂{self.trace.output.ref}/∂{node.ref}, a fork",
+            explanation=self.said("fork", node.ref, question.rule),
+            asks=(question,) if not self.vectors else (),
+        )
+
+    # A vector quiz asks, per step, for a shape (when it is not a plain number) and
+    # then for one entry; the quiz builds them in the order the steps come here.
+    def _vector_asks(self) -> dict[tuple[str, int, int | None], tuple[q.Question, ...]]:
+        found: dict[tuple[str, int, int | None], tuple[q.Question, ...]] = {}
+        gates = self.trace.graph.gate_nodes
+        places: dict[str, list[tuple[int, int | None]]] = {
+            "forward": [(n.index, None) for n in gates],
+            "backward": [
+                (n.index, p)
+                for n in reversed(gates)
+                for p, j in enumerate(n.inputs)
+                if self.nodes[j].kind != "const"
+            ],
+        }
+        for phase, where in places.items():
+            asked = q.vector_questions(self.trace, phase)  # type: ignore[arg-type]
+            groups: list[tuple[q.Question, ...]] = []
+            current: list[q.Question] = []
+            for question in asked:
+                current.append(question)
+                if question.kind != "shape":  # a group ends with its entry
+                    groups.append(tuple(current))
+                    current = []
+            if len(groups) != len(where):  # the quiz changed its order: ask nothing
+                continue
+            for (index, position), group in zip(where, groups, strict=True):
+                found[(phase, index, position)] = group
+        return found
+
+    def vector_asks_for(
+        self, phase: str, index: int, position: int | None = None
+    ) -> tuple[q.Question, ...]:
+        return (self.vector_asks or {}).get((phase, index, position), ())
+
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a typed prediction was judged."""
+
+    outcome: Literal["right", "wrong", "invalid"]
+    value: float | None  # the number typed (None for a shape or unreadable text)
+    message: str  # what to show the learner
+    slip: str | None = None  # the slip's id, when one explains a wrong number
+
+
+def judge(
+    trace: Trace, question: q.Question, text: str, tolerance: q.Tolerance | None = None
+) -> Verdict:
+    """Judge one typed prediction the way the quiz does (same tolerance, same shapes)."""
+    from backprop_cli.core.language import evaluate_number
+
+    limit = tolerance or q.Tolerance()
+    typed = text.strip()
+    if question.shape is not None:
+        shape = q.read_shape(typed)
+        if shape is None:
+            return Verdict(
+                "invalid",
+                None,
+                "type a shape such as (2, 3) or 2x3, (2,) for a vector, () for a plain number",
+            )
+        if shape == question.shape:
+            return Verdict("right", None, f"Right: {q.shape_text(shape)}.")
+        return Verdict(
+            "wrong",
+            None,
+            f"Not {q.shape_text(shape)}. Try again, ? for a hint, or Esc to reveal it.",
+        )
+    try:
+        value = evaluate_number(typed)
+    except InputError as exc:
+        first = str(exc).splitlines()[0]
+        return Verdict("invalid", None, f"{first}. Type a number or a small calculation.")
+    if limit.accepts(value, question.answer):
+        return Verdict("right", value, f"Right: {question.answer_text}.")
+    slip = name_slip(trace, question, value, limit)
+    said = f"Not {typed}. "
+    if slip is not None:
+        said += slip[1] + " "
+    said += "Try again, ? for a hint, or Esc to reveal it."
+    return Verdict("wrong", value, said, slip[0] if slip else None)
+
+
+def name_slip(
+    trace: Trace, question: q.Question, value: float, tolerance: q.Tolerance
+) -> tuple[str, str] | None:
+    """(slip id, the sentence that names it) for a wrong number, or None.
+
+    The one place the slip catalog plugs in; until it lands, only the slip the
+    number alone shows: the right size with the wrong sign.
+    """
+    want = question.answer
+    if want != 0 and tolerance.accepts(-value, want):
+        return (
+            "sign",
+            "That has the right size but the wrong sign.",
+        )
+    return None
+
+
+def hint(question: q.Question) -> str:
+    """The rule without its final number, so the hint does not give the answer away."""
+    head, sep, _last = question.rule.rpartition(" = ")
+    return f"{head} = ?" if sep else question.rule

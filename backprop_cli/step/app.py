@@ -1,0 +1,328 @@
+"""The Textual app of `backprop step`: the panels on one screen, the keys, predict mode.
+
+The steps themselves (what each reveals, its sentence, what to ask) come from
+render/steps.py; the panels are Rich renderables from panels.py. This module only
+keeps the learner's place, asks and judges predictions, and saves every attempt
+through the `save` callback it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.widgets import Input, Static
+
+from backprop_cli.quiz.questions import Attempt, Question, Tolerance
+from backprop_cli.render.steps import StepModel, judge
+from backprop_cli.step import panels
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+HINT_WORDS = ("?", "hint")
+REVEAL_WORDS = ("r", "reveal", "show", "skip")
+QUIT_WORDS = ("q", "quit", "exit")
+
+Save = Callable[[Attempt], None]
+
+
+class StepApp(App[None]):
+    """Step through a trace; in predict mode, type each number before it is shown."""
+
+    TITLE = "backprop step"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layout: vertical; }
+    #circuit-box { height: 1fr; border-top: solid $primary; }
+    #table-box { height: 1fr; border-top: solid $primary; }
+    #explain { height: auto; max-height: 7; min-height: 3; padding: 0 1;
+               border-top: solid $accent; }
+    #answer { height: 1; border: none; padding: 0 1; display: none;
+              background: $boost; }
+    #answer.asking { display: block; }
+    #status { dock: bottom; height: 1; }
+    #too-small { display: none; padding: 1 2; }
+    Screen.too-small #too-small { display: block; }
+    Screen.too-small #circuit-box, Screen.too-small #table-box,
+    Screen.too-small #explain, Screen.too-small #answer,
+    Screen.too-small #status { display: none; }
+    """
+    # Keys that also work while the answer box has the focus are `priority` (arrows,
+    # Home/End, Esc: an answer is short, its cursor needs no moving). Printable keys
+    # go to the box (`p` and `q` are in sqrt and exp(-1)); `?` is caught there.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "next", "next", priority=True),
+        Binding("space", "next", "next", show=False),
+        Binding("left", "previous", "back", priority=True),
+        Binding("home", "first", "start", priority=True),
+        Binding("end", "last", "end", priority=True),
+        Binding("p", "predict", "predict"),
+        Binding("ctrl+p", "predict", "predict", show=False, priority=True),
+        Binding("question_mark", "hint", "hint", priority=True),
+        Binding("escape", "reveal", "reveal", show=False, priority=True),
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+q", "quit", "quit", show=False, priority=True),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        model: StepModel,
+        *,
+        title: str = "",
+        save: Save | None = None,
+        tolerance: Tolerance | None = None,
+        problem_hint: str = "",
+        predict: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.sub_title = title
+        self.save = save
+        self.tolerance = tolerance or Tolerance()
+        self.problem_hint = problem_hint
+        self.clock = clock
+        self.at = -1  # the last step shown; -1: none yet (only the inputs)
+        self.predict = predict
+        self.asking: int | None = None  # the step whose number is being predicted
+        self.ask_index = 0  # which of its questions (a vector step: shape, then entry)
+        self.solved: set[int] = set()  # steps predicted (or revealed) in predict mode
+        self.feedback: list[Text] = []
+        self.hints = 0
+        self.asked_at = 0.0
+        self.attempts: list[Attempt] = []
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="circuit-box") as box:
+            box.border_title = "circuit"
+            yield Static(id="circuit")
+        with VerticalScroll(id="table-box") as box:
+            box.border_title = "trace"
+            yield Static(id="table")
+        yield Static(id="explain")
+        yield Input(id="answer", placeholder="type your prediction, then Enter")
+        yield Static(id="status")
+        yield Static(id="too-small")
+
+    def on_mount(self) -> None:
+        self.check_size()
+        if self.predict:
+            self.start_asking()
+        self.refresh_panels()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.check_size(event.size)
+
+    def check_size(self, size: Size | None = None) -> None:
+        width, height = size or self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.screen.set_class(small, "too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                Text.assemble(
+                    ("backprop step needs a terminal of at least ", ""),
+                    (f"{MIN_WIDTH}×{MIN_HEIGHT}", "bold"),
+                    (f";\nthis one is {width}×{height}.\n", ""),
+                    ("Make the window larger, or press q to quit.", ""),
+                )
+            )
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def question(self) -> Question | None:
+        if self.asking is None:
+            return None
+        return self.model.steps[self.asking].asks[self.ask_index]
+
+    def refresh_panels(self) -> None:
+        asking = self.model.steps[self.asking] if self.asking is not None else None
+        where = panels.Where(self.model, self.at, asking)
+        self.query_one("#circuit", Static).update(panels.circuit_view(where))
+        self.query_one("#table", Static).update(panels.table_view(where))
+        self.query_one("#explain", Static).update(
+            panels.explanation_view(where, self.question, self.feedback)
+        )
+        self.query_one("#status", Static).update(
+            panels.status_view(self.model, self.at, self.predict, self.asking is not None)
+        )
+        answer = self.query_one("#answer", Input)
+        answer.set_class(self.asking is not None, "asking")
+        if self.asking is not None:
+            answer.focus()
+        self.call_after_refresh(self.follow)
+
+    def follow(self) -> None:
+        """Keep the marked row of each panel (the step's, or the `?` being asked) in view."""
+        for box_id, panel_id in (("#circuit-box", "#circuit"), ("#table-box", "#table")):
+            box = self.query_one(box_id, VerticalScroll)
+            y = marked_line(self.query_one(panel_id, Static), box.scrollable_content_region.width)
+            if y is None:
+                continue
+            height = box.scrollable_content_region.height
+            if not box.scroll_y + 1 <= y < box.scroll_y + height - 1:
+                box.scroll_to(y=max(0, y - height // 2), animate=False)
+
+    def go(self, at: int) -> None:
+        """Show the steps up to `at`; in predict mode, ask for the next number at once."""
+        self.at = max(-1, min(at, len(self.model) - 1))
+        self.asking = None
+        self.feedback = []
+        if self.predict:
+            self.start_asking()
+        self.refresh_panels()
+
+    def start_asking(self) -> bool:
+        """In predict mode, ask for the next step's number (if it has one to predict)."""
+        following = self.at + 1
+        if following >= len(self.model) or following in self.solved:
+            return False
+        step = self.model.steps[following]
+        if not step.asks:
+            return False
+        self.asking, self.ask_index, self.hints = following, 0, 0
+        self.asked_at = self.clock()
+        answer = self.query_one("#answer", Input)
+        answer.value = ""
+        return True
+
+    # ------------------------------------------------------------------ keys
+
+    def action_next(self) -> None:
+        if self.asking is not None:
+            self.feedback = [Text("Type your prediction and press Enter (Esc reveals it).")]
+            self.refresh_panels()
+            return
+        if self.at + 1 < len(self.model):
+            self.go(self.at + 1)
+
+    def action_previous(self) -> None:
+        self.go(self.at - 1)  # a question left unanswered stays hidden
+
+    def action_first(self) -> None:
+        self.go(-1)
+
+    def action_last(self) -> None:
+        self.go(len(self.model) - 1)
+
+    def action_predict(self) -> None:
+        self.predict = not self.predict
+        self.feedback = [
+            Text(
+                "Predict mode: each number stays hidden until you type it."
+                if self.predict
+                else "Predict mode off: → shows each number.",
+                style="italic",
+            )
+        ]
+        self.asking = None
+        if self.predict:
+            self.start_asking()
+        else:
+            self.set_focus(None)
+        self.refresh_panels()
+
+    def action_hint(self) -> None:
+        question = self.question
+        if question is None:
+            step = self.model.steps[self.at + 1] if self.at + 1 < len(self.model) else None
+            said = f"next: {step.title}" if step else "this is the last step"
+            self.feedback = [Text.assemble(("hint: ", "bold blue"), said)]
+        else:
+            self.hints += 1
+            self.feedback = [panels.hint_text(question, self.problem_hint, self.hints)]
+        self.refresh_panels()
+
+    def action_reveal(self) -> None:
+        question = self.question
+        if question is None or self.asking is None:
+            return
+        self.record(question, "", None, correct=False, skipped=True)
+        revealed = self.asking
+        self.solved.add(revealed)
+        self.go(revealed)
+        self.feedback = [Text(f"Revealed: {question.answer_text}.", style="bold")]
+        self.refresh_panels()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # The answer box takes printable keys, so `?` arrives here, not as a binding.
+        if event.value.strip() == "?":
+            event.input.value = ""
+            self.action_hint()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        question, asking = self.question, self.asking
+        if question is None or asking is None:
+            return
+        typed = event.value.strip()
+        event.input.value = ""
+        word = typed.lower()
+        if not word:
+            return
+        if word in HINT_WORDS:
+            self.action_hint()
+            return
+        if word in REVEAL_WORDS:
+            self.action_reveal()
+            return
+        if word in QUIT_WORDS:
+            self.exit()
+            return
+        verdict = judge(self.model.trace, question, typed, self.tolerance)
+        if verdict.outcome == "invalid":
+            self.feedback = [Text(verdict.message, style="yellow")]
+            self.refresh_panels()
+            return
+        right = verdict.outcome == "right"
+        self.record(question, typed, verdict.value, correct=right, skipped=False)
+        if not right:
+            self.feedback = [Text("✗ " + verdict.message, style="bold red")]
+            self.refresh_panels()
+            return
+        step = self.model.steps[asking]
+        if self.ask_index + 1 < len(step.asks):  # a vector step: the entry after the shape
+            self.ask_index += 1
+            self.hints = 0
+            self.asked_at = self.clock()
+            self.feedback = [Text("✓ " + verdict.message, style="bold green")]
+            self.refresh_panels()
+            return
+        self.solved.add(asking)
+        self.go(asking)  # and on to the next number
+        self.feedback = [Text("✓ " + verdict.message, style="bold green")]
+        self.refresh_panels()
+
+    def record(
+        self, question: Question, typed: str, value: float | None, *, correct: bool, skipped: bool
+    ) -> None:
+        attempt = Attempt(
+            question, typed, value, correct, skipped, self.hints, self.clock() - self.asked_at
+        )
+        self.attempts.append(attempt)
+        if self.save is not None:
+            self.save(attempt)
+
+
+def marked_line(panel: Static, width: int) -> int | None:
+    """The first line of a panel with the number being asked (`?`), else with `▶`."""
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=max(width, 20), color_system=None).print(panel.content)
+    lines = out.getvalue().splitlines()
+    for mark in (panels.ASK_MARK, panels.ROW_MARK):
+        for number, line in enumerate(lines):
+            if mark in line:
+                return number
+    return None

@@ -1,0 +1,330 @@
+"""`backprop step`: the step model (pure), the Rich panels, and the Textual app driven
+by its pilot. Numbers come from the lecture notes (the neuron: f = 0.73, dw = [-0.20,
+-0.39, 0.20], dx = [0.39, -0.59]) or are worked out here by hand with math."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from backprop_cli.errors import InputError
+from backprop_cli.pipeline import trace_text
+from backprop_cli.quiz.questions import Attempt, quiz_problem
+from backprop_cli.render.steps import StepModel, build_steps, judge
+from backprop_cli.step import build_model
+from backprop_cli.step.app import StepApp
+from backprop_cli.step.panels import Where, circuit_view, table_view
+from tests.notes import NEURON, NEURON_VALUES, STAGED
+
+
+def neuron_model() -> StepModel:
+    return build_steps(trace_text(NEURON, NEURON_VALUES, check=False).trace)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def test_the_neuron_steps_forward_then_backward_in_the_notes_order() -> None:
+    model = neuron_model()
+    phases = [s.phase for s in model.steps]
+    assert phases[0] == "start" and phases[-1] == "done"
+    forward = [s for s in model.steps if s.reveal == "value"]
+    # By hand: w0*x0 = -2, w1*x1 = 6, their sum 4, + w2 = 1, negated -1, exp, +1, 1/x.
+    e = math.exp(-1)
+    want = [-2, 6, 4, 1, -1, e, 1 + e, 1 / (1 + e)]
+    assert [s.value for s in forward] == pytest.approx(want)
+    assert [s.title.split(" =")[0] for s in forward] == [
+        "s1", "s2", "s3", "s4", "s5", "s6", "s7", "f",
+    ]  # fmt: skip
+    # The backward pass: the seed, then per gate from the output a local and a product.
+    backward = [s for s in model.steps if s.phase == "backward"]
+    assert backward[0].reveal == "seed" and backward[0].value == 1
+    assert [s.reveal for s in backward[1:5]] == ["local", "product", "local", "product"]
+    # Forward 8 + backward: seed + 12 wires × (local, product); plus start and done.
+    assert len(model) == 1 + 8 + 1 + 12 * 2 + 1
+    # The products into the inputs are the notes' gradients.
+    products = {
+        model.trace.graph.nodes[model.trace.graph.nodes[s.node].inputs[s.position]].ref: s.value
+        for s in model.steps
+        if s.reveal == "product" and s.node is not None and s.position is not None
+    }
+    notes = {"w0": -0.20, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.20}
+    assert {k: round(products[k], 2) for k in notes} == notes
+
+
+def test_each_step_has_its_sentence_and_something_to_predict() -> None:
+    model = neuron_model()
+    for step in model.steps:
+        assert step.explanation, step
+        if step.reveal in ("value", "local", "product", "sum"):
+            assert step.asks, step
+            assert step.asks[-1].answer == pytest.approx(float(step.value))
+        else:
+            assert not step.asks
+    # The notes' words: the mul gate switches, with the learner's names.
+    local = next(s for s in model.steps if s.reveal == "local" and s.title.endswith("∂s2/∂w1"))
+    assert local.explanation == "Mul switches: the local gradient on w1 is x1 = -2."
+    assert model.steps[-1].explanation.startswith("So ∂f/∂w0 = -0.20, ∂f/∂x0 = 0.39")
+
+
+def test_what_is_known_grows_step_by_step() -> None:
+    model = neuron_model()
+    graph = model.trace.graph
+    inputs = {i for i in graph.inputs.values()}
+    before = model.known(-1)
+    assert set(before.values) == inputs and not before.grads and not before.products
+    s1 = model.known(1)
+    assert graph.nodes[next(iter(s1.values - inputs))].ref == "s1"
+    end = model.known(len(model) - 1)
+    assert len(end.values) == len(graph.nodes)
+    assert len(end.products) == 12 and len(end.grads) == len(graph.nodes)
+
+
+def test_a_fork_sums_its_gradients_in_a_step_of_its_own() -> None:
+    model = build_steps(trace_text(STAGED, {"x": 3, "y": -4}, check=False).trace)
+    sums = [s for s in model.steps if s.reveal == "sum"]
+    nodes = model.trace.graph.nodes
+    assert {nodes[s.node].ref for s in sums if s.node is not None} >= {"x", "y"}
+    for s in sums:
+        assert s.node is not None
+        contributions = model.trace.contributions[s.node]
+        assert len(contributions) >= 2
+        assert s.value == pytest.approx(math.fsum(float(c.amount) for c in contributions))
+        # Before its sum step a fork's total is hidden, even with every part known.
+        assert s.node not in model.known(s.index - 1).grads
+        assert s.node in model.known(s.index).grads
+        assert "add up" in s.explanation
+
+
+def test_vectors_step_with_shapes_and_one_entry() -> None:
+    values = {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
+    from backprop_cli.core.language import read_values
+
+    model = build_steps(trace_text("norm2(W @ x)", read_values(values), check=False).trace)
+    matmul = next(s for s in model.steps if s.reveal == "value")
+    assert [a.kind for a in matmul.asks] == ["shape", "forward"]
+    assert matmul.asks[0].shape == (2,)
+    # W @ x by hand: [0.1*0.2 + 0.5*0.4, -0.3*0.2 + 0.8*0.4] = [0.22, 0.26]
+    assert matmul.value == pytest.approx([0.22, 0.26])
+    to_w = next(s for s in model.steps if s.reveal == "product" and s.node == matmul.node)
+    assert to_w.asks[0].shape == (2, 2)
+    assert not [s for s in model.steps if s.reveal == "local"]  # no Jacobian is asked
+
+
+def test_symbolic_and_huge_circuits_are_refused_clearly() -> None:
+    with pytest.raises(InputError, match="needs a value for every input"):
+        build_steps(trace_text("x*y", {"x": 2}, check=False).trace)
+    big = " + ".join(f"x{i}*y{i}" for i in range(40))
+    values = {f"{n}{i}": 1.0 for i in range(40) for n in "xy"}
+    with pytest.raises(InputError, match="stepping is for up to 60"):
+        build_steps(trace_text(big, values, check=False).trace)
+
+
+def test_judging_a_prediction() -> None:
+    model = neuron_model()
+    s1 = model.steps[1].asks[0]  # s1 = w0 * x0 = -2
+    assert judge(model.trace, s1, "-2").outcome == "right"
+    assert judge(model.trace, s1, "2*(-1)").outcome == "right"
+    wrong = judge(model.trace, s1, "2")
+    assert wrong.outcome == "wrong" and wrong.slip == "sign" and "wrong sign" in wrong.message
+    other = judge(model.trace, s1, "3")
+    assert other.outcome == "wrong" and other.slip is None and "Try again" in other.message
+    assert judge(model.trace, s1, "minus two").outcome == "invalid"
+
+
+# --------------------------------------------------------------------------- panels
+
+
+def render(renderable: Any, width: int = 80) -> str:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(renderable)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
+def test_the_circuit_fills_in_values_then_gradients() -> None:
+    model = neuron_model()
+    # After the first forward step: the inputs and s1 = w0 * x0 = -2 only.
+    assert render(circuit_view(Where(model, 1))) == (
+        "    wire from                              gate    value   ∂f\n"
+        "────────────────────────────────────────────────────────────────\n"
+        "    f = 1 / s7                             1/x\n"
+        "    └── s7 = s6 + 1                        +1\n"
+        "        └── s6 = exp(s5)                   exp\n"
+        "            └── s5 = -s4                   *-1\n"
+        "                └── s4 = s3 + w2           add\n"
+        "                    ├── s3 = s1 + s2       add\n"
+        "▶                   │   ├── s1 = w0 * x0   mul     -2.00\n"
+        "                    │   │   ├── w0         input    2.00\n"
+        "                    │   │   └── x0         input   -1.00\n"
+        "                    │   └── s2 = w1 * x1   mul\n"
+        "                    │       ├── w1         input   -3.00\n"
+        "                    │       └── x1         input   -2.00\n"
+        "                    └── w2                 input   -3.00"
+    )
+    # The backward pass has begun (∂f/∂f = 1, the local gradient of 1/x shown); the
+    # product f sends to s7 is being predicted: "?" on that wire, which is marked.
+    lines = render(circuit_view(Where(model, 10, model.steps[11]))).splitlines()
+    assert lines[2].split() == ["f", "=", "1", "/", "s7", "1/x", "0.73", "1.00"]
+    assert lines[3].split() == ["▶", "└──", "s7", "=", "s6", "+", "1", "+1", "1.37", "?"]
+    assert lines[4].split()[-2:] == ["exp", "0.37"]  # no gradient yet below
+
+
+def test_the_table_marks_the_row_being_filled() -> None:
+    model = neuron_model()
+    text = render(table_view(Where(model, 2)))
+    assert "▶   s2     mul    w1 * x1        6" in text
+    assert "    s3     add    s1 + s2\n" in text + "\n"
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def run_app(app: StepApp, script: Callable[[Any], Awaitable[None]], size=(80, 24)) -> None:
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            await script(pilot)
+
+    asyncio.run(go())
+
+
+def neuron_app(**options: Any) -> tuple[StepApp, list[Attempt]]:
+    saved: list[Attempt] = []
+    problem = quiz_problem("expr:neuron", NEURON, NEURON_VALUES)
+    app = StepApp(build_model(problem), save=saved.append, **options)
+    return app, saved
+
+
+def test_keys_step_forward_and_back_to_the_start_and_the_end() -> None:
+    app, _ = neuron_app()
+
+    async def script(pilot: Any) -> None:
+        assert app.at == -1
+        await pilot.press("right", "right", "space")
+        assert app.at == 2
+        await pilot.press("left")
+        assert app.at == 1
+        await pilot.press("left", "left", "left")
+        assert app.at == -1  # back as far as the start, no further
+        await pilot.press("end")
+        assert app.at == len(app.model) - 1
+        await pilot.press("right")
+        assert app.at == len(app.model) - 1
+        await pilot.press("home")
+        assert app.at == -1
+        await pilot.press("q")
+
+    run_app(app, script)
+    assert app.return_code == 0
+
+
+def test_predict_right_wrong_hint_and_reveal_are_all_saved() -> None:
+    app, saved = neuron_app()
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("right", "p")  # the inputs, then predict mode
+        assert app.asking == 1
+        await pilot.press("minus", "2", "enter")  # s1 = -2: right, and on to s2
+        assert app.at == 1 and app.asking == 2
+        await pilot.press("minus", "6", "enter")  # s2 = 6: the sign slip is named
+        assert app.at == 1 and app.asking == 2
+        said = " ".join(t.plain for t in app.feedback)
+        assert "wrong sign" in said and "Try again" in said
+        await pilot.press("question_mark")
+        assert "w1 * x1" in " ".join(t.plain for t in app.feedback)
+        await pilot.press("6", "enter")
+        assert app.at == 2 and app.asking == 3
+        await pilot.press("escape")  # reveal s3
+        assert app.at == 3 and app.asking == 4  # and asks for s4
+        await pilot.press("left", "left")  # back; going forward again asks nothing solved
+        await pilot.press("right")
+        assert app.at == 2
+        await pilot.press("ctrl+q")
+
+    run_app(app, script)
+    assert [(a.question.step, a.answer, a.correct, a.skipped) for a in saved] == [
+        ("s1", "-2", True, False),
+        ("s2", "-6", False, False),
+        ("s2", "6", True, False),
+        ("s3", "", False, True),
+    ]
+    assert saved[2].hints == 1
+
+
+def test_predicting_a_vector_asks_its_shape_then_an_entry() -> None:
+    from backprop_cli.core.language import read_values
+
+    values = read_values({"W": "[[0.1,0.5],[-0.3,0.8]]", "x": "[0.2,0.4]"})
+    problem = quiz_problem("expr:v", "norm2(W @ x)", values)
+    saved: list[Attempt] = []
+    app = StepApp(build_model(problem), save=saved.append, predict=True)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("right")
+        assert app.asking == 1 and app.question is not None
+        assert app.question.shape == (2,)
+        await pilot.press(*"2x2", "enter")  # wrong shape
+        await pilot.press(*"(2,)", "enter")
+        assert app.question is not None and app.question.kind == "forward"
+        # The entry largest in size: W @ x = [0.22, 0.26], entry [1] = 0.26.
+        await pilot.press(*"0.26", "enter")
+        assert app.at == 1
+
+    run_app(app, script)
+    assert [(a.answer, a.correct) for a in saved] == [
+        ("2x2", False),
+        ("(2,)", True),
+        ("0.26", True),
+    ]
+
+
+def test_below_80_by_24_it_says_what_it_needs() -> None:
+    app, _ = neuron_app()
+
+    async def script(pilot: Any) -> None:
+        assert app.screen.has_class("too-small")
+        text = str(app.query_one("#too-small").render())
+        assert "at least 80×24;\nthis one is 60×20." in text
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.screen.has_class("too-small")
+
+    run_app(app, script, size=(60, 20))
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_without_a_terminal_it_points_at_trace_and_quiz(runner: Any) -> None:
+    from backprop_cli.cli import app
+
+    result = runner.invoke(app, ["step", "x*y", "x=2", "y=3"])
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.stderr
+    assert "backprop trace" in result.stderr and "backprop quiz" in result.stderr
+
+
+def test_bad_input_is_said_before_the_terminal(runner: Any) -> None:
+    from backprop_cli.cli import app
+
+    result = runner.invoke(app, ["step", "x*", "x=2"])
+    assert result.exit_code == 2 and "needs a terminal" not in result.stderr
+    result = runner.invoke(app, ["step"])
+    assert result.exit_code == 2 and "give an expression" in result.stderr
+
+
+def test_help_does_not_load_textual() -> None:
+    code = (
+        "import sys; from typer.testing import CliRunner; from backprop_cli.cli import app; "
+        "CliRunner().invoke(app, ['--help']); CliRunner().invoke(app, ['step', '--help']); "
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
