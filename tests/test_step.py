@@ -135,6 +135,12 @@ def test_judging_a_prediction() -> None:
     assert judge(model.trace, s1, "2*(-1)").outcome == "right"
     wrong = judge(model.trace, s1, "2")
     assert wrong.outcome == "wrong" and wrong.slip == "sign" and "wrong sign" in wrong.message
+    assert "-2" not in wrong.message  # named, not worked out: the learner tries again
+    assert wrong.working.endswith("s1 = -2.")  # shown once revealed
+    # The mul gate s2 = w1 * x1: its own value -3 for ∂s2/∂w1 (which is x1 = -2).
+    local = next(s for s in model.steps if s.reveal == "local" and s.title.endswith("∂s2/∂w1"))
+    switched = judge(model.trace, local.asks[0], "-3")
+    assert switched.slip == "mul-no-switch" and "other input's" in switched.message
     other = judge(model.trace, s1, "3")
     assert other.outcome == "wrong" and other.slip is None and "Try again" in other.message
     assert judge(model.trace, s1, "minus two").outcome == "invalid"
@@ -241,6 +247,8 @@ def test_predict_right_wrong_hint_and_reveal_are_all_saved() -> None:
         assert "w1 * x1" in " ".join(t.plain for t in app.feedback)
         await pilot.press("6", "enter")
         assert app.at == 2 and app.asking == 3
+        await pilot.press("1", "enter")  # s3 = s1 + s2 = 4; no slip gives 1
+        assert "slip" not in " ".join(t.plain for t in app.feedback)
         await pilot.press("escape")  # reveal s3
         assert app.at == 3 and app.asking == 4  # and asks for s4
         await pilot.press("left", "left")  # back; going forward again asks nothing solved
@@ -249,11 +257,12 @@ def test_predict_right_wrong_hint_and_reveal_are_all_saved() -> None:
         await pilot.press("ctrl+q")
 
     run_app(app, script)
-    assert [(a.question.step, a.answer, a.correct, a.skipped) for a in saved] == [
-        ("s1", "-2", True, False),
-        ("s2", "-6", False, False),
-        ("s2", "6", True, False),
-        ("s3", "", False, True),
+    assert [(a.question.step, a.answer, a.correct, a.skipped, a.slip) for a in saved] == [
+        ("s1", "-2", True, False, None),
+        ("s2", "-6", False, False, "sign"),
+        ("s2", "6", True, False, None),
+        ("s3", "1", False, False, None),
+        ("s3", "", False, True, None),
     ]
     assert saved[2].hints == 1
 
@@ -328,3 +337,26 @@ def test_help_does_not_load_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_predictions_reach_backprop_stats(tmp_path: Any, monkeypatch: Any, runner: Any) -> None:
+    import json
+
+    from backprop_cli.cli import app as cli
+    from backprop_cli.quiz import history
+    from backprop_cli.step import saver
+
+    monkeypatch.setenv("BACKPROP_HOME", str(tmp_path))
+    store = history.open_store()
+    problem = quiz_problem("expr:neuron", NEURON, NEURON_VALUES)
+    app = StepApp(build_model(problem), save=saver(store, "s", problem.id), predict=True)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("right", "2", "enter", "minus", "2", "enter")  # s1: wrong, right
+
+    run_app(app, script)
+    store.close()
+    result = runner.invoke(cli, ["stats", "--json"])
+    stats = json.loads(result.stdout)
+    assert [(m["name"], m["attempts"], m["correct"]) for m in stats["by_mode"]] == [("step", 2, 1)]
+    assert stats["slips"] == {"sign": 1}

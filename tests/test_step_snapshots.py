@@ -84,7 +84,7 @@ def test_the_neuron_at_80x24_predicting_a_product_after_a_slip() -> None:
     keys = [*["right"] * 27, "p", "0", ".", "3", "9", "enter"]
     svg, text = screen(neuron(), keys, (80, 24))
     assert " step 27 of 35  backward  predict " in text
-    assert "✗ Not 0.39. That has the right size but the wrong sign." in text
+    assert "✗ Not 0.39. That looks like the slip sign: right size, wrong sign" in text
     assert "Predict gradient s2 sends to w1" in text
     assert matches_snapshot("neuron-80x24-predict-slip", svg)
 

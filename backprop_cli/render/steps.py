@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed, shape_text
+from backprop_cli.core.text import elided, shown
 from backprop_cli.errors import InputError
 from backprop_cli.quiz import questions as q
 from backprop_cli.render.explain import Sentence, explain
@@ -31,6 +32,7 @@ Reveal = Literal["inputs", "value", "seed", "local", "product", "sum", "result"]
 # and 25 steps; 60 gates make about 250 key presses. Past this, say so and point at
 # `backprop trace` (every redraw also walks the whole tree: 60 gates take ~15 ms).
 MAX_STEP_GATES = 60
+ECHO_LIMIT = 40  # characters of a typed answer echoed back ("Not …")
 
 
 @dataclass(frozen=True)
@@ -368,8 +370,9 @@ class Verdict:
 
     outcome: Literal["right", "wrong", "invalid"]
     value: float | None  # the number typed (None for a shape or unreadable text)
-    message: str  # what to show the learner
+    message: str  # what to show the learner now
     slip: str | None = None  # the slip's id, when one explains a wrong number
+    working: str = ""  # the slip worked out, numbers in: to show once it is revealed
 
 
 def judge(
@@ -403,28 +406,33 @@ def judge(
     if limit.accepts(value, question.answer):
         return Verdict("right", value, f"Right: {question.answer_text}.")
     slip = name_slip(trace, question, value, limit)
-    said = f"Not {typed}. "
-    if slip is not None:
-        said += slip[1] + " "
+    said = f"Not {elided(shown(typed), ECHO_LIMIT)}. "
+    if slip is not None:  # named, but not worked out: that would give the number away
+        said += f"That looks like the slip {slip[0]}: {slip[1]}. "
     said += "Try again, ? for a hint, or Esc to reveal it."
-    return Verdict("wrong", value, said, slip[0] if slip else None)
+    if slip is None:
+        return Verdict("wrong", value, said)
+    return Verdict("wrong", value, said, slip[0], slip[2])
 
 
 def name_slip(
     trace: Trace, question: q.Question, value: float, tolerance: q.Tolerance
-) -> tuple[str, str] | None:
-    """(slip id, the sentence that names it) for a wrong number, or None.
+) -> tuple[str, str, str] | None:
+    """(slip id, the catalog's sentence, the full message) for a wrong number, or None.
 
-    The one place the slip catalog plugs in; until it lands, only the slip the
-    number alone shows: the right size with the wrong sign.
+    The one place the slip catalog (checks/slips.py) plugs in: the quiz's own
+    questions carry what they ask, so the step-through names the same slips as the
+    quiz, within the same tolerance. The catalog's sentence names the slip without
+    the number; the full message works it out (shown once the number is revealed).
     """
-    want = question.answer
-    if want != 0 and tolerance.accepts(-value, want):
-        return (
-            "sign",
-            "That has the right size but the wrong sign.",
-        )
-    return None
+    from backprop_cli.checks.slips import SLIPS, diagnose
+
+    if question.ask is None:
+        return None
+    found = diagnose(trace, question.ask, value, tolerance.accepts)
+    if found is None:
+        return None
+    return found.slip, SLIPS[found.slip].sentence, found.message
 
 
 def hint(question: q.Question) -> str:

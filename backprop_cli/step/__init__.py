@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from backprop_cli.errors import InputError
 
 if TYPE_CHECKING:
+    from backprop_cli.core.fuse import FuseKind
+    from backprop_cli.quiz.history import Store
     from backprop_cli.quiz.questions import Attempt, QuizProblem, Tolerance
     from backprop_cli.render.steps import StepModel
     from backprop_cli.step.app import StepApp
@@ -27,7 +29,7 @@ WEB_DRIVER = "web_driver"
 MODE = "step"  # the history's mode column: `backprop stats` counts these apart from quizzes
 
 
-def build_model(problem: QuizProblem, fuse: str | None = None, decimals: int = 2) -> StepModel:
+def build_model(problem: QuizProblem, fuse: FuseKind | None = None, decimals: int = 2) -> StepModel:
     """Trace the problem (no cross-checks: the steps show the trace's own numbers) and
     lay out its steps."""
     from backprop_cli.pipeline import trace_text
@@ -40,7 +42,7 @@ def build_model(problem: QuizProblem, fuse: str | None = None, decimals: int = 2
 def make_app(
     problem: QuizProblem,
     *,
-    fuse: str | None = None,
+    fuse: FuseKind | None = None,
     decimals: int = 2,
     predict: bool = False,
     tolerance: Tolerance | None = None,
@@ -102,7 +104,7 @@ def _attach_terminal() -> bool:
 def run(
     problem: QuizProblem,
     *,
-    fuse: str | None = None,
+    fuse: FuseKind | None = None,
     decimals: int = 2,
     predict: bool = False,
     tolerance: Tolerance | None = None,
@@ -118,11 +120,7 @@ def run(
     from backprop_cli.quiz import history
 
     store = history.open_store()
-    session = history.new_session()
-
-    def save(attempt: Attempt) -> None:
-        store.record(history.attempt_row(session, problem.id, MODE, attempt))
-
+    save = saver(store, history.new_session(), problem.id)
     # Traced before the terminal is looked at: bad input is the first thing to say.
     app = make_app(
         problem, fuse=fuse, decimals=decimals, predict=predict, tolerance=tolerance, save=save
@@ -133,6 +131,16 @@ def run(
     finally:
         store.close()
     return list(store.notices)
+
+
+def saver(store: Store, session: str, problem_id: str) -> Callable[[Attempt], None]:
+    """Save each prediction to the quiz history as it is made (mode `step`)."""
+    from backprop_cli.quiz import history
+
+    def save(attempt: Attempt) -> None:
+        store.record(history.attempt_row(session, problem_id, MODE, attempt))
+
+    return save
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -96,6 +96,7 @@ class StepApp(App[None]):
         self.solved: set[int] = set()  # steps predicted (or revealed) in predict mode
         self.feedback: list[Text] = []
         self.hints = 0
+        self.working = ""  # the slip of the last wrong prediction, worked out
         self.asked_at = 0.0
         self.attempts: list[Attempt] = []
 
@@ -190,6 +191,7 @@ class StepApp(App[None]):
         if not step.asks:
             return False
         self.asking, self.ask_index, self.hints = following, 0, 0
+        self.working = ""
         self.asked_at = self.clock()
         answer = self.query_one("#answer", Input)
         answer.value = ""
@@ -251,6 +253,8 @@ class StepApp(App[None]):
         self.solved.add(revealed)
         self.go(revealed)
         self.feedback = [Text(f"Revealed: {question.answer_text}.", style="bold")]
+        if self.working:  # the last wrong number's slip, worked out
+            self.feedback.append(Text(self.working, style="yellow"))
         self.refresh_panels()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -283,8 +287,9 @@ class StepApp(App[None]):
             self.refresh_panels()
             return
         right = verdict.outcome == "right"
-        self.record(question, typed, verdict.value, correct=right, skipped=False)
+        self.record(question, typed, verdict.value, correct=right, skipped=False, slip=verdict.slip)
         if not right:
+            self.working = verdict.working
             self.feedback = [Text("✗ " + verdict.message, style="bold red")]
             self.refresh_panels()
             return
@@ -302,11 +307,17 @@ class StepApp(App[None]):
         self.refresh_panels()
 
     def record(
-        self, question: Question, typed: str, value: float | None, *, correct: bool, skipped: bool
+        self,
+        question: Question,
+        typed: str,
+        value: float | None,
+        *,
+        correct: bool,
+        skipped: bool,
+        slip: str | None = None,
     ) -> None:
-        attempt = Attempt(
-            question, typed, value, correct, skipped, self.hints, self.clock() - self.asked_at
-        )
+        seconds = self.clock() - self.asked_at
+        attempt = Attempt(question, typed, value, correct, skipped, self.hints, seconds, slip)
         self.attempts.append(attempt)
         if self.save is not None:
             self.save(attempt)
