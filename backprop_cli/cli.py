@@ -7,6 +7,7 @@ commands, so `backprop --help` starts fast.
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import sys
@@ -15,12 +16,20 @@ from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from typer.core import TyperCommand
 
 from backprop_cli import __version__
+from backprop_cli.cli_help import (
+    BackpropTyper,
+    Command,
+    Group,
+    choice,
+    choices,
+    complete,
+    whole_number,
+)
 from backprop_cli.errors import BackpropError, InputError
 
 if TYPE_CHECKING:  # types only: these modules load when a command runs
@@ -31,15 +40,16 @@ if TYPE_CHECKING:  # types only: these modules load when a command runs
     from backprop_cli.pipeline import CheckedTrace
     from backprop_cli.problems.sets import Problem
 
-app = typer.Typer(
+app = BackpropTyper(
     name="backprop",
+    cls=Group,
     help=(
         "A tutor for backpropagation: see the chain rule done gate by gate, "
         "with every number cross-checked by sympy and finite differences.\n\n"
         'Start here:  backprop trace "(x + y) * z" x=-2 y=5 z=-4'
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -126,10 +136,41 @@ def example_command(text: str, inputs: list[str]) -> str:
     return safe(f"backprop trace {shown} {values}".rstrip())
 
 
-def stdout_console(record: bool = False) -> Console:
+def stdout_console(record: bool = False, file: IO[str] | None = None) -> Console:
+    """Rich on standard output (or `file`). Piped or to a file, lines are neither wrapped
+    (a path stays on one line for grep and copy-paste) nor padded with trailing spaces."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, record=record)
+    if file is None and sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False, record=record)
+    return Console(
+        file=cast(IO[str], TrimmedLines(file or sys.stdout)),
+        highlight=False,
+        soft_wrap=True,
+        record=record,
+    )
+
+
+class TrimmedLines:
+    """A text stream that drops the spaces Rich pads table lines with, line by line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 # --------------------------------------------------------------------------- issue 5:
@@ -162,21 +203,26 @@ FuseOption = Annotated[
     Fuse | None,
     typer.Option(
         "--fuse",
-        case_sensitive=False,
+        parser=choice(Fuse),
+        metavar=choices(Fuse),
+        autocompletion=complete(Fuse),
         help="Collapse 1/(1+exp(-z)) into one sigmoid gate (all: also x*x into x^2).",
     ),
 ]
 DecimalsOption = Annotated[
     int,
     typer.Option(
-        "--decimals", min=0, max=10, help="Decimals in pictures and explanations (the notes': 2)."
+        "--decimals",
+        parser=whole_number(0, 10),
+        metavar="N",
+        help="Decimals in pictures and explanations, 0 to 10 (the notes': 2).",
     ),
 ]
 
 # --------------------------------------------------------------------------- end of issue 5 choices
 
 
-class ExpressionCommand(TyperCommand):
+class ExpressionCommand(Command):
     """A command whose first argument is an expression, which may start with a minus.
 
     Click reads `-x^2` as options -x, -^ and -2 ("No such option: -x"). Any argument
@@ -231,10 +277,17 @@ ExpressionArgs = Annotated[
     ),
 ]
 FileOption = Annotated[
-    Path | None, typer.Option("--file", "-f", help="Read the expression or program from a file.")
+    Path | None,
+    typer.Option("--file", "-f", metavar="FILE", help="Read the expression or program from FILE."),
 ]
-OutputNameOption = Annotated[
-    str | None, typer.Option("--output", help="Which assigned name of a program is the output.")
+# -o is the output FILE in every command; the output's NAME in a program is --result.
+ResultOption = Annotated[
+    str | None,
+    typer.Option(
+        "--result",
+        metavar="NAME",
+        help="Which assigned name of a program is the output (default: the last).",
+    ),
 ]
 CheckOption = Annotated[
     bool, typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences.")
@@ -245,12 +298,21 @@ CheckOption = Annotated[
 def trace(
     args: ExpressionArgs = None,
     file: FileOption = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Which assigned name of a program is the output."),
+    output: ResultOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Write the trace to FILE instead of the screen."
+        ),
     ] = None,
     digits: Annotated[
-        int, typer.Option("--digits", min=1, max=17, help="Significant digits to print.")
+        int,
+        typer.Option(
+            "--digits",
+            parser=whole_number(1, 17),
+            metavar="N",
+            help="Significant digits to print, 1 to 17.",
+        ),
     ] = 4,
     check: CheckOption = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
@@ -278,20 +340,15 @@ def trace(
         TraceFormat,
         typer.Option(
             "--format",
-            case_sensitive=False,
+            parser=choice(TraceFormat),
+            metavar=choices(TraceFormat),
+            autocompletion=complete(TraceFormat),
             help="table; markdown or latex for homework; html for a page to share.",
         ),
     ] = TraceFormat.table,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="Write the --format html, markdown or latex document to FILE.",
-        ),
-    ] = None,
     export_svg: Annotated[
-        Path | None, typer.Option("--export-svg", help="Also save the terminal output as SVG.")
+        Path | None,
+        typer.Option("--export-svg", metavar="FILE", help="Also save the terminal output as SVG."),
     ] = None,
     decimals: DecimalsOption = 2,
 ) -> None:
@@ -310,7 +367,9 @@ def trace(
 
       backprop trace "q = x + y; f = q * z" x=-2 y=5 z=-4     (a staged program)
 
-      backprop trace --file neuron.txt w0=2 x0=-1 --json
+      backprop trace "q = x*2; f = q + 1" x=3 --result q  (the output: q)
+
+      backprop trace "(x + y) * z" x=-2 y=5 z=-4 --json -o trace.json
 
       backprop trace --problem sigmoid-neuron                 (a bundled problem)
 
@@ -354,10 +413,13 @@ def trace(
         )
 
     trace_result = result.trace
+    sink = io.StringIO()  # with -o FILE: what would have gone to standard output
     if as_json:
         from backprop_cli.render.json import trace_dict
 
-        typer.echo(json.dumps(trace_dict(trace_result, result.checks), indent=2))
+        with reported_errors():
+            text = json.dumps(trace_dict(trace_result, result.checks), indent=2) + "\n"
+            emit_document(text, out, "the JSON")
     elif trace_format is TraceFormat.html:
         from backprop_cli.render import html
 
@@ -385,7 +447,7 @@ def trace(
         from backprop_cli.render.table import trace_view
 
         example = example_command(text, list(trace_result.graph.inputs))
-        console = stdout_console(record=export_svg is not None)
+        console = stdout_console(record=export_svg is not None, file=sink if out else None)
         if problem is not None:
             console.print(problem_header(problem))
         console.print(trace_view(trace_result, result.checks, digits, example))
@@ -393,6 +455,10 @@ def trace(
         if export_svg is not None:
             with reported_errors():
                 save_svg(console, export_svg)
+        if out is not None:
+            with reported_errors():
+                write_output(out, sink.getvalue())
+            stderr_note(f"wrote the trace to {out}")
     if result.failed:
         error("a cross-check disagreed with the backward pass (see the checks above)")
         raise typer.Exit(EXIT_CHECK_FAILED)
@@ -461,7 +527,13 @@ def check(
     ] = None,
     output_format: Annotated[
         CheckFormat,
-        typer.Option("--format", help="table, json, junit (JUnit XML) or github (annotations)."),
+        typer.Option(
+            "--format",
+            parser=choice(CheckFormat),
+            metavar=choices(CheckFormat),
+            autocompletion=complete(CheckFormat),
+            help="table, json, junit (JUnit XML) or github (annotations).",
+        ),
     ] = CheckFormat.table,
     sympy: Annotated[
         bool,
@@ -478,7 +550,7 @@ def check(
         typer.Option(
             "--jobs",
             "-j",
-            min=1,
+            parser=whole_number(1),
             metavar="N",
             help="Check in N processes at once (default: one per core; -j 1 for one).",
             show_default=False,
@@ -502,7 +574,7 @@ def check(
 
       backprop check problems/ --format junit > report.xml
 
-      backprop check problems/ -j 1                (one process, e.g. in a busy CI)
+      backprop check problems/ -j 1                (in one process)
 
     [bold]Exit codes[/bold]: 0 all passed, 1 a claim (or a cross-check) failed,
     2 a file or a problem cannot be used.
@@ -568,10 +640,18 @@ def list_problems(
             metavar="PATH...", help="Problem files or folders (default: the bundled sets)."
         ),
     ] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only problems with this tag.")] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", metavar="TAG", help="Only problems with this tag.")
+    ] = None,
     level: Annotated[
         int | None,
-        typer.Option("--difficulty", min=1, max=5, help="Only problems of this difficulty."),
+        typer.Option(
+            "--difficulty",
+            "-d",
+            parser=whole_number(1, 5),
+            metavar="N",
+            help="Only problems of difficulty N, 1 to 5.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
 ) -> None:
@@ -584,6 +664,9 @@ def list_problems(
       backprop problems --tag fork
 
       backprop problems course/ --difficulty 3
+
+    The table shows each problem's id, difficulty (1 to 5, what --difficulty
+    selects), tags and title; --json prints the same as a list.
     """
     from backprop_cli.problems.sets import bundled_path, load_problems
 
@@ -630,36 +713,60 @@ def quiz(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="EXPR [NAME=VALUE]",
+            metavar="EXPR [NAME=VALUE]...",
             help="Quiz on your own expression instead of a problem set.",
             show_default=False,
         ),
     ] = None,
     problem: Annotated[
-        str | None, typer.Option("--problem", "-p", help="The id of a problem to do.")
+        str | None,
+        typer.Option("--problem", "-p", metavar="ID", help="The id of a problem to do."),
     ] = None,
     sets: Annotated[
         list[Path] | None,
-        typer.Option("--set", help="A problem file or folder instead of the bundled sets."),
+        typer.Option(
+            "--set", metavar="PATH", help="A problem file or folder instead of the bundled sets."
+        ),
     ] = None,
     generate: Annotated[
         bool, typer.Option("--generate", help="A random circuit from the gate catalog.")
     ] = False,
     difficulty: Annotated[
         int | None,
-        typer.Option("--difficulty", "-d", min=1, max=5, help="1 (one gate) to 5."),
+        typer.Option(
+            "--difficulty",
+            "-d",
+            parser=whole_number(1, 5),
+            metavar="N",
+            help="1 (one gate) to 5.",
+        ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="With --generate: the same seed, the same circuit.")
+        int | None,
+        typer.Option(
+            "--seed",
+            parser=whole_number(0),
+            metavar="S",
+            help="With --generate: the same seed, the same circuit.",
+        ),
     ] = None,
     mode: Annotated[
         QuizMode,
-        typer.Option("--mode", "-m", help="What to work out (see below).", show_default=True),
+        typer.Option(
+            "--mode",
+            "-m",
+            parser=choice(QuizMode),
+            metavar=choices(QuizMode),
+            autocompletion=complete(QuizMode),
+            help="What to work out (the modes above).",
+            show_default=True,
+        ),
     ] = QuizMode.backward,
     tolerance: Annotated[
         str | None,
         typer.Option(
             "--tolerance",
+            metavar="REL",
             help="Relative tolerance, e.g. 0.01 (default: right to 2 significant digits).",
         ),
     ] = None,
@@ -740,7 +847,21 @@ def quiz(
 def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
-    """Your quiz history: accuracy by gate and by mode, streaks, what to practise next."""
+    """Your quiz history: accuracy by gate and by mode, streaks, what to practise next.
+
+    [bold]Examples[/bold]
+
+      backprop stats
+
+      backprop stats --json
+
+      BACKPROP_HOME=/tmp/class backprop stats      (another history)
+
+    Every quiz answer is kept in a SQLite database: on Linux
+    ~/.local/share/backprop/history.sqlite3 (the data directory of your system,
+    from platformdirs), or in $BACKPROP_HOME when that is set. The first line of
+    the output names the file.
+    """
     from backprop_cli.quiz import history
 
     path = history.default_path()
@@ -921,19 +1042,22 @@ def report_failed_checks(result: CheckedTrace) -> None:
 def graph(
     args: ExpressionArgs = None,
     file: FileOption = None,
-    output: OutputNameOption = None,
+    output: ResultOption = None,
     graph_format: Annotated[
         GraphFormat | None,
         typer.Option(
             "--format",
-            case_sensitive=False,
+            parser=choice(GraphFormat),
+            metavar=choices(GraphFormat),
+            autocompletion=complete(GraphFormat),
             help="tree (the terminal), dot, mermaid, svg, png or html (a page that steps "
             "through it); default: from -o's suffix.",
             show_default=False,
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the picture to this file.")
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write the picture to FILE."),
     ] = None,
     fuse: FuseOption = None,
     decimals: DecimalsOption = 2,
@@ -1082,9 +1206,10 @@ def check_backward(
 def code(
     args: ExpressionArgs = None,
     file: FileOption = None,
-    output: OutputNameOption = None,
+    output: ResultOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the Python to this file.")
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write the Python to FILE."),
     ] = None,
     fuse: FuseOption = None,
     check: CheckOption = True,

@@ -266,3 +266,12 @@ def test_jobs_must_be_a_positive_count(runner: CliRunner) -> None:
     result = runner.invoke(app, ["check", "-j", "0"])
     assert result.exit_code == 2
     assert "--jobs" in result.output
+
+
+def test_problems_table_names_its_column_as_the_option_does(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["problems", "--difficulty", "2"])
+    assert result.exit_code == 0
+    header = next(line for line in result.stdout.splitlines() if line.strip().startswith("id"))
+    assert header.split()[:2] == ["id", "difficulty"]
+    rows = [line.split() for line in result.stdout.splitlines() if "★" in line]
+    assert rows and all(row[1] == "2" and row[2] == "★★☆☆☆" for row in rows)

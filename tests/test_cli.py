@@ -61,7 +61,7 @@ def test_staged_program_shows_its_own_names(runner: CliRunner, tmp_path: Path) -
 def test_semicolon_program_and_output_option(runner: CliRunner) -> None:
     result = trace(runner, "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json")
     assert json.loads(result.stdout)["value"] == -12
-    result = trace(runner, "q = x + y; f = q * z", "x=-2", "y=5", "--output", "q", "--json")
+    result = trace(runner, "q = x + y; f = q * z", "x=-2", "y=5", "--result", "q", "--json")
     data = json.loads(result.stdout)
     assert data["output"] == "q" and data["value"] == 3
 
@@ -157,7 +157,7 @@ def test_kink_warns_and_says_not_differentiable(runner: CliRunner) -> None:
         (["1/x", "x=0"], "division by zero at step f"),
         (["exp(x)", "x=1000"], "exp overflowed at step f"),
         (["9**9**9**9"], "too large"),
-        (["x", "--output", "g"], "not assigned"),
+        (["x", "--result", "g"], "not assigned"),
         (["--file", "/nonexistent/file.txt"], "no such file"),
         (["__import__('os').system('echo hi')"], "only the listed functions"),
     ],
@@ -216,7 +216,7 @@ def test_module_entry_point_and_no_traceback_on_bad_input() -> None:
 
 
 def test_output_is_named_by_its_last_assignment(runner: CliRunner) -> None:
-    result = trace(runner, "q = x*2; q = q+1; f = q", "-o", "q", "x=1", "--json")
+    result = trace(runner, "q = x*2; q = q+1; f = q", "--result", "q", "x=1", "--json")
     data = json.loads(result.stdout)
     assert data["output"] == "q" and data["value"] == 3  # 2·1 + 1
 
@@ -224,3 +224,40 @@ def test_output_is_named_by_its_last_assignment(runner: CliRunner) -> None:
 def test_a_folder_is_not_a_file(runner: CliRunner, tmp_path: Path) -> None:
     result = trace(runner, "--file", str(tmp_path))
     assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_o_is_the_output_file_as_in_graph_and_code(runner: CliRunner, tmp_path: Path) -> None:
+    """-o FILE writes what the screen would show; the output's name is --result NAME."""
+    target = tmp_path / "trace.json"
+    result = trace(
+        runner, "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json", "-o", str(target)
+    )
+    assert result.exit_code == 0 and result.stdout == ""
+    assert f"wrote the trace to {target}" in result.stderr
+    assert json.loads(target.read_text())["gradients"] == {"x": -4, "y": -4, "z": 3}
+    table = tmp_path / "trace.txt"
+    assert trace(runner, "(x + y) * z", "x=-2", "y=5", "z=-4", "-o", str(table)).exit_code == 0
+    lines = table.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ["backprop trace  (x + y) * z", "at x = -2, y = 5, z = -4", "f = -12"]
+    assert "\x1b" not in table.read_text() and all(line == line.rstrip() for line in lines)
+    for command in ("trace", "graph", "code"):
+        help_text = runner.invoke(app, [command, "--help"]).stdout
+        assert "--out" in help_text and "FILE" in help_text and "--result" in help_text
+
+
+def test_piped_tables_have_no_trailing_spaces_and_paths_stay_whole(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = trace(runner, "(x + y) * z", "x=-2", "y=5", "z=-4")
+    assert result.stdout.count("\n") > 20
+    assert [line for line in result.stdout.splitlines() if line != line.rstrip()] == []
+    deep = tmp_path / ("a-long-folder-name-" * 4) / "sets"
+    deep.mkdir(parents=True)
+    (deep / "week1.toml").write_text(
+        '[set]\ntitle = "Week one"\n[[problem]]\nid = "p"\nexpression = "x*y"\n'
+        "bindings = { x = 2, y = 3 }\n[problem.expect]\ngradients = { x = 2, y = 2 }\n",
+        encoding="utf-8",
+    )
+    out = runner.invoke(app, ["check", str(deep), "--no-sympy"]).stdout
+    assert len(str(deep / "week1.toml")) > 80  # longer than the 80 columns of a pipe
+    assert str(deep / "week1.toml") in out.splitlines()[0]

@@ -209,14 +209,17 @@ def problems_view(problems: Sequence[Problem]) -> Group:
         heading.append(f"  {shown(shown_path(file))}, {count}", style="dim")
         parts.append(heading)
         table.add_column("id", style="bold cyan", no_wrap=True)
-        table.add_column("level", no_wrap=True)
+        table.add_column("difficulty", justify="right", no_wrap=True)
         table.add_column("tags", style="dim")
         table.add_column("title")
         for problem in group:
             # Text, never a markup string: a title "closing [/bold] tag" is just text.
             table.add_row(
                 Text(shown(problem.id)),
-                "★" * problem.difficulty + "☆" * (5 - problem.difficulty),
+                # the number --difficulty N selects, then the stars
+                f"{problem.difficulty} "
+                + "★" * problem.difficulty
+                + "☆" * (5 - problem.difficulty),
                 Text(shown(", ".join(problem.tags))),
                 Text(shown(problem.title)),
             )

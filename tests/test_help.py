@@ -1,0 +1,153 @@
+"""Help and option errors as a user reads them, on every Typer in the supported range.
+
+Typer 0.27+ prints the annotation's type beside options and arguments (`<bool>`,
+`<list[str]>`, `<int range>`) and 0.29 words bad choices as pydantic does ("Value
+error, …"); older ones print click's TEXT, INTEGER. CI runs this file on the lowest
+supported Typer too (.ci/run), so both ends are held to the same help.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+
+# What a type name looks like in some Typer's help: <bool>, <list[str]>, <int range>,
+# <path>, click's TEXT / INTEGER / BOOLEAN / FLOAT, a doubled repetition in usage.
+TYPE_NAMES = re.compile(
+    r"<(?:bool|int|float|str|path|file|text|uuid|datetime|list\[[^>]*\]|[a-z]+ range)>"
+    r"|\b(?:TEXT|INTEGER|BOOLEAN|FLOAT|FILENAME|DIRECTORY|INTEGER RANGE)\b"
+    r"|list\[|\]\.\.\.\]\.\.\.|\.\.\.\]\.\.\."
+)
+
+
+def commands() -> list[str]:
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def help_of(*argv: str) -> str:
+    result = CliRunner().invoke(app, [*argv, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_pattern_catches_what_typer_prints() -> None:
+    """The check below can fail: each of these is what some Typer printed for us."""
+    for seen in (
+        "│ --json   <bool>   Print one JSON object instead.",
+        "│   EXPR [NAME=VALUE]...      <list[str]>  An expression",
+        "Usage: backprop trace [OPTIONS] [EXPR [NAME=VALUE]...]...",
+        "│ --digits   <int range> [1<=x<=17]",
+        "│ --file  -f   <path>",
+        "│ --tag   TEXT   Only problems with this tag.",
+    ):
+        assert TYPE_NAMES.search(seen), seen
+    for clean in (
+        "│ --digits   N   Significant digits",
+        "|got - want| <= tolerance",
+        "--file FILE",
+    ):
+        assert not TYPE_NAMES.search(clean), clean
+
+
+@pytest.mark.parametrize("argv", [[], *([name] for name in commands())])
+def test_help_shows_no_type_names(argv: list[str]) -> None:
+    text = help_of(*argv)
+    assert "Usage: backprop" in text
+    found = [line for line in text.splitlines() if TYPE_NAMES.search(line)]
+    assert found == [], f"type names in `backprop {' '.join(argv)} --help`:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["trace", "--format", "html", "x"], "'html' is not one of table, markdown, latex"),
+        (["trace", "--fuse", "some", "x"], "'some' is not one of sigmoid, all"),
+        (["graph", "--format", "gif", "x"], "'gif' is not one of tree, dot, mermaid, svg, png"),
+        (["check", "--format", "xml"], "'xml' is not one of table, json, junit, github"),
+        (["quiz", "--mode", "sideways"], "'sideways' is not one of backward, forward, local"),
+        (["trace", "--digits", "abc", "x"], "'abc' is not a whole number"),
+        (["trace", "--digits", "99", "x"], "99 is out of range: give a number from 1 to 17"),
+        (["check", "--jobs", "0"], "0 is out of range: give a number 1 or more"),
+        (["problems", "--difficulty", "9"], "9 is out of range: give a number from 1 to 5"),
+    ],
+)
+def test_bad_option_values_are_said_plainly(argv: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())  # the error box may wrap it
+    assert message in said, said
+    assert "Value error" not in said and "Input should be" not in said
+
+
+def test_choices_are_read_in_any_case() -> None:
+    result = CliRunner().invoke(app, ["trace", "x*y", "x=2", "y=3", "--format", "MarkDown"])
+    assert result.exit_code == 0 and result.stdout.startswith("#")
+
+
+def test_help_texts_say_what_the_issue_asked() -> None:
+    stats = " ".join(help_of("stats").split())
+    assert "backprop stats --json" in stats and "BACKPROP_HOME" in stats
+    assert "~/.local/share/backprop/history.sqlite3" in stats
+    quiz = " ".join(help_of("quiz").split())
+    assert "below" not in quiz and "(the modes above)" in quiz
+    problems = help_of("problems")
+    examples = [line for line in problems.splitlines() if line.strip().startswith("backprop pro")]
+    assert len(examples) == 3, examples
+    assert all(line.startswith("   backprop problems") for line in examples), examples  # as others
+    trace = help_of("trace")
+    files = re.findall(r"--file (\S+)", trace)
+    assert all(Path(f).exists() for f in files), files  # examples use files that exist
+
+
+# Completion is keyed to the program's name, so these run the installed `backprop`.
+BACKPROP = str(Path(sys.executable).with_name("backprop"))
+
+
+def test_show_completion_prints_a_script_for_the_shell() -> None:
+    done = subprocess.run(
+        [BACKPROP, "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SHELL": "/bin/bash"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "_BACKPROP_COMPLETE=complete_bash" in done.stdout
+
+
+def test_completion_offers_the_choices_of_an_option() -> None:
+    done = subprocess.run(
+        [BACKPROP],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "_BACKPROP_COMPLETE": "complete_bash",
+            "COMP_WORDS": "backprop trace --format ",
+            "COMP_CWORD": "3",
+        },
+    )
+    assert done.stdout.split() == ["table", "markdown", "latex"]
+
+
+def test_install_completion_writes_the_script(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [BACKPROP, "--install-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "completion installed" in done.stdout
+    script = tmp_path / ".bash_completions" / "backprop.sh"
+    assert "_BACKPROP_COMPLETE" in script.read_text()
+    assert str(script) in (tmp_path / ".bashrc").read_text()
