@@ -137,16 +137,23 @@ def example_command(text: str, inputs: list[str]) -> str:
 
 
 def stdout_console(record: bool = False, file: IO[str] | None = None) -> Console:
-    """Rich on standard output (or `file`). Piped or to a file, lines are neither wrapped
-    (a path stays on one line for grep and copy-paste) nor padded with trailing spaces."""
+    """Rich on standard output (or `file`). Piped or to a file: no trailing spaces on
+    table lines, and a line that must not break (a path) runs past the width instead
+    of being cut (the views mark such lines no_wrap, overflow="ignore")."""
     from rich.console import Console
 
     if file is None and sys.stdout.isatty():
         return Console(highlight=False, soft_wrap=False, record=record)
-    return Console(
+
+    class Uncropped(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            options.setdefault("crop", False)
+            super().print(*objects, **options)
+
+    return Uncropped(
         file=cast(IO[str], TrimmedLines(file or sys.stdout)),
         highlight=False,
-        soft_wrap=True,
+        soft_wrap=False,
         record=record,
     )
 

@@ -80,7 +80,8 @@ def check_view(
         listed = [r for r in group if not (quiet and r.status == "pass" and not r.warnings)]
         if not listed:
             continue
-        heading = Text(shown(shown_path(file)), style="bold")
+        # a path is never broken across lines, even past the width of a pipe
+        heading = Text(shown(shown_path(file)), style="bold", no_wrap=True, overflow="ignore")
         heading.append(f"  {shown(group[0].problem.set_title)}", style="")
         parts.append(heading)
         table = Table(box=box.SIMPLE_HEAD)
@@ -204,7 +205,7 @@ def problems_view(problems: Sequence[Problem]) -> Group:
         table = Table(
             box=box.SIMPLE_HEAD,
         )
-        heading = Text(shown(title), style="bold")
+        heading = Text(shown(title), style="bold", no_wrap=True, overflow="ignore")  # a path
         count = f"{len(group)} problem{'' if len(group) == 1 else 's'}"
         heading.append(f"  {shown(shown_path(file))}, {count}", style="dim")
         parts.append(heading)

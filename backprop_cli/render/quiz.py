@@ -223,7 +223,7 @@ def _slips_table(counts: dict[str, int]) -> Table:
 def stats_view(stats: Stats, where: str) -> RenderableType:
     if not stats.attempts:
         return Text(f"No quiz answers saved yet (in {where}). Start with:  backprop quiz")
-    title = Text("backprop stats", style="bold")
+    title = Text("backprop stats", style="bold", no_wrap=True, overflow="ignore")  # a path
     title.append(f"  {shown(where)}", style="dim")
     head = Text()
     head.append(
