@@ -208,7 +208,7 @@ def test_an_expression_starting_with_a_minus(runner: CliRunner) -> None:
     assert '"value": -9.0' in result.stdout
     assert '"x": -6.0' in result.stdout  # d(-x²)/dx = -2x
     # options still work before and after it, -h is still help
-    result = runner.invoke(app, ["trace", "--no-check", "-x", "x=3", "-o", "f", "--json"])
+    result = runner.invoke(app, ["trace", "--no-check", "-x", "x=3", "--result", "f", "--json"])
     assert result.exit_code == 0 and '"value": -3.0' in result.stdout
     assert "Usage" in runner.invoke(app, ["trace", "-h"]).stdout
     assert runner.invoke(app, ["code", "-x*y", "x=1", "y=2"]).exit_code == 0
