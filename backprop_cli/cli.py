@@ -350,7 +350,8 @@ def trace(
             parser=choice(TraceFormat),
             metavar=choices(TraceFormat),
             autocompletion=complete(TraceFormat),
-            help="table; markdown or latex for homework; html for a page to share.",
+            help="table; markdown or latex for homework; html for a page to share "
+            "(default: from -o's suffix, .html .md .tex, else table).",
         ),
     ] = TraceFormat.table,
     export_svg: Annotated[
@@ -408,12 +409,10 @@ def trace(
             bindings = problem_bindings(problem, parse_bindings(positional))
         else:
             text, bindings = expression_and_bindings(args, file, "trace")
+        if out is not None and trace_format is TraceFormat.table and not as_json:
+            # as graph: -o page.html writes the page, -o notes.md Markdown, else the tables
+            trace_format = DOCUMENT_SUFFIXES.get(out.suffix.lower(), TraceFormat.table)
         refuse_mixed_outputs(as_json, trace_format, draw, explain, export_svg)
-        if out is not None and (as_json or trace_format is TraceFormat.table):
-            raise InputError(
-                "--out writes a document: add --format html (or markdown, latex); "
-                "the terminal tables and --json go to standard output (redirect them with >)"
-            )
         text = without_backward_part(text, file)
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
@@ -894,6 +893,12 @@ def stats(
 # pictures, explanations, exports and generated code (commands `graph` and `code`,
 # and the helpers behind `trace --graph/--explain/--format/--export-svg`).
 
+DOCUMENT_SUFFIXES = {
+    ".html": TraceFormat.html,
+    ".htm": TraceFormat.html,
+    ".md": TraceFormat.markdown,
+    ".tex": TraceFormat.latex,
+}
 PICTURE_SUFFIXES = {
     ".dot": GraphFormat.dot,
     ".gv": GraphFormat.dot,
@@ -1162,9 +1167,9 @@ def check_backward(
     ],
     values: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[NAME=VALUE]...", help="Values (override the file's)."),
+        typer.Argument(metavar="NAME=VALUE...", help="Values (override the file's)."),
     ] = None,
-    output: OutputNameOption = None,
+    output: ResultOption = None,
     check: CheckOption = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:

@@ -233,7 +233,7 @@ def test_o_is_the_output_file_as_in_graph_and_code(runner: CliRunner, tmp_path: 
         runner, "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json", "-o", str(target)
     )
     assert result.exit_code == 0 and result.stdout == ""
-    assert f"wrote the trace to {target}" in result.stderr
+    assert f"wrote the JSON to {target}" in result.stderr
     assert json.loads(target.read_text())["gradients"] == {"x": -4, "y": -4, "z": 3}
     table = tmp_path / "trace.txt"
     assert trace(runner, "(x + y) * z", "x=-2", "y=5", "z=-4", "-o", str(table)).exit_code == 0

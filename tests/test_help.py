@@ -70,7 +70,7 @@ def test_help_shows_no_type_names(argv: list[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["trace", "--format", "html", "x"], "'html' is not one of table, markdown, latex"),
+        (["trace", "--format", "pdf", "x"], "'pdf' is not one of table, markdown, latex, html"),
         (["trace", "--fuse", "some", "x"], "'some' is not one of sigmoid, all"),
         (["graph", "--format", "gif", "x"], "'gif' is not one of tree, dot, mermaid, svg, png"),
         (["check", "--format", "xml"], "'xml' is not one of table, json, junit, github"),
@@ -136,7 +136,7 @@ def test_completion_offers_the_choices_of_an_option() -> None:
             "COMP_CWORD": "3",
         },
     )
-    assert done.stdout.split() == ["table", "markdown", "latex"]
+    assert done.stdout.split() == ["table", "markdown", "latex", "html"]
 
 
 def test_install_completion_writes_the_script(tmp_path: Path) -> None:

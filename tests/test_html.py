@@ -148,9 +148,13 @@ bindings = {{ x = 1, y = 2 }}
     assert "<script>" not in html.fragment(t, [])
 
 
-def test_out_needs_a_document_format(runner: CliRunner, tmp_path: Path) -> None:
-    done = runner.invoke(app, ["trace", "x*y", "x=1", "y=2", "--out", str(tmp_path / "t.html")])
-    assert done.exit_code == 2 and "--format html" in done.stderr
+def test_out_takes_the_format_from_the_suffix(runner: CliRunner, tmp_path: Path) -> None:
+    """-o is the output file in every command; as in graph, .html means the page."""
+    done = runner.invoke(app, ["trace", "x*y", "x=1", "y=2", "-o", str(tmp_path / "t.html")])
+    assert done.exit_code == 0 and "wrote an HTML page" in done.stderr
+    assert (tmp_path / "t.html").read_text().lstrip().lower().startswith("<!doctype html")
+    done = runner.invoke(app, ["trace", "x*y", "x=1", "y=2", "-o", str(tmp_path / "t.txt")])
+    assert (tmp_path / "t.txt").read_text().startswith("backprop trace  x*y\n")
 
 
 def test_big_circuits_leave_out_the_picture_and_the_stepper() -> None:
