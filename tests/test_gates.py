@@ -140,3 +140,72 @@ def test_sigmoid_is_stable_for_large_inputs() -> None:
     assert g.Sigmoid().forward(K, [-800.0]) == pytest.approx(0.0, abs=1e-300)
     assert g.Sigmoid().forward(K, [800.0]) == 1.0
     assert g.Sigmoid().forward(K, [-1.0]) == pytest.approx(1 / (1 + math.e))
+
+
+# --------------------------------------------------------------------------- what a gate says
+
+
+def test_a_gate_says_what_it_is() -> None:
+    from backprop_cli.core import vector_gates as vg
+
+    assert g.Mul().plain_chain and g.Relu().plain_chain
+    assert not vg.MatMul().plain_chain and not vg.Softmax().plain_chain
+    assert g.MulConst(3.0).scale == 3.0 and g.DivConst(4.0).scale == 0.25
+    assert g.Mul().scale is None and g.AddConst(3.0).scale is None
+    assert g.Sigmoid().squashes == "σ(1−σ)" and g.Tanh().squashes == "1−tanh²"
+    assert not g.Exp().squashes
+    assert [type(x).__name__ for x in (g.Relu(), g.Abs(), g.Max(), g.Min()) if x.kinked] == [
+        "Relu",
+        "Abs",
+        "Max",
+        "Min",
+    ]
+    assert not g.Sqrt().kinked and g.Sqrt().singular_points
+    # near a kink or a tie, or dividing by (or the log of) a small number
+    assert g.Relu().hard_by_hand([0.01]) and not g.Relu().hard_by_hand([0.3])
+    assert g.Max().hard_by_hand([1.0, 1.02, -3.0]) and not g.Max().hard_by_hand([1.0, 2.0])
+    assert g.Div().hard_by_hand([1.0, 0.2]) and not g.Div().hard_by_hand([0.2, 1.0])
+    assert g.Log().hard_by_hand([0.05]) and not g.Mul().hard_by_hand([0.0, 0.0])
+    # the same gate: the same kind with the same constant
+    assert g.ConstDiv(1.0) == g.ConstDiv(1) and g.ConstDiv(1.0) != g.ConstDiv(2.0)
+    assert g.Exp() == g.Exp() and g.Mul() != g.Div()
+
+
+def test_entry_branches_agree_with_branch_entry_by_entry() -> None:
+    import numpy as np
+
+    xs = [np.array([[0.5, -1.0], [0.0, 2.0]]), np.array([[0.7, -2.0], [0.0, 1.0]])]
+    for gate in (g.Relu(), g.Abs()):
+        fast = gate.entry_branches(np, xs[:1])
+        slow = g.Gate.entry_branches(gate, np, xs[:1])
+        assert np.frombuffer(fast, dtype=bool).tolist() == list(slow)
+    for gate in (g.Max(), g.Min()):
+        fast = gate.entry_branches(np, xs)
+        slow = g.Gate.entry_branches(gate, np, xs)
+        assert np.frombuffer(fast, dtype=np.int64).tolist() == list(slow)
+
+
+def test_no_module_asks_isinstance_of_a_gate() -> None:
+    """A gate answers for itself: only the catalog may test gate classes."""
+    import re
+    from pathlib import Path
+
+    import backprop_cli
+
+    catalog = {"gates.py", "vector_gates.py"}
+    classes = "|".join(
+        name for name, value in vars(g).items() if isinstance(value, type) and name[0].isupper()
+    )
+    asks = re.compile(
+        rf"isinstance\([^)]*\b(?:g|gates|vg|vector_gates)\.(?:{classes}|[A-Z]\w*Gate)\b"
+        r"|isinstance\(\s*[\w.]*gate\b|type\([\w.]*gate\)|gate\)\.__name__|getattr\([\w.]*gate\b"
+    )
+    root = Path(backprop_cli.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        if path.name not in catalog
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if asks.search(line)
+    ]
+    assert found == []

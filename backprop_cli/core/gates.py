@@ -530,6 +530,13 @@ def _wrapped(text: str) -> bool:
 
 # --------------------------------------------------------------------------- gates
 
+# `hard_by_hand`: generated problems keep this far from a kink or a tie (finite
+# differences and a learner's rounding both stumble there), and away from dividing
+# by, or taking the log of, small numbers (the numbers get unfriendly fast).
+KINK_MARGIN = 0.05
+SMALL_DIVISOR = 0.5
+SMALL_LOG = 0.1
+
 
 class Gate:
     """One kind of node. Subclasses set `name` and write the rules.
@@ -551,6 +558,24 @@ class Gate:
     # the gates that can (most gates have neither, and a call is 3% of a gate's time).
     kinked: bool = False
     singular_points: bool = False
+    # What the advice, the quiz and the generator ask of a gate:
+    squashes: str = ""  # sigmoid, tanh: the local gradient's formula, which vanishes far out
+    stops_below_zero: bool = False  # relu: no gradient where the input is ≤ 0 ("dead")
+    switches: bool = False  # mul: each input's local gradient is the other input's value
+    matrix_product: bool = False  # matmul: each gradient entry is a sum of products
+    cancels_itself: bool = False  # sub, div: x - x and x / x are constants in disguise
+    scale: float | None = None  # ·c and /c: the constant factor the gradient is scaled by
+    picks: tuple[int, ...] | None = None  # an index gate (w[0]): the entry it reads
+
+    @property
+    def plain_chain(self) -> bool:
+        """Whether its chain step is upstream × local (else its own rule: matmul, softmax)."""
+        return type(self).chain is Gate.chain
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        """Whether these inputs make poor numbers for a problem worked by hand: near a
+        kink or a tie, a division by a small number, a log of a small number."""
+        return False
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         raise NotImplementedError
@@ -646,6 +671,7 @@ class Add(Gate):
 
 class Sub(Gate):
     name, arity = "sub", 2
+    cancels_itself = True
     pattern = "sub distributes, flipping the sign for the input it subtracts"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -663,6 +689,7 @@ class Sub(Gate):
 
 class Mul(Gate):
     name, arity = "mul", 2
+    switches = True
     pattern = "mul switches: each input's local gradient is the other input's value"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -683,6 +710,10 @@ class Mul(Gate):
 
 class Div(Gate):
     name, arity = "div", 2
+    cancels_itself = True
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return abs(xs[1]) < SMALL_DIVISOR
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return xs[0] / xs[1]
@@ -787,6 +818,7 @@ class MulConst(Gate):
 
     def __init__(self, c: float) -> None:
         self.c = c
+        self.scale = c
         self.name = f"*{number_text(c)}"
         self.pattern = f"multiplying by a constant scales the gradient by {number_text(c)}"
 
@@ -810,6 +842,7 @@ class DivConst(Gate):
 
     def __init__(self, c: float) -> None:
         self.c = c
+        self.scale = 1 / c
         self.name = f"/{number_text(c)}"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -831,6 +864,9 @@ class ConstDiv(Gate):
     def __init__(self, c: float) -> None:
         self.c = c
         self.name = f"{number_text(c)}/x"
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) < SMALL_DIVISOR
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.const(self.c) / xs[0]
@@ -934,6 +970,9 @@ class Exp(Gate):
 class Log(Gate):
     name = "log"
 
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return xs[0] < SMALL_LOG
+
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.log(xs[0])
 
@@ -993,6 +1032,7 @@ class Cos(Gate):
 
 class Tanh(Gate):
     name = "tanh"
+    squashes = "1−tanh²"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.tanh(xs[0])
@@ -1011,6 +1051,7 @@ class Sigmoid(Gate):
     """The fused sigmoid gate: one gate with local gradient σ(x)(1 − σ(x))."""
 
     name = "sigmoid"
+    squashes = "σ(1−σ)"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.sigmoid(xs[0])
@@ -1028,6 +1069,7 @@ class Sigmoid(Gate):
 class Relu(Gate):
     name = "relu"
     kinked = True
+    stops_below_zero = True
     pattern = "relu is a gate: the gradient passes where the input is positive, else stops"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -1047,6 +1089,9 @@ class Relu(Gate):
 
     def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
         return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) < KINK_MARGIN
 
 
 class Abs(Gate):
@@ -1070,6 +1115,9 @@ class Abs(Gate):
 
     def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
         return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) < KINK_MARGIN
 
 
 class _Extreme(Gate):
@@ -1111,6 +1159,10 @@ class _Extreme(Gate):
     def winner(self, xs: Sequence[float]) -> int:
         pick = max if self.largest else min
         return pick(range(len(xs)), key=lambda i: xs[i])
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        ordered = sorted(xs)  # a near tie at either end
+        return ordered[-1] - ordered[-2] < KINK_MARGIN or ordered[1] - ordered[0] < KINK_MARGIN
 
 
 class Max(_Extreme):

@@ -31,6 +31,7 @@ class VectorGate(Gate):
 
 class MatMul(VectorGate):
     name, arity = "matmul", 2
+    matrix_product = True
     pattern = (
         "matmul: for D = W @ X, dW = dD @ Xᵀ and dX = Wᵀ @ dD; each gradient has the shape "
         "of its input, which tells you where the transposes go"
@@ -468,7 +469,7 @@ class Index(VectorGate):
     def __init__(self, index: tuple[int, ...]) -> None:
         self.index = tuple(index)
         self.name = "[" + ", ".join(str(i) for i in self.index) + "]"
-        self.picks = self.index  # which entry it reads (other gates have no `picks`)
+        self.picks = self.index  # which entry it reads (Gate.picks: None for the others)
 
     def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         s = shapes[0]
