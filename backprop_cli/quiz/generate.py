@@ -88,7 +88,7 @@ LEVELS: dict[int, Level] = {
 }
 LIMIT = 50.0  # largest value, local gradient or gradient a generated problem may have
 SMALLEST = 1e-3  # a nonzero number smaller than this is no fun by hand
-MARGIN = 0.05  # how far from a kink every relu input and max/min contest must stay
+MARGIN = g.KINK_MARGIN  # how far from a kink every relu input and max/min contest must stay
 MAX_DRAWS = 2000
 
 
@@ -169,27 +169,19 @@ def _friendly(number: float) -> bool:
 
 
 def clear_of_trouble(trace: Trace) -> bool:
-    """No kink within MARGIN, no awkward division or log, every number workable by hand."""
+    """No kink within MARGIN, no awkward division or log (each gate says, in
+    `hard_by_hand`), every number workable by hand."""
     if trace.kinks:
         return False
     values = trace.values
     for node in trace.graph.gate_nodes:
         gate = node.gate
         xs = [values[j] for j in node.inputs]
-        if isinstance(gate, g.Relu | g.Abs) and abs(xs[0]) < MARGIN:
+        assert gate is not None
+        if gate.hard_by_hand(xs):  # near a kink or tie, a small divisor, a log near 0
             return False
-        if isinstance(gate, g.Max | g.Min):
-            ordered = sorted(xs)
-            if ordered[-1] - ordered[-2] < MARGIN or ordered[1] - ordered[0] < MARGIN:
-                return False
-        if isinstance(gate, g.Sub | g.Div) and node.inputs[0] == node.inputs[1]:
+        if gate.cancels_itself and node.inputs[0] == node.inputs[1]:
             return False  # x - x and x / x are constants in disguise
-        if isinstance(gate, g.Div) and abs(xs[1]) < 0.5:
-            return False
-        if isinstance(gate, g.ConstDiv) and abs(xs[0]) < 0.5:
-            return False
-        if isinstance(gate, g.Log) and xs[0] < 0.1:
-            return False
         numbers = [values[node.index], trace.grads[node.index]]
         numbers += [*trace.locals[node.index], *trace.products[node.index]]
         if not all(_friendly(float(v)) for v in numbers):
