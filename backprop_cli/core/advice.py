@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Graph, Node
 
@@ -81,8 +80,8 @@ def _saturation(trace: Trace) -> list[Advice]:
 
     found: list[Advice] = []
     for node in trace.graph.gate_nodes:
-        if isinstance(node.gate, g.Sigmoid | g.Tanh):
-            formula = "σ(1−σ)" if isinstance(node.gate, g.Sigmoid) else "1−tanh²"
+        if node.gate is not None and node.gate.squashes:
+            formula = node.gate.squashes
             advice = _saturation_advice(
                 node.ref,
                 f"{node.gate.name} at step {node.ref} ({formula})",
@@ -109,7 +108,7 @@ def _saturation(trace: Trace) -> list[Advice]:
 def _dead_relus(trace: Trace) -> list[Advice]:
     found = []
     for node in trace.graph.gate_nodes:
-        if isinstance(node.gate, g.Relu):
+        if node.gate is not None and node.gate.stops_below_zero:
             xs = entries(trace.values[node.inputs[0]])
             dead = [x for x in xs if x <= 0]
             if not dead:
@@ -170,18 +169,16 @@ def _scale_of(graph: Graph, node: Node) -> tuple[float, str] | None:
     source = graph.nodes[node.inputs[0]]
     if source.kind != "input":
         return None
-    if isinstance(node.gate, g.MulConst):
-        return node.gate.c, source.ref
-    if isinstance(node.gate, g.DivConst):
-        return 1 / node.gate.c, source.ref
-    return None
+    if node.gate.scale is None:  # ·c and /c say by how much
+        return None
+    return node.gate.scale, source.ref
 
 
 def _scaled_inputs(trace: Trace) -> list[Advice]:
     graph = trace.graph
     found = []
     for node in graph.gate_nodes:
-        if not isinstance(node.gate, g.Mul):
+        if node.gate is None or not node.gate.switches:
             continue
         for position, j in enumerate(node.inputs):
             other = graph.nodes[node.inputs[1 - position]]
