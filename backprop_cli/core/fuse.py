@@ -34,14 +34,13 @@ class Match:
         return g.Sigmoid() if self.kind == "sigmoid" else g.PowConst(2.0)
 
 
-def _gate(graph: Graph, index: int, kind: type[g.Gate], c: float | None = None) -> Node | None:
-    """The node at `index` if it is a gate of this kind (and constant), else None."""
+def _gate(graph: Graph, index: int, like: g.Gate) -> Node | None:
+    """The node at `index` if its gate is the same gate as `like`, else None.
+
+    The gate answers (`Gate.__eq__`: the same kind, with the same constant).
+    """
     node = graph.nodes[index]
-    if not isinstance(node.gate, kind):
-        return None
-    if c is not None and getattr(node.gate, "c", None) != c:
-        return None
-    return node
+    return node if node.gate == like else None
 
 
 def _private(graph: Graph, node: Node, readers: set[int]) -> bool:
@@ -55,21 +54,21 @@ def _private(graph: Graph, node: Node, readers: set[int]) -> bool:
 
 def _sigmoid_at(graph: Graph, top: Node) -> Match | None:
     # 1/(1+exp(-z)): the 1/x gate reads +1, which reads exp, which reads *-1.
-    if _gate(graph, top.index, g.ConstDiv, 1.0):
-        plus = _gate(graph, top.inputs[0], g.AddConst, 1.0)
+    if _gate(graph, top.index, g.ConstDiv(1.0)):
+        plus = _gate(graph, top.inputs[0], g.AddConst(1.0))
         if plus and _private(graph, plus, {top.index}):
-            exp = _gate(graph, plus.inputs[0], g.Exp)
+            exp = _gate(graph, plus.inputs[0], g.Exp())
             if exp and _private(graph, exp, {plus.index}):
-                neg = _gate(graph, exp.inputs[0], g.MulConst, -1.0)
+                neg = _gate(graph, exp.inputs[0], g.MulConst(-1.0))
                 if neg and _private(graph, neg, {exp.index}):
                     absorbed = (neg.index, exp.index, plus.index)
                     return Match("sigmoid", top.index, absorbed, neg.inputs[0])
     # exp(z)/(1+exp(z)): a div gate whose two sides are exp of the same z (one exp
     # gate read twice, or two exp gates of the same value, as typed text gives).
-    if _gate(graph, top.index, g.Div):
-        exp = _gate(graph, top.inputs[0], g.Exp)
-        plus = _gate(graph, top.inputs[1], g.AddConst, 1.0)
-        below = _gate(graph, plus.inputs[0], g.Exp) if plus else None
+    if _gate(graph, top.index, g.Div()):
+        exp = _gate(graph, top.inputs[0], g.Exp())
+        plus = _gate(graph, top.inputs[1], g.AddConst(1.0))
+        below = _gate(graph, plus.inputs[0], g.Exp()) if plus else None
         if exp and plus and below and exp.inputs[0] == below.inputs[0]:
             inner = tuple(sorted({exp.index, below.index, plus.index}))
             readers = {top.index, plus.index}
@@ -80,7 +79,7 @@ def _sigmoid_at(graph: Graph, top: Node) -> Match | None:
 
 def _square_at(graph: Graph, top: Node) -> Match | None:
     # x * x: one value read twice by a mul gate is x^2, with local gradient 2x.
-    if _gate(graph, top.index, g.Mul) and top.inputs[0] == top.inputs[1]:
+    if _gate(graph, top.index, g.Mul()) and top.inputs[0] == top.inputs[1]:
         return Match("square", top.index, (), top.inputs[0])
     return None
 
