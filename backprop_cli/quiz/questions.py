@@ -685,7 +685,7 @@ def vector_questions(trace: Trace, mode: Mode) -> list[Question]:
                 where = f"entry {_index_text(index)}" if index else "the value"
                 rule = f"{_pattern_lead(node.gate)}: the gradient on {ref} is {formulas[position]}"
                 rule += f"; {where} = "
-                if type(node.gate).__name__ == "MatMul":  # the sum of products, numbers in
+                if node.gate.matrix_product:  # the sum of products, numbers in
                     rule += f"{_matmul_terms(trace, node, position, index)} = "
                 questions.append(
                     Question(

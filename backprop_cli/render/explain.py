@@ -15,7 +15,6 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import fixed, show
@@ -66,7 +65,7 @@ class _Explainer:
         local = self.trace.locals[node.index][position]
         # Symbols, or a matrix gate whose rule is not "upstream × local" entry by entry
         # (dq @ xᵀ): the formula is the explanation, numbers would not substitute.
-        if not self.numeric or type(node.gate).chain is not g.Gate.chain:
+        if not self.numeric or not node.gate.plain_chain:
             return formula
         # Plain number texts: the gates wrap operands in parentheses where needed.
         cached = [self.num(self.trace.values[j]) for j in node.inputs]

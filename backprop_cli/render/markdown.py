@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from backprop_cli.checks import Check
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.gates import Gate
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import show
 from backprop_cli.core.text import shown
@@ -290,7 +289,7 @@ def chain_equations(trace: Trace, digits: int = 4) -> list[str]:
         if link.fork:  # one share of a fork's gradient: say which wire it came by
             lhs = f"\\left.{lhs}\\right|_{{\\text{{via }} {latex_name(link.node.ref)}}}"
         assert link.node.gate is not None
-        if type(link.node.gate).chain is not Gate.chain:  # matmul, softmax: not a product
+        if not link.node.gate.plain_chain:  # matmul, softmax: not a product
             rule = latex_math(link.formula).replace(latex_math(f"d{link.node.ref}"), upstream)
             equations.append(f"{lhs} &= {rule} = {latex_math(link.product)}")
             continue
