@@ -368,14 +368,14 @@ def _entry_slip(
     shown = {  # every entry read by index, as the learner wrote it: s1 is w[0]
         node.ref: node.gate.computes([graph.nodes[node.inputs[0]].ref])
         for node in graph.gate_nodes
-        if node.gate is not None and getattr(node.gate, "picks", None) is not None
+        if node.gate is not None and node.gate.picks is not None
     }
     for entry in np.ndindex(np.shape(want)):
         if _close(got[entry], want[entry], tolerance):
             continue
         for c in sorted(readers):
             gate = graph.nodes[c].gate
-            if gate is None or tuple(getattr(gate, "picks", ())) != tuple(entry):
+            if gate is None or gate.picks is None or tuple(gate.picks) != tuple(entry):
                 continue
             try:
                 found = diagnose(trace, Ask.gradient(c), float(got[entry]), tolerance * 100)
