@@ -135,7 +135,7 @@ def build_steps(trace: Trace, decimals: int = 2) -> StepModel:
     """The steps of a numeric trace: the inputs, each gate forward, the output's seed,
     each gate backward (a fork's sum first, then per input its local gradient and the
     product), the forked inputs' sums, and the result."""
-    if trace.mode != "numeric":
+    if trace.kind == "symbols":
         missing = [name for name in trace.graph.inputs if name not in trace.bindings]
         raise InputError(
             "stepping through a circuit needs a value for every input "
@@ -156,7 +156,7 @@ class _Builder:
         self.trace = trace
         self.decimals = decimals
         self.nodes = trace.graph.nodes
-        self.vectors = trace.shapes is not None
+        self.vectors = trace.kind == "arrays"
         self.steps: list[Step] = []
         # The notes' sentences (render/explain.py), by kind and the step they are about.
         self.sentences: dict[tuple[str, str], list[str]] = {}

@@ -129,7 +129,7 @@ def table_view(where: Where) -> RenderableType:
     model, known = where.model, where.known
     trace = model.trace
     nodes = trace.graph.nodes
-    vectors = trace.shapes is not None
+    vectors = trace.kind == "arrays"
     row = model.row_of(where.at) if where.at >= 0 else None
     target = where.asking
     forward = Table(title="Forward pass", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
