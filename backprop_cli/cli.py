@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -108,8 +109,10 @@ def read_text(source: str) -> str:
         path = Path(source)
         if path.is_dir():
             raise InputError(f"{source} is a folder; give the file with the expression in it")
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"no such file: {source}")
+        # Not only regular files: a pipe (--file <(…)) is read too, at most
+        # MAX_FILE_BYTES + 1 bytes, so /dev/zero is "larger than", not "no such file".
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)
@@ -299,6 +302,12 @@ ResultOption = Annotated[
 CheckOption = Annotated[
     bool, typer.Option("--check/--no-check", help="Cross-check with sympy and finite differences.")
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace an output file backprop did not write (or a symbolic link)."
+    ),
+]
 
 
 @app.command(cls=ExpressionCommand)
@@ -359,6 +368,7 @@ def trace(
         typer.Option("--export-svg", metavar="FILE", help="Also save the terminal output as SVG."),
     ] = None,
     decimals: DecimalsOption = 2,
+    force: ForceOption = False,
 ) -> None:
     """Trace an expression gate by gate: forward values, local gradients, chain rule.
 
@@ -417,6 +427,8 @@ def trace(
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )
+    # Files this command read: never written over (problem sets, --file).
+    read_from = (*([file] if file else []), *(problem_paths or []))
 
     trace_result = result.trace
     sink = io.StringIO()  # with -o FILE: what would have gone to standard output
@@ -425,7 +437,7 @@ def trace(
 
         with reported_errors():
             text = json.dumps(trace_dict(trace_result, result.checks), indent=2) + "\n"
-            emit_document(text, out, "the JSON")
+            emit_document(text, out, "the JSON", force=force, inputs=read_from)
     elif trace_format is TraceFormat.html:
         from backprop_cli.render import html
 
@@ -442,13 +454,13 @@ def trace(
             heading=heading,
         )
         with reported_errors():
-            emit_document(page, out, "an HTML page")
+            emit_document(page, out, "an HTML page", force=force, inputs=read_from)
     elif trace_format is not TraceFormat.table:
         with reported_errors():
             document = trace_document(
                 trace_result, result.checks, trace_format, digits, draw, explain, decimals
             )
-            emit_document(document, out, trace_format.value)
+            emit_document(document, out, trace_format.value, force=force, inputs=read_from)
     else:
         from backprop_cli.render.table import trace_view
 
@@ -460,10 +472,10 @@ def trace(
         print_extras(console, trace_result, draw=draw, explain=explain, decimals=decimals)
         if export_svg is not None:
             with reported_errors():
-                save_svg(console, export_svg)
+                save_svg(console, export_svg, force=force, inputs=read_from)
         if out is not None:
             with reported_errors():
-                write_output(out, sink.getvalue())
+                write_output(out, sink.getvalue(), force=force, inputs=read_from)
             stderr_note(f"wrote the trace to {out}")
     if result.failed:
         error("a cross-check disagreed with the backward pass (see the checks above)")
@@ -976,29 +988,112 @@ def print_extras(
         console.print(explain_view(trace, decimals))
 
 
-def write_output(path: Path, data: str | bytes) -> None:
+# What each file backprop writes starts with, or holds near its start: a file that
+# shows none of these is someone's (notes.md, a photo) and is replaced only with
+# --force. (`--export-svg notes.md` replaced a learner's notes without a word.)
+OUR_MARKERS = (
+    b'"""Backpropagation through the circuit',  # backprop code
+    b"digraph backprop {",  # DOT
+    b"<title>backprop</title>",  # SVG and PNG drawn by Graphviz from our DOT
+    b"flowchart LR",  # Mermaid
+    b'class="rich-terminal"',  # --export-svg (Rich)
+    b'<meta name="generator" content="backprop">',  # --format html
+    b"## Backpropagation through ",  # --format markdown
+    b"% backprop trace, exported",  # --format latex
+    b"The circuit, from the output",  # the tree as text
+    b"backprop trace  ",  # the trace's tables as text (trace -o FILE)
+)
+# trace --json -o FILE: the object starts with its schema number and the expression.
+JSON_START, JSON_KEY = b'{\n  "schema": ', b'"expression": '
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"  # Graphviz's PNGs carry no text of ours
+
+
+def is_ours(path: Path) -> bool:
+    """Whether an existing file looks like one backprop wrote (its first 4 KB)."""
     try:
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
+        with path.open("rb") as handle:
+            start = handle.read(4096)
+    except OSError:
+        return False
+    if start.startswith(PNG_MAGIC) or (start.startswith(JSON_START) and JSON_KEY in start):
+        return True
+    return any(marker in start for marker in OUR_MARKERS)
+
+
+FORCE_HINT = "give --force to replace it, or write to another file"
+
+
+def write_output(
+    path: Path, data: str | bytes, *, force: bool = False, inputs: tuple[Path, ...] = ()
+) -> None:
+    """Write `data` to `path` without surprises.
+
+    Never onto an input (`backprop code --file prog.txt -o prog.txt` replaced the
+    program it read); never through a symbolic link, or over a file backprop did not
+    write, unless `force`. The data goes to a temporary file beside `path` first and
+    is renamed over it, so a failed write leaves the old file whole, and a link is
+    replaced, not followed.
+    """
+    for source in inputs:
+        with suppress(OSError):
+            if path.exists() and os.path.samefile(path, source):
+                raise InputError(
+                    f"{path} is the input this command reads; write the output to another file"
+                )
+    if path.is_symlink() and not force:
+        raise InputError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); {FORCE_HINT} "
+            "(the link itself is replaced, not what it points to)"
+        )
+    if path.exists() and not path.is_symlink():
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; give a file name")
+        if not path.is_file():
+            raise InputError(f"{path} is not a regular file (a device, FIFO or socket)")
+        if not force and not is_ours(path):
+            raise InputError(f"{path} exists and was not written by backprop; {FORCE_HINT}")
+    payload = data if isinstance(data, bytes) else data.encode("utf-8")
+    import tempfile
+
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.chmod(temporary, 0o644 & ~_umask())
+            os.replace(temporary, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temporary)
+            raise
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
 
 
-def save_svg(console: Console, path: Path) -> None:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_svg(
+    console: Console, path: Path, *, force: bool = False, inputs: tuple[Path, ...] = ()
+) -> None:
     """What the console printed, as an SVG picture of the terminal (Rich records it)."""
     svg = console.export_svg(title="backprop trace")
-    write_output(path, svg)
+    write_output(path, svg, force=force, inputs=inputs)
     stderr_note(f"saved the terminal output to {path}")
 
 
-def emit_document(text: str, out: Path | None, what: str) -> None:
+def emit_document(
+    text: str, out: Path | None, what: str, *, force: bool = False, inputs: tuple[Path, ...] = ()
+) -> None:
     """A document to `out`, with a note on stderr, or to standard output."""
     if out is None:
         typer.echo(text, nl=False)
         return
-    write_output(out, text)
+    write_output(out, text, force=force, inputs=inputs)
     stderr_note(f"wrote {what} to {out}")
 
 
@@ -1074,6 +1169,7 @@ def graph(
     fuse: FuseOption = None,
     decimals: DecimalsOption = 2,
     check: CheckOption = True,
+    force: ForceOption = False,
 ) -> None:
     """Draw the circuit: gates with their values, wires with value and gradient.
 
@@ -1098,6 +1194,7 @@ def graph(
 
     with reported_errors():
         text, bindings = expression_and_bindings(args, file, "graph")
+        read_from = (file,) if file else ()
         fmt = graph_format
         if fmt is None:
             fmt = (
@@ -1119,9 +1216,10 @@ def graph(
                 decimals=decimals,
                 example=example_command(text, list(result.trace.graph.inputs)),
             )
-            emit_document(page, out, "an HTML page")
+            emit_document(page, out, "an HTML page", force=force, inputs=read_from)
         elif out is not None:
-            write_output(out, draw_picture(result.trace, fmt, decimals))
+            picture = draw_picture(result.trace, fmt, decimals)
+            write_output(out, picture, force=force, inputs=read_from)
             stderr_note(f"wrote {fmt.value} to {out}")
         elif fmt is GraphFormat.tree:  # the terminal: in colour, at the terminal's width
             from backprop_cli.render.tree import tree_view
@@ -1225,6 +1323,7 @@ def code(
     ] = None,
     fuse: FuseOption = None,
     check: CheckOption = True,
+    force: ForceOption = False,
 ) -> None:
     """Write the staged forward and backward pass as plain Python, as the notes do.
 
@@ -1248,7 +1347,7 @@ def code(
         )
         source = to_python(result.trace)
         if out is not None:
-            write_output(out, source)
+            write_output(out, source, force=force, inputs=(file,) if file else ())
             stderr_note(f"wrote Python to {out}")
     if out is None:
         typer.echo(source, nl=False)
@@ -1415,8 +1514,47 @@ def step_instead(
     return same, same
 
 
+class QuietWhenClosed:
+    """Standard output that goes quiet when the reader has gone (`backprop problems |
+    head -1`): the rest is dropped and the command ends with the status it would have
+    had anyway, not 1 ("a check disagreed", which is what Rich and click turn a broken
+    pipe into) and not a BrokenPipeError at exit."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._go_quiet()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._go_quiet()
+
+    def _go_quiet(self) -> None:
+        self.gone = True
+        # Later flushes of the real stdout (at exit) go nowhere instead of failing.
+        with suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Entry point: run the app; anything unexpected is reported without a traceback."""
+    if not isinstance(sys.stdout, QuietWhenClosed) and sys.stdout is not None:
+        sys.stdout = QuietWhenClosed(sys.stdout)
     try:
         app()
     except KeyboardInterrupt:

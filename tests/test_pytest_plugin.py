@@ -80,18 +80,51 @@ def test_toml_without_problems_is_ignored(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
-def test_malformed_file_is_a_collection_error_with_line(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", broken='[[problem]]\nid = "a"\nexpression = "x"\nhnit = "?"\n')
+def test_malformed_file_is_one_failed_item_with_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml", broken='[set]\n[[problem]]\nid = "a"\nexpression = "x"\nhnit = "?"\n'
+    )
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
     result = pytester.runpytest()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*broken.toml:4: unknown key 'hnit'*Did you mean 'hint'?*"])
+    result.assert_outcomes(failed=1, passed=1)  # the session goes on
+    result.stdout.fnmatch_lines(["*broken.toml:5: unknown key 'hnit'*Did you mean 'hint'?*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_another_projects_problem_fixture_is_left_alone(pytester: pytest.Pytester) -> None:
+    """A [[problem]] table with no [set] is not ours: it used to abort the session."""
+    pytester.makefile(".toml", fixture='[[problem]]\nname = "A"\n')
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+
+
+def test_configured_path_collects_files_without_set(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nbackprop_problems = course\n")
+    course = pytester.mkdir("course")
+    (course / "week1.toml").write_text('[[problem]]\nid = "a"\nexpression = "x*y"\n')
+    pytester.makefile(".toml", elsewhere='[[problem]]\nid = "b"\nexpression = "x"\n')
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["course/week1.toml::a"])
+    assert "elsewhere" not in result.stdout.str()
+
+
+def test_deeply_nested_file_is_one_failed_item(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", deep="[set]\n[[problem]]\nx = " + "[" * 20_000 + "\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*deep.toml:1: not valid TOML: nested too deeply*"])
+    output = result.stdout.str()
+    assert "RecursionError" not in output and "Traceback" not in output
 
 
 def test_warnings_are_reported(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".toml",
-        kink='[[problem]]\nid = "relu-at-0"\nexpression = "relu(x)"\nbindings = { x = 0, w = 1 }\n',
+        kink=(
+            '[set]\n[[problem]]\nid = "relu-at-0"\nexpression = "relu(x)"\n'
+            "bindings = { x = 0, w = 1 }\n"
+        ),
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, warnings=2)
@@ -102,7 +135,7 @@ def test_select_by_tag(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".toml",
         tagged=(
-            '[[problem]]\nid = "a"\nexpression = "x"\ntags = ["fork"]\n\n'
+            '[set]\n[[problem]]\nid = "a"\nexpression = "x"\ntags = ["fork"]\n\n'
             '[[problem]]\nid = "b"\nexpression = "x"\ntags = ["add"]\n'
         ),
     )

@@ -36,6 +36,11 @@ class Budget:
 
 _active: list[Budget] = []  # outermost first
 _previous_handler: Any = None
+# The host's own ITIMER_REAL alarm (pytest-timeout, a caller's watchdog), saved when
+# the outermost budget starts: its deadline on our clock and its repeat interval.
+# Budgets share the one timer, so the host's alarm is kept in the schedule, its
+# handler called if it comes due inside a budget, and the timer restored after.
+_host: tuple[float, float] | None = None
 
 
 def _usable() -> bool:
@@ -43,15 +48,23 @@ def _usable() -> bool:
 
 
 def _on_alarm(signum: int, frame: object) -> None:
+    global _host
     now = time.monotonic()
     for budget in _active:  # the outermost expired budget wins: its block ends first
         if budget.armed and now >= budget.deadline:
             raise OutOfTime(budget)
+    if _host is not None and now >= _host[0]:
+        interval = _host[1]
+        _host = (now + interval, interval) if interval > 0 else None
+        if callable(_previous_handler):
+            _previous_handler(signum, frame)  # the host's alarm, on time
     _arm()
 
 
 def _arm() -> None:
     live = [b.deadline for b in _active if b.armed]
+    if live and _host is not None:
+        live.append(_host[0])
     if live:
         wait = max(min(live) - time.monotonic(), 0.001)
         signal.setitimer(signal.ITIMER_REAL, wait, 0.05)
@@ -68,6 +81,7 @@ def time_budget(seconds: float) -> Iterator[Budget]:
         yield budget
         return
     if not _active:
+        _save_host_alarm()
         _previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
     _active.append(budget)
     _arm()
@@ -83,3 +97,19 @@ def time_budget(seconds: float) -> Iterator[Budget]:
         _arm()
         if not _active:
             signal.signal(signal.SIGALRM, _previous_handler or signal.SIG_DFL)
+            _restore_host_alarm()
+
+
+def _save_host_alarm() -> None:
+    global _host
+    value, interval = signal.getitimer(signal.ITIMER_REAL)
+    _host = (time.monotonic() + value, interval) if value > 0 else None
+
+
+def _restore_host_alarm() -> None:
+    """Put the host's alarm back with the time it has left (due already: at once)."""
+    global _host
+    if _host is not None:
+        deadline, interval = _host
+        signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), interval)
+    _host = None

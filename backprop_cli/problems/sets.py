@@ -16,6 +16,7 @@ import math
 import os
 import re
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 # A file holds problems when a line opens a [[problem]] table; others are left alone.
 _PROBLEM_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*problem[ \t]*\]\]", re.MULTILINE)
 _PROBLEM_HEADER_BYTES = re.compile(_PROBLEM_HEADER.pattern.encode(), re.MULTILINE)
+_SET_HEADER_BYTES = re.compile(rb"^[ \t]*\[[ \t]*set[ \t]*\]", re.MULTILINE)
 _EXPECT_HEADER = re.compile(r"^[ \t]*\[[ \t]*problem[ \t]*\.[ \t]*expect[ \t]*\]", re.MULTILINE)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -134,6 +136,17 @@ def holds_problems(path: Path) -> bool:
     return _PROBLEM_HEADER_BYTES.search(data) is not None
 
 
+def is_problem_set(path: Path) -> bool:
+    """Whether a file also has a `[set]` table line: what marks a problem set for the
+    pytest plugin, which must leave other projects' `[[problem]]` TOML alone."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return False
+    return _SET_HEADER_BYTES.search(data) is not None
+
+
 def problem_files(paths: Sequence[Path]) -> list[Path]:
     """Every problem file under `paths`: files as given, folders searched recursively.
 
@@ -152,6 +165,11 @@ def problem_files(paths: Sequence[Path]) -> list[Path]:
                     found.append(candidate)
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # /dev/zero, a FIFO, a socket: there, but not a file to read
+            raise InputError(
+                f"{path} is not a regular file (a device, FIFO or socket); "
+                "give a .toml problem file or a folder of them"
+            )
         else:
             raise InputError(f"no such file or folder: {path}")
     return list(dict.fromkeys(found))  # a file reached twice is loaded once
@@ -208,6 +226,8 @@ class _FileLoader:
     def load(self) -> list[Problem]:
         try:
             data = tomllib.loads(self.text)
+        except RecursionError:  # 20,000 nested [ in a file: tomllib recurses per level
+            raise self.fail(1, "not valid TOML: nested too deeply to read") from None
         except tomllib.TOMLDecodeError as exc:
             found = _TOML_POSITION.search(str(exc))
             line = int(found.group(1)) if found else 1
@@ -301,10 +321,13 @@ class _FileLoader:
         from backprop_cli.core.language import FUNCTIONS
 
         bindings: dict[str, Any] = {}
-        for name, value in table.items():
-            where = self.key_line(name, (line, span[1]))
+        for key, value in table.items():
+            where = self.key_line(key, (line, span[1]))
+            name = same_name(key)
             if not name.isidentifier() or name.startswith("_") or name in FUNCTIONS:
-                raise self.fail(where, f"{name!r} cannot be a variable name")
+                raise self.fail(where, f"{key!r} cannot be a variable name")
+            if name in bindings:
+                raise self.fail(where, f"{key!r} is the same name as {name!r}, given twice")
             bindings[name] = self.value(value, where, f"the binding {name}")
         return bindings
 
@@ -336,7 +359,9 @@ class _FileLoader:
         if not isinstance(gradients_table, dict):
             raise self.fail(line, "gradients must be a table, for example  gradients = { x = 1 }")
         gradients = {
-            name: self.value(g, self.key_line(name, (line, span[1])), f"the gradient on {name}")
+            same_name(name): self.value(
+                g, self.key_line(name, (line, span[1])), f"the gradient on {name}"
+            )
             for name, g in gradients_table.items()
         }
         tolerance = set_tolerance
@@ -400,6 +425,12 @@ class _FileLoader:
             if pattern.search(code or self.lines[number - 1]):
                 return number
         return start
+
+
+def same_name(key: str) -> str:
+    """A name as the expression's parser reads it: NFKC-normalised, as Python does for
+    identifiers, so `"ｘ" = 2` (a full-width x) is the value of x, not an unused name."""
+    return unicodedata.normalize("NFKC", key)
 
 
 def _toml_kind(value: Any) -> str:
