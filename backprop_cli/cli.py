@@ -865,7 +865,11 @@ def quiz(
 def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
-    """Your quiz history: accuracy by gate and by mode, streaks, what to practise next.
+    """Your quiz history: accuracy by gate and by mode, streaks, what is due and when.
+
+    Reviews are scheduled by FSRS for each problem and each gate skill, rated from
+    each quiz run's answers (right, hints, time): the problems and gate skills due
+    now, and the next to come due.
 
     [bold]Examples[/bold]
 
@@ -1378,11 +1382,21 @@ def step(
     difficulty: Annotated[
         int | None,
         typer.Option(
-            "--difficulty", "-d", min=1, max=5, help="With --generate: 1 (one gate) to 5."
+            "--difficulty",
+            "-d",
+            parser=whole_number(1, 5),
+            metavar="N",
+            help="With --generate: 1 (one gate) to 5.",
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="With --generate: the same seed, the same circuit.")
+        int | None,
+        typer.Option(
+            "--seed",
+            parser=whole_number(0),
+            metavar="S",
+            help="With --generate: the same seed, the same circuit.",
+        ),
     ] = None,
     fuse: FuseOption = None,
     predict: Annotated[
@@ -1392,6 +1406,7 @@ def step(
         str | None,
         typer.Option(
             "--tolerance",
+            metavar="REL",
             help="Relative tolerance for predictions (default: right to 2 significant digits).",
         ),
     ] = None,
@@ -1402,7 +1417,10 @@ def step(
     port: Annotated[
         int | None,
         typer.Option(
-            "--port", min=1, max=65535, help="With --serve: the port (default: a free one)."
+            "--port",
+            parser=whole_number(1, 65535),
+            metavar="PORT",
+            help="With --serve: the port (default: a free one).",
         ),
     ] = None,
 ) -> None:

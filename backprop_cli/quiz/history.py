@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.quiz.questions import Attempt
+from backprop_cli.quiz.schedule import Review, gate_reviews, problem_reviews
+
+__all__ = ["Review", "gate_reviews", "problem_reviews"]  # the schedule, re-exported
 
 HOME_VARIABLE = "BACKPROP_HOME"
 FILENAME = "history.sqlite3"
@@ -64,15 +67,11 @@ COLUMNS = (
 # A version-1 file read without changing it (`stats` opens read-only) has no slip column.
 OLD_COLUMNS = COLUMNS.replace(", slip", ", '' AS slip")
 
-# Spaced repetition (Leitner boxes): after a miss a problem comes back in 10
-# minutes; each clean run after that pushes it further out.
-INTERVALS = (
-    timedelta(minutes=10),
-    timedelta(days=1),
-    timedelta(days=3),
-    timedelta(days=7),
-    timedelta(days=21),
-)
+# Spaced repetition is FSRS, per problem and per gate skill: quiz/schedule.py.
+UPCOMING = 5  # reviews listed in `stats` as coming due next
+# A gate skill that is due counts as at most this recent accuracy when the quiz picks a
+# problem: it pulls the problems using it forward by half a difficulty level.
+DUE_GATE_WEIGHT = 0.75
 RECENT = 20  # attempts per gate that count as "recent"
 WEAK = 0.9  # below this recent accuracy a gate is worth practising
 MIN_ATTEMPTS = 3  # fewer attempts than this say nothing about a gate
@@ -553,33 +552,9 @@ def tally(rows: Iterable[Row], key: str) -> list[Tally]:
     return out
 
 
-@dataclass(frozen=True)
-class Review:
-    """Where a problem stands in the spaced-repetition schedule."""
-
-    problem: str
-    sessions: int
-    last_seen: datetime
-    missed_last: bool
-    box: int  # clean runs in a row since the last miss
-    due: datetime
-
-
 def reviews(rows: Iterable[Row]) -> dict[str, Review]:
-    """Each problem's schedule: a run with any wrong or skipped answer resets it."""
-    sessions: dict[str, dict[str, list[Row]]] = defaultdict(dict)
-    for row in rows:
-        sessions[row.problem].setdefault(row.session, []).append(row)
-    out: dict[str, Review] = {}
-    for problem, runs in sessions.items():
-        ordered = sorted(runs.values(), key=lambda run: run[-1].timestamp)
-        box = 0
-        for run in ordered:
-            box = box + 1 if all(r.correct for r in run) else 0
-        last = ordered[-1][-1].timestamp
-        due = last + INTERVALS[min(box, len(INTERVALS) - 1)]
-        out[problem] = Review(problem, len(ordered), last, box == 0, box, due)
-    return out
+    """Each problem's schedule (FSRS, one review per quiz run on it)."""
+    return problem_reviews(rows)
 
 
 def _streaks(rows: Sequence[Row]) -> tuple[int, int]:
@@ -617,6 +592,9 @@ class Stats:
     day_streak: int
     weak_gates: list[Tally]  # weakest first
     due: list[Review]  # problems due for review, most overdue first
+    gates_due: list[Review] = field(default_factory=list)  # gate skills due, most overdue first
+    upcoming: list[Review] = field(default_factory=list)  # the next to come due (problems, gates)
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))  # "now" for the above
     # How often each catalog slip gave a wrong answer, over all attempts, most frequent first.
     slips: dict[str, int] = field(default_factory=dict)
 
@@ -633,7 +611,11 @@ def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
         (t for t in by_gate if t.attempts >= MIN_ATTEMPTS and t.recent < WEAK),
         key=lambda t: (t.recent, -t.attempts, t.name),
     )
-    due = sorted((r for r in reviews(rows).values() if r.due <= now), key=lambda r: r.due)
+    problems, gates = reviews(rows), gate_reviews(rows)
+    due = sorted((r for r in problems.values() if r.due <= now), key=lambda r: r.due)
+    gates_due = sorted((r for r in gates.values() if r.due <= now), key=lambda r: r.due)
+    later = [r for r in (*problems.values(), *gates.values()) if r.due > now]
+    upcoming = sorted(later, key=lambda r: (r.due, r.problem))[:UPCOMING]
     return Stats(
         attempts=len(rows),
         correct=sum(r.correct for r in rows),
@@ -648,6 +630,9 @@ def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
         day_streak=_day_streak(rows, now.astimezone().date()),
         weak_gates=weak,
         due=due,
+        gates_due=gates_due,
+        upcoming=upcoming,
+        as_of=now,
         slips=slip_counts(rows),
     )
 
@@ -679,10 +664,10 @@ def choose(
     """The next problem: weakest first, with missed problems coming back later.
 
     1. A problem missed last time, once its 10 minutes are up (most overdue first).
-    2. Then problems never tried or due for review, ranked by difficulty plus twice
-       the recent accuracy of the weakest gate they use (a gate not yet tried
-       counts as 1): a beginner starts easy, and a weak gate pulls its problems
-       forward by up to two difficulty levels.
+    2. Then problems never tried or due for review (FSRS), ranked by difficulty plus
+       twice the recent accuracy of the weakest gate they use (a gate not yet tried
+       counts as 1, a gate skill due for review at most DUE_GATE_WEIGHT): a beginner
+       starts easy, and a weak gate pulls its problems forward by up to two levels.
     3. When nothing is due, the problem that comes due soonest.
     """
     if not candidates:
@@ -690,6 +675,9 @@ def choose(
     now = now or datetime.now(UTC)
     schedule = reviews(rows)
     recent = {t.name: t.recent for t in tally(rows, "gate") if t.attempts >= MIN_ATTEMPTS}
+    for gate, review in gate_reviews(rows).items():
+        if review.due <= now:  # a gate skill due for review counts as weak
+            recent[gate] = min(recent.get(gate, 1.0), DUE_GATE_WEIGHT)
 
     def weakness(c: Candidate) -> float:
         return min((recent.get(gate, 1.0) for gate in c.gates), default=1.0)

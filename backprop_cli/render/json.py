@@ -163,6 +163,8 @@ def stats_dict(stats: Stats, database: str) -> dict[str, Any]:
             "problems": [r.problem for r in stats.due],
         },
         "due": [review_dict(r) for r in stats.due],
+        "gates_due": [review_dict(r, "gate") for r in stats.gates_due],
+        "upcoming": [review_dict(r, None) for r in stats.upcoming],
         "slips": dict(stats.slips),
     }
 
@@ -177,12 +179,17 @@ def tally_dict(tally: Tally) -> dict[str, Any]:
     }
 
 
-def review_dict(review: Review) -> dict[str, Any]:
+def review_dict(review: Review, key: str | None = "problem") -> dict[str, Any]:
+    """One FSRS review; `key` names what is reviewed (None: `name`, for mixed lists)."""
     return {
-        "problem": review.problem,
+        key or "name": review.problem,
         "sessions": review.sessions,
         "last_seen": review.last_seen.isoformat(),
         "missed_last_time": review.missed_last,
         "box": review.box,
         "due": review.due.isoformat(),
+        "rating": review.rating,
+        "stability": round(review.stability, 4),
+        "difficulty": round(review.difficulty, 4),
+        "state": review.state,
     }

@@ -12,6 +12,7 @@ from backprop_cli.core.numbers import show
 from backprop_cli.core.text import elided, shown
 from backprop_cli.quiz.history import MIN_ATTEMPTS, Stats, Tally
 from backprop_cli.quiz.questions import DIGITS, Question, Quiz, Response, Summary
+from backprop_cli.quiz.schedule import when
 from backprop_cli.render.table import operand_refs, step_name
 
 # An answer is echoed back at most this long (a 5 MB pasted line took 12 s to echo).
@@ -257,6 +258,12 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
     if stats.due:
         names = ", ".join(shown(r.problem) for r in stats.due[:5])
         nxt.append(f"  problems due for review: {names}\n")
+    if stats.gates_due:
+        names = ", ".join(shown(r.problem) for r in stats.gates_due[:5])
+        nxt.append(f"  gate skills due for review: {names}\n")
+    if stats.upcoming:
+        names = ", ".join(f"{shown(r.problem)} {when(r.due, stats.as_of)}" for r in stats.upcoming)
+        nxt.append(f"  coming due: {names}\n")
     nxt.append("  backprop quiz  picks for you: missed problems first, then your weakest gates")
     parts.append(nxt)
     return Group(*parts)
