@@ -111,6 +111,9 @@ def test_help_texts_say_what_the_issue_asked() -> None:
 
 # Completion is keyed to the program's name, so these run the installed `backprop`.
 BACKPROP = str(Path(sys.executable).with_name("backprop"))
+# Outside a shell (pytest, CI) Typer cannot detect one; this Typer switch makes the
+# completion options take the shell's name instead, on every Typer in the range.
+NAMED_SHELL = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1", "SHELL": "/bin/bash"}
 
 
 def test_show_completion_prints_a_script_for_the_shell() -> None:
@@ -118,7 +121,7 @@ def test_show_completion_prints_a_script_for_the_shell() -> None:
         [BACKPROP, "--show-completion", "bash"],
         capture_output=True,
         text=True,
-        env={**os.environ, "SHELL": "/bin/bash"},
+        env={**os.environ, **NAMED_SHELL},
     )
     assert done.returncode == 0, done.stderr
     assert "_BACKPROP_COMPLETE=complete_bash" in done.stdout
@@ -144,7 +147,7 @@ def test_install_completion_writes_the_script(tmp_path: Path) -> None:
         [BACKPROP, "--install-completion", "bash"],
         capture_output=True,
         text=True,
-        env={**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"},
+        env={**os.environ, "HOME": str(tmp_path), **NAMED_SHELL},
     )
     assert done.returncode == 0, done.stderr
     assert "completion installed" in done.stdout
