@@ -24,7 +24,7 @@ def test_trace_graph_and_explain(runner) -> None:
     assert "The backward pass, step by step" in out
     # The tables come first, then the tree, then the sentences.
     assert out.index("Forward pass") < out.index("The circuit") < out.index("step by step")
-    assert "-1/x² = -1/1.37²" in out
+    assert "-1/s7² = -1/1.37²" in out
 
 
 def test_trace_fuse_changes_the_steps_not_the_gradients(runner) -> None:

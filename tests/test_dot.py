@@ -116,7 +116,7 @@ def test_decimals(neuron) -> None:
 def test_symbolic_circuit_draws_expressions() -> None:
     trace = trace_text("x * y", {}, check=False).trace
     text = dot.to_dot(trace)
-    assert "x*y" in text and "digraph" in text
+    assert "x·y" in text and "digraph" in text
     # A symbolic input is its own value: named once, with its gradient (∂f/∂x = y).
     assert '<b>x</b><br/><font color="red">∂ y</font>' in text
 

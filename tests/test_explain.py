@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
+import pytest
 from notes import NEURON, NEURON_VALUES, STAGED
 from rich.console import Console
 
@@ -43,28 +45,30 @@ def test_the_notes_patterns_are_named_once_each() -> None:
 def test_the_neurons_1_over_x_gate_reads_as_the_notes() -> None:
     said = sentences(NEURON, NEURON_VALUES)
     assert said[1] == (
-        "The 1/x gate receives upstream 1.00; its local gradient is -1/x² = -1/1.37² = -0.53, "
-        "so it passes -0.53 to its input."
+        "The 1/x gate receives upstream 1.00; its local gradient is -1/s7² = -1/1.37² = -0.53, "
+        "so it passes -0.53 to its input s7."
     )
     # "The increment node does not change the gradient on its input": -0.53 again.
     assert said[2] == (
         "The +1 gate receives upstream -0.53; its local gradient is 1, "
-        "so it passes -0.53 to its input."
+        "so it passes -0.53 to its input s6."
     )
     # "The exp node input gradient will be exp(-1) * -0.53 = -0.2"
     assert said[3] == (
-        "The exp gate receives upstream -0.53; its local gradient is exp(x) = exp(-1.00) = 0.37, "
-        "so it passes -0.20 to its input."
+        "The exp gate receives upstream -0.53; its local gradient is exp(s5) = exp(-1.00) = 0.37, "
+        "so it passes -0.20 to its input s5."
     )
     # "The negative gain node will be -1 * -0.2 = 0.2"
     assert said[4] == (
         "The *-1 gate receives upstream -0.20; its local gradient is -1, "
-        "so it passes 0.20 to its input."
+        "so it passes 0.20 to its input s4."
     )
-    # "dw0 will be 0.2 * -1 = -0.2, dx0 will be 0.2 * 2 = 0.4"
+    # "dw0 will be 0.2 * -1 = -0.2, dx0 will be 0.2 * 2 = 0.4": at two decimals
+    # 0.20 × 2.00 = 0.40 is not the 0.39 passed (0.1966 × 2 = 0.3932), so the sentence
+    # shows the digits its arithmetic needs.
     assert said[-2] == (
-        "The mul gate receives upstream 0.20; its local gradients are x0 = -1.00 for w0 and "
-        "w0 = 2.00 for x0, so it passes -0.20 to w0 and 0.39 to x0."
+        "The mul gate receives upstream 0.1966; its local gradients are x0 = -1.00 for w0 and "
+        "w0 = 2.00 for x0, so it passes -0.1966 to w0 and 0.3932 to x0."
     )
 
 
@@ -103,13 +107,16 @@ def test_staged_example_fork_reads_as_the_notes() -> None:
     hand = hand_staged(3, -4)
     said = sentences(STAGED, {"x": 3, "y": -4}, fuse="sigmoid")
     fork = next(s for s in said if s.startswith("x receives"))
-    assert (
-        fork == "x receives 1.58 from xpy, -0.04 from sigx and 0.51 from num: they add up to 2.06."
+    assert fork == (
+        "x receives 1.58319 from xpy, -0.03576 from sigx and 0.51214 from num: "
+        "they add up to 2.05957."
     )
-    # The same numbers, by hand.
+    # The same numbers, by hand; at 2 decimals they would read 1.58 - 0.04 + 0.51 = 2.06,
+    # which does not add up (nor does it at 3 or 4), so the sentence shows 5.
     parts = [hand["x_from_xpy"], hand["x_from_sigx"], hand["x_from_num"]]
-    assert [f"{p:.2f}" for p in parts] == ["1.58", "-0.04", "0.51"]
-    assert f"{sum(parts):.2f}" == "2.06"
+    assert [f"{p:.5f}" for p in parts] == ["1.58319", "-0.03576", "0.51214"]
+    assert f"{sum(parts):.5f}" == "2.05957"
+    assert round(sum(round(p, 2) for p in parts), 2) != round(sum(parts), 2)
 
 
 def test_staged_example_sentences_use_the_stage_names() -> None:
@@ -124,7 +131,7 @@ def test_staged_example_sentences_use_the_stage_names() -> None:
     )
     assert (
         "The sigmoid gate receives upstream -0.79; its local gradient is "
-        "σ(x)·(1 - σ(x)) = σ(3.00)·(1 - σ(3.00)) = 0.05, so it passes -0.04 to its input x."
+        "sigx·(1 - sigx) = 0.95·(1 - 0.95) = 0.05, so it passes -0.04 to its input x."
     ) in said
     assert "y receives 1.58 from xpy and 0.01 from sigy: they add up to 1.59." in said
     # A fork sentence comes before the forked value's own gate, once all shares are in.
@@ -192,3 +199,68 @@ def test_view_at_a_fixed_width() -> None:
         "    Add distributes: each input receives the upstream gradient unchanged.\n"
         "f   So ∂f/∂x = -4.00, ∂f/∂y = -4.00 and ∂f/∂z = 3.00."
     )
+
+
+def test_formulas_use_the_wire_names_never_a_generic_x() -> None:
+    # relu(w*x + b) at x = 3: the relu reads s2 = w*x + b = -5, and an input is called x
+    said = sentences("relu(w*x + b)", {"x": 3, "w": -2, "b": 1})
+    relu = next(s for s in said if s.startswith("The relu gate"))
+    assert "𝟙(s2 > 0) = 𝟙(-5.00 > 0) = 0.00" in relu and "𝟙(x > 0)" not in relu
+    assert relu.endswith("to its input s2.")
+    square = sentences("q = x + y; f = q**2", {"x": 1, "y": 2})
+    assert "its local gradient is 2·q = 2·3.00 = 6.00" in square[1]
+
+
+def test_the_fused_sigmoid_reads_from_its_cached_output() -> None:
+    said = sentences("sigmoid(x)", {"x": 1})
+    f = 1 / (1 + math.exp(-1))  # 0.7311; f(1 - f) = 0.1966
+    assert f"{f:.2f}" == "0.73" and f"{f * (1 - f):.2f}" == "0.20"
+    assert "its local gradient is f·(1 - f) = 0.73·(1 - 0.73) = 0.20" in said[1]
+
+
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.(\d+))?(?:e-?\d+)?(?![\w²])")
+
+
+def _numbers(text: str) -> list[tuple[float, int]]:
+    """Each number written in a sentence, with how many decimals it is shown with."""
+    return [(float(m.group()), len(m.group(1) or "")) for m in NUMBER.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        (NEURON, NEURON_VALUES),
+        (STAGED, {"x": 3, "y": -4}),
+        ("a*b*c + a/b", {"a": 0.37, "b": -1.9, "c": 2.6}),
+    ],
+)
+def test_the_arithmetic_in_every_sentence_checks_on_screen(
+    text: str, values: dict[str, float]
+) -> None:
+    checked = 0
+    for s in sentences(text, values):
+        if s.startswith("The ") and " gate receives upstream " in s and "local gradients" not in s:
+            said = s.split("receives upstream", 1)[1]  # after the gate's name (+1, *-1)
+            (upstream, _), *_, (local, _), (passed, places) = _numbers(said)
+            assert abs(upstream * local - passed) <= 0.5 * 10**-places + 1e-12, s
+            checked += 1
+        if " receives " in s and "add up to" in s:
+            *parts, (total, places) = _numbers(s)
+            assert abs(sum(p for p, _ in parts) - total) <= 0.5 * 10**-places + 1e-12, s
+            checked += 1
+    assert checked >= 2
+
+
+def test_symbolic_gradients_staged_then_expanded_in_one_power_notation() -> None:
+    said = sentences("q = x*y; f = q*q + q", {})
+    assert (
+        said[-1]
+        == "So ∂f/∂x = y·(2·q + 1) = y·(2·x·y + 1) and ∂f/∂y = x·(2·q + 1) = x·(2·x·y + 1)."
+    )
+    neuron = sentences("1/(1+exp(-(w0*x0+w1*x1+w2)))", {})
+    assert "**" not in " ".join(neuron) and "s7²" in " ".join(neuron)
+
+
+def test_inputs_in_the_order_typed() -> None:
+    said = sentences(STAGED, {"x": 3, "y": -4})  # y is used first, x typed first
+    assert said[-1].startswith("So ∂f/∂x = 2.06 and ∂f/∂y = 1.59")

@@ -120,7 +120,9 @@ def test_formulas_read_like_the_notes() -> None:
     assert g.ConstDiv(1.0).formulas(["x"], "f") == ("-1/x²",)
     assert g.Mul().formulas(["x", "y"], "f") == ("y", "x")
     assert g.Exp().formulas(["x"], "f") == ("exp(x)",)
-    assert g.Sigmoid().formulas(["x"], "f") == ("σ(x)·(1 - σ(x))",)
+    assert g.Sigmoid().formulas(["x"], "f") == ("f·(1 - f)",)  # from the cached output
+    assert g.Tanh().formulas(["x"], "t") == ("1 - t²",)
+    assert g.Tanh().formulas(["0.5"], "-0.46") == ("1 - (-0.46)²",)
     # numbers substituted, negative ones wrapped
     assert g.ConstDiv(1.0).formulas([g.atom("-1.37")], "f") == ("-1/(-1.37)²",)
 

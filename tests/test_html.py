@@ -115,7 +115,7 @@ def test_graph_writes_the_same_page(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_explain_goes_in_the_page(runner: CliRunner) -> None:
     page = page_of(runner, "trace", NEURON, *VALUES, "--explain")
-    assert "-1/x² = -1/1.37² = -0.53" in page  # the notes' sentence for the 1/x gate
+    assert "-1/s7² = -1/1.37² = -0.53" in page  # the notes' sentence for the 1/x gate
 
 
 def test_a_staged_program_is_shown_as_written(runner: CliRunner) -> None:

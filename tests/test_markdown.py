@@ -108,5 +108,5 @@ def test_explanations_for_homework() -> None:
 def test_symbolic_markdown() -> None:
     trace = trace_text("x * y", {}, check=False).trace
     text = to_markdown(trace, [])
-    assert "**f = x*y** (symbolic)" in text
+    assert "**f = x·y** (symbolic)" in text
     assert re.search(r"\| f \| mul \| 1 \| x \| `y` \| y \| y \|", text)

@@ -140,7 +140,7 @@ def test_the_line_magic_with_explain_and_digits(notebook: dict[str, object]) -> 
     assert grads["x1"] == "-0.59"  # 3 significant digits of -0.5898
     assert grads["w0"] == "-0.197"
     # The notes' sentence for the 1/x gate (README, --explain).
-    assert "-1/x² = -1/1.37² = -0.53" in html
+    assert "-1/s7² = -1/1.37² = -0.53" in html
 
 
 @pytest.mark.parametrize("cell", ["unquoted", "readme line"])

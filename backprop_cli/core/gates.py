@@ -1041,14 +1041,15 @@ class Tanh(Gate):
         return (1 - out * out,)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
-        return (f"1 - tanh({xs[0]})²",)
+        return (f"1 - {atom(out)}²",)  # from the cached output t = tanh(x): 1 − t²
 
     def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
         return (("sigmoid-not-derivative", out),)  # tanh itself for 1 - tanh²
 
 
 class Sigmoid(Gate):
-    """The fused sigmoid gate: one gate with local gradient σ(x)(1 − σ(x))."""
+    """The fused sigmoid gate: one gate with local gradient σ(x)(1 − σ(x)), written from
+    its cached output f as the notes do: f·(1 − f)."""
 
     name = "sigmoid"
     squashes = "σ(1−σ)"
@@ -1060,7 +1061,8 @@ class Sigmoid(Gate):
         return (out * (1 - out),)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
-        return (f"σ({xs[0]})·(1 - σ({xs[0]}))",)
+        # From the cached output, as the notes write it: f·(1 − f), f = σ(x).
+        return (f"{atom(out)}·(1 - {atom(out)})",)
 
     def slips(self, k: Any, xs: Sequence[Any], out: Any, position: int) -> tuple[Slip, ...]:
         return (("sigmoid-not-derivative", out),)  # σ itself for σ·(1 - σ)

@@ -17,7 +17,7 @@ def show(value: Any, digits: int = 4) -> str:
         return "—"
     if hasattr(value, "ndim"):  # a numpy array: nested brackets, long ones cut short
         return show_array(value, digits)
-    return symbolic_text(value, digits)
+    return power_notation(symbolic_text(value, digits))  # one notation: s7², as the formulas
 
 
 def symbolic_text(value: Any, digits: int = 4) -> str:
@@ -89,3 +89,59 @@ def fixed(value: Any, decimals: int = 2) -> str:
         return show(x, max(decimals, 2))
     text = f"{x:.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+# Exponents written as superscripts: the one power notation of every view (s7², not
+# s7**2 beside it). Larger or symbolic exponents keep ^ (x^n), as the gates write them.
+_SUPERSCRIPTS = {"2": "²", "3": "³"}
+
+
+def power_notation(text: str) -> str:
+    """sympy's text as the gates' formulas write math: s7², w0·x0, x^(1/3)."""
+    import re
+
+    text = re.sub(
+        r"\*\*(\d)(?![\d.])", lambda m: _SUPERSCRIPTS.get(m.group(1), f"^{m.group(1)}"), text
+    )
+    text = re.sub(r"\*\*\((-?[\w./]+)\)", r"^(\1)", text)
+    text = text.replace("**", "^")
+    return re.sub(r"(?<=\S)\*(?=\S)", "·", text)
+
+
+def agreeing_decimals(
+    products: list[tuple[list[float], float]], sums: list[tuple[list[float], float]], start: int
+) -> int:
+    """The fewest decimals (from `start`, at most 4 more) at which the arithmetic a
+    sentence shows checks on screen: each factor list, rounded, multiplies to its
+    rounded product, and each part list adds to its rounded sum. At 2 decimals
+    0.1966 × -3 = -0.5898 reads "0.20 × -3.00 = -0.59", which does not check; at 4 it does.
+    """
+    for decimals in range(start, start + 5):
+
+        def shown(v: float, d: int = decimals) -> float:
+            return float(fixed(v, d))
+
+        def near(got: float, total: float, d: int = decimals) -> bool:
+            # within half a unit of the last digit shown (tiny values show significant
+            # digits, so the unit is the text's, not 10^-decimals)
+            return abs(got - shown(total)) <= _half_unit(fixed(total, d)) * (1 + 1e-9)
+
+        if all(near(_product([shown(f) for f in fs]), total) for fs, total in products) and all(
+            near(sum(shown(p) for p in parts), total) for parts, total in sums
+        ):
+            return decimals
+    return start + 4
+
+
+def _half_unit(text: str) -> float:
+    """Half a unit in the last digit of a number as written: 0.005 for -0.53."""
+    mantissa, _, exponent = text.lower().partition("e")
+    places = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return 0.5 * 10.0 ** (int(exponent or 0) - places)
+
+
+def _product(values: list[float]) -> float:
+    out = 1.0
+    for v in values:
+        out *= v
+    return out

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
-from backprop_cli.core.numbers import fixed, show
+from backprop_cli.core.numbers import agreeing_decimals, fixed, show
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,35 @@ class _Explainer:
         self.numeric = trace.kind != "symbols"
         self.decimals = decimals
 
-    def num(self, value: Any) -> str:
+    def num(self, value: Any, decimals: int | None = None) -> str:
         # A matrix prints one row a line; in a sentence it stays on one line.
-        text = fixed(value, self.decimals) if self.numeric else show(value)
+        if not self.numeric:
+            return show(value).replace("\n", "")
+        text = fixed(value, self.decimals)
+        if decimals is not None and decimals > self.decimals:
+            more = fixed(value, decimals)
+            if not _same_number(text, float(more)):  # -2.00 stays -2.00, 0.20 is 0.1966
+                text = more
         return text.replace("\n", "")
 
-    def local_chain(self, node: Node, position: int, names: list[str]) -> str:
+    def places(self, node: Node) -> int:
+        """Decimals at which this gate's sentence checks on screen: upstream × local =
+        what it passes, each rounded as shown (0.20 × -3.00 = -0.59 does not; at four
+        decimals, 0.1966 × -3 = -0.5898 does)."""
+        if self.trace.kind != "numbers" or node.gate is None:
+            return self.decimals
+        if type(node.gate).chain is not g.Gate.chain:
+            return self.decimals
+        upstream = float(self.trace.grads[node.index])
+        products = [
+            ([upstream, float(local)], float(product))
+            for local, product in zip(
+                self.trace.locals[node.index], self.trace.products[node.index], strict=True
+            )
+        ]
+        return agreeing_decimals(products, [], self.decimals)
+
+    def local_chain(self, node: Node, position: int, names: list[str], decimals: int) -> str:
         """formula = formula with the cached values = number, without repeats."""
         assert node.gate is not None
         formula = node.gate.formulas(names, node.ref)[position]
@@ -68,12 +91,13 @@ class _Explainer:
         if not self.numeric or not node.gate.plain_chain:
             return formula
         # Plain number texts: the gates wrap operands in parentheses where needed.
-        cached = [self.num(self.trace.values[j]) for j in node.inputs]
-        substituted = node.gate.formulas(cached, self.num(self.trace.values[node.index]))
+        cached = [self.num(self.trace.values[j], decimals) for j in node.inputs]
+        out = self.num(self.trace.values[node.index], decimals)
+        substituted = node.gate.formulas(cached, out)
         parts = [formula]
         if substituted[position] != formula:
             parts.append(substituted[position])
-        shown = self.num(local)
+        shown = self.num(local, decimals)
         if parts[-1] != shown and not _same_number(parts[-1], local):
             parts.append(shown)
         return " = ".join(parts)
@@ -81,31 +105,47 @@ class _Explainer:
     def gate_sentence(self, node: Node) -> str:
         assert node.gate is not None
         inputs = [self.nodes[j] for j in node.inputs]
-        upstream = self.num(self.trace.grads[node.index])
-        products = [self.num(p) for p in self.trace.products[node.index]]
+        d = self.places(node)
+        upstream = self.num(self.trace.grads[node.index], d)
+        products = [self.num(p, d) for p in self.trace.products[node.index]]
         start = f"The {node.gate.name} gate receives upstream {upstream}"
+        names = [n.ref for n in inputs]  # the wire names of the table, never a generic x
         if len(inputs) == 1:
-            # A unary gate is named after its x (1/x, x^2): an unnamed input reads as x.
-            only = inputs[0]
-            names = [only.ref if _named(only) else "x"]
-            target = f"its input {only.ref}" if _named(only) else "its input"
-            local = self.local_chain(node, 0, names)
+            local = self.local_chain(node, 0, names, d)
             return (
-                f"{start}; its local gradient is {local}, so it passes {products[0]} to {target}."
+                f"{start}; its local gradient is {local}, so it passes {products[0]} to its "
+                f"input {names[0]}."
             )
-        names = [n.ref for n in inputs]
-        locals_ = [f"{self.local_chain(node, i, names)} for {n.ref}" for i, n in enumerate(inputs)]
+        locals_ = [
+            f"{self.local_chain(node, i, names, d)} for {n.ref}" for i, n in enumerate(inputs)
+        ]
         passes = [f"{p} to {n.ref}" for p, n in zip(products, inputs, strict=True)]
         return f"{start}; its local gradients are {words(locals_)}, so it passes {words(passes)}."
 
     def fork_sentence(self, index: int) -> str:
         node = self.nodes[index]
+        contributions = self.trace.contributions[index]
+        d = self.decimals
+        if self.trace.kind == "numbers":  # the sum checks on screen, as the products do
+            parts_ = [float(c.amount) for c in contributions]
+            d = agreeing_decimals([], [(parts_, float(self.trace.grads[index]))], d)
         parts = [
-            f"{self.num(c.amount)} from {self.nodes[c.consumer].ref}"
-            for c in self.trace.contributions[index]
+            f"{self.num(c.amount, d)} from {self.nodes[c.consumer].ref}" for c in contributions
         ]
-        total = self.num(self.trace.grads[index])
+        total = self.num(self.trace.grads[index], d)
         return f"{node.ref} receives {words(parts)}: they add up to {total}."
+
+    def gradient_text(self, name: str, value: Any) -> str:
+        """∂f/∂x = value; in symbols the staged form (in the stage names, as the backward
+        pass built it) and then the expanded form in the inputs, where they differ."""
+        out = self.trace.output.ref
+        if self.numeric:
+            return f"∂{out}/∂{name} = {self.num(value)}"
+        staged = show(self.trace.grads[self.trace.graph.inputs[name]])
+        expanded = show(value)
+        if staged == expanded:
+            return f"∂{out}/∂{name} = {expanded}"
+        return f"∂{out}/∂{name} = {staged} = {expanded}"
 
     def sentences(self) -> list[Sentence]:
         trace, graph = self.trace, self.trace.graph
@@ -134,9 +174,7 @@ class _Explainer:
         for index in graph.inputs.values():
             if index in forks:
                 result.append(Sentence(self.nodes[index].ref, self.fork_sentence(index), "fork"))
-        gradients = [
-            f"∂{out.ref}/∂{name} = {self.num(value)}" for name, value in trace.gradients.items()
-        ]
+        gradients = [self.gradient_text(name, value) for name, value in trace.gradients.items()]
         result.append(Sentence(out.ref, f"So {words(gradients)}.", "result"))
         if trace.kind == "arrays":
             result.append(Sentence("", self.shape_rule(), "shape"))

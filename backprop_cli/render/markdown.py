@@ -42,18 +42,38 @@ def links(trace: Trace, digits: int) -> list[Link]:
         refs = [graph.nodes[j].ref for j in node.inputs]
         formulas = node.gate.formulas(refs, node.ref)
         for position, j in enumerate(node.inputs):
+            upstream = trace.grads[node.index]
+            local = trace.locals[node.index][position]
+            product = trace.products[node.index][position]
+            places = digits
+            if trace.kind == "numbers" and type(node.gate).chain is Gate.chain:
+                places = _checking_digits(float(upstream), float(local), float(product), digits)
             found.append(
                 Link(
                     node,
                     graph.nodes[j],
                     formulas[position],
-                    show(trace.grads[node.index], digits),
-                    show(trace.locals[node.index][position], digits),
-                    show(trace.products[node.index][position], digits),
+                    show(upstream, places),
+                    show(local, places),
+                    show(product, places),
                     j in forks,
                 )
             )
     return found
+
+
+def _checking_digits(upstream: float, local: float, product: float, digits: int) -> int:
+    """Significant digits at which upstream · local = product checks as written (the
+    equation is on the page: each side rounded must agree), at most 4 more."""
+    for places in range(digits, digits + 5):
+        shown = [float(show(v, places)) for v in (upstream, local, product)]
+        text = show(product, places)
+        mantissa, _, exponent = text.lower().partition("e")
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        half = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+        if abs(shown[0] * shown[1] - shown[2]) <= half * (1 + 1e-9):
+            return places
+    return digits + 4
 
 
 def _rows(trace: Trace, digits: int) -> dict[str, list[list[str]]]:

@@ -137,8 +137,11 @@ def gradients_table(trace: Trace, digits: int) -> Table:
     arrays = trace.kind == "arrays"
     if arrays:
         table.add_column("shape")
-    if trace.kind != "symbols":
+    symbols = trace.kind == "symbols"
+    if not symbols:
         table.add_column("value", justify="right", style="green")
+    else:  # as the backward pass built it, in the stage names, then in the inputs
+        table.add_column("staged", justify="right")
     table.add_column("gradient", justify="right", style="bold red")
     gradients = list(trace.gradients.items())
     for item in elided(gradients):
@@ -149,8 +152,11 @@ def gradients_table(trace: Trace, digits: int) -> Table:
         row = [name]
         if arrays:
             row.append(shape_text(trace.bindings[name]))
-        if trace.kind != "symbols":
+        if not symbols:
             row.append(show(trace.bindings[name], digits))
+        else:
+            staged = show(trace.grads[trace.graph.inputs[name]], digits)
+            row.append(staged if staged != show(gradient, digits) else "")
         row.append(show(gradient, digits))
         table.add_row(*row)
     return table
