@@ -70,7 +70,7 @@ class _Explainer:
         decimals, 0.1966 × -3 = -0.5898 does)."""
         if self.trace.kind != "numbers" or node.gate is None:
             return self.decimals
-        if type(node.gate).chain is not g.Gate.chain:
+        if not node.gate.plain_chain:
             return self.decimals
         upstream = float(self.trace.grads[node.index])
         products = [

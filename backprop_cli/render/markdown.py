@@ -46,7 +46,7 @@ def links(trace: Trace, digits: int) -> list[Link]:
             local = trace.locals[node.index][position]
             product = trace.products[node.index][position]
             places = digits
-            if trace.kind == "numbers" and type(node.gate).chain is Gate.chain:
+            if trace.kind == "numbers" and node.gate.plain_chain:
                 places = _checking_digits(float(upstream), float(local), float(product), digits)
             found.append(
                 Link(
