@@ -26,6 +26,7 @@ from backprop_cli.core import gates as g
 from backprop_cli.core.budget import time_budget
 from backprop_cli.core.graph import Graph, Node
 from backprop_cli.core.language import is_array
+from backprop_cli.core.text import did_you_mean
 from backprop_cli.errors import InputError
 
 Mode = Literal["numeric", "symbolic"]
@@ -450,11 +451,8 @@ def _array_text(x: Any) -> str:
 
 
 def _refuse_unknown_bindings(known: list[str], unknown: list[str]) -> None:
-    import difflib
-
     name = unknown[0]
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean {close[0]}?" if close else ""
+    hint = did_you_mean(name, known)
     raise InputError(
         f"{name!r} is given a value but is not a variable of the expression "
         f"(its variables: {', '.join(known)}).{hint}"

@@ -9,7 +9,6 @@ Every walk is iterative, so deep input cannot hit Python's recursion limit.
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import re
 import unicodedata
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from backprop_cli.core.text import did_you_mean
 from backprop_cli.errors import InputError, caret_message
 
 UNARY_FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs")
@@ -1011,8 +1011,7 @@ def exact_number(num: Num) -> Fraction:
 
 
 def _did_you_mean(name: str, options: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return f": did you mean {close[0]}?" if close else ""
+    return did_you_mean(name, options, lead=": d")
 
 
 def _original_col(source: str, line: int, python_col: int, lines: list[str] | None = None) -> int:

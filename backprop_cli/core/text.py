@@ -21,6 +21,7 @@ on top of this in their own module; `shown` is the first step for all of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # Bidirectional controls (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069) reorder
 # what a reader sees; line and paragraph separators (U+2028/9) break lines in some
@@ -62,3 +63,19 @@ def elided(text: str, limit: int) -> str:
         return text
     keep = max(limit // 2, 1)
     return f"{text[:keep]}… ({len(text) - 2 * keep:,} characters left out) …{text[-keep:]}"
+
+
+def did_you_mean(
+    name: str, options: Iterable[str], *, most: int = 1, quote: bool = False, lead: str = " D"
+) -> str:
+    """A hint for a mistyped name: " Did you mean x?" (" Did you mean 'x'?" quoted,
+    " Did you mean a or b?" with `most` > 1), or "" when nothing is close.
+
+    `lead` starts the hint: " D" for a new sentence, ": d" to go on one.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(options), n=most, cutoff=0.6)
+    if not close:
+        return ""
+    return f"{lead}id you mean {' or '.join(repr(c) if quote else c for c in close)}?"

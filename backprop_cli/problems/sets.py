@@ -11,7 +11,6 @@ The files are untrusted (they arrive in pull requests): expressions go through
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from backprop_cli.core.text import did_you_mean
 from backprop_cli.errors import InputError
 
 DEFAULT_TOLERANCE = 1e-6
@@ -404,8 +404,7 @@ class _FileLoader:
     ) -> None:
         for key in table:
             if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(key, known, quote=True)
                 raise self.fail(
                     self.key_line(key, span),
                     f"unknown key {key!r} {where}.{hint} Known keys: {', '.join(known)}",
@@ -460,8 +459,7 @@ def find_problem(problem_id: str, paths: Sequence[Path] | None = None) -> Proble
         options = ", ".join(p.qualified_id for p in matches)
         raise InputError(f"the id {problem_id!r} is in more than one file; name one of: {options}")
     known = [p.id for p in problems] + [p.qualified_id for p in problems]
-    close = difflib.get_close_matches(problem_id, known, n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    hint = did_you_mean(problem_id, known, most=3)
     raise InputError(
         f"no problem has the id {problem_id!r}.{hint} See them all with  backprop problems"
     )
