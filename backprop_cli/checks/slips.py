@@ -55,7 +55,7 @@ from itertools import combinations
 from typing import Any, Literal
 
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.numbers import show
+from backprop_cli.core.numbers import shape_text, show
 
 AskKind = Literal["forward", "local", "product", "upstream", "gradient"]
 Accepts = Callable[[float, float], bool]
@@ -491,7 +491,7 @@ def _array_slips(trace: Trace, ask: Ask, whole: Any) -> _Found:
                 "transpose",
                 array.T,
                 "That is the transpose.",
-                f"{what} has the shape of its variable, {_shape(array.shape)}.",
+                f"{what} has the shape of its variable, {shape_text(array.shape)}.",
             )
         )
     if ask.entry is not None and array.ndim == len(ask.entry) >= 1:
@@ -657,7 +657,3 @@ def _eq(formula: str, value: Any) -> str:
 
 def _index(index: Sequence[int]) -> str:
     return "[" + ", ".join(str(i) for i in index) + "]"
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(n) for n in shape) + ")"

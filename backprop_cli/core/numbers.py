@@ -57,7 +57,7 @@ def show_array(value: Any, digits: int = 4, number: Callable[[float], str] | Non
 
 def shape_text(value: Any) -> str:
     """A shape, or a value's shape, as numpy writes it: (2, 3) or (2,); a number is ()."""
-    shape = value if isinstance(value, tuple) else tuple(getattr(value, "shape", ()))
+    shape = tuple(value) if isinstance(value, tuple | list) else getattr(value, "shape", ())
     if len(shape) == 1:
         return f"({shape[0]},)"
     return "(" + ", ".join(str(n) for n in shape) + ")"

@@ -19,7 +19,7 @@ from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.language import evaluate_number
-from backprop_cli.core.numbers import show
+from backprop_cli.core.numbers import shape_text, show
 from backprop_cli.errors import InputError
 
 Mode = Literal["backward", "forward", "local", "gradients", "full"]
@@ -507,13 +507,6 @@ def quiz_problem(
 
 
 # --------------------------------------------------------------------------- vectors
-
-
-def shape_text(shape: Sequence[int]) -> str:
-    """(2, 3), (2,) or () as numpy writes them."""
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
 # A dimension longer than this is no shape a quiz asks about (and int() of 5,000

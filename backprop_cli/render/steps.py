@@ -392,11 +392,11 @@ def judge(
                 "type a shape such as (2, 3) or 2x3, (2,) for a vector, () for a plain number",
             )
         if shape == question.shape:
-            return Verdict("right", None, f"Right: {q.shape_text(shape)}.")
+            return Verdict("right", None, f"Right: {shape_text(shape)}.")
         return Verdict(
             "wrong",
             None,
-            f"Not {q.shape_text(shape)}. Try again, ? for a hint, or Esc to reveal it.",
+            f"Not {shape_text(shape)}. Try again, ? for a hint, or Esc to reveal it.",
         )
     try:
         value = evaluate_number(typed)
