@@ -1068,9 +1068,28 @@ class Sigmoid(Gate):
         return (("sigmoid-not-derivative", out),)  # σ itself for σ·(1 - σ)
 
 
-class Relu(Gate):
-    name = "relu"
+class _KinkAtZero(Gate):
+    """relu and abs: one kink, at 0, where PyTorch's derivative is 0."""
+
     kinked = True
+
+    def kink(self, xs: Sequence[float]) -> str | None:
+        if xs[0] != 0:
+            return None
+        return f"{self.name} is not differentiable at 0; using {self.name}'(0) = 0"
+
+    def branch(self, xs: Sequence[float]) -> Hashable:
+        return xs[0] > 0
+
+    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
+        return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
+
+    def hard_by_hand(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) < KINK_MARGIN
+
+
+class Relu(_KinkAtZero):
+    name = "relu"
     stops_below_zero = True
     pattern = "relu is a gate: the gradient passes where the input is positive, else stops"
 
@@ -1083,22 +1102,9 @@ class Relu(Gate):
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"𝟙({xs[0]} > 0)",)
 
-    def kink(self, xs: Sequence[float]) -> str | None:
-        return "relu is not differentiable at 0; using relu'(0) = 0" if xs[0] == 0 else None
 
-    def branch(self, xs: Sequence[float]) -> Hashable:
-        return xs[0] > 0
-
-    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
-        return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
-
-    def hard_by_hand(self, xs: Sequence[float]) -> bool:
-        return abs(xs[0]) < KINK_MARGIN
-
-
-class Abs(Gate):
+class Abs(_KinkAtZero):
     name = "abs"
-    kinked = True
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
         return k.abs(xs[0])
@@ -1108,18 +1114,6 @@ class Abs(Gate):
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"sign({xs[0]})",)
-
-    def kink(self, xs: Sequence[float]) -> str | None:
-        return "abs is not differentiable at 0; using abs'(0) = 0" if xs[0] == 0 else None
-
-    def branch(self, xs: Sequence[float]) -> Hashable:
-        return xs[0] > 0
-
-    def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
-        return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
-
-    def hard_by_hand(self, xs: Sequence[float]) -> bool:
-        return abs(xs[0]) < KINK_MARGIN
 
 
 class _Extreme(Gate):
