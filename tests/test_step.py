@@ -5,6 +5,7 @@ by its pilot. Numbers come from the lecture notes (the neuron: f = 0.73, dw = [-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import math
 import subprocess
@@ -360,3 +361,78 @@ def test_predictions_reach_backprop_stats(tmp_path: Any, monkeypatch: Any, runne
     stats = json.loads(result.stdout)
     assert [(m["name"], m["attempts"], m["correct"]) for m in stats["by_mode"]] == [("step", 2, 1)]
     assert stats["slips"] == {"sign": 1}
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+def test_serve_on_localhost_runs_the_app_and_ctrl_c_leaves_nothing(tmp_path: Any) -> None:
+    """Start `--serve`, fetch the page, open the app's websocket as the browser does
+    (an app process starts and draws the circuit), then Ctrl-C (SIGINT to the process
+    group, as a terminal sends it): every process of the group is gone."""
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    import aiohttp
+
+    from backprop_cli.step import free_port
+
+    port = free_port()
+    env = {**os.environ, "BACKPROP_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "backprop_cli", "step", "(x + y) * z"]
+    server = subprocess.Popen(
+        [*command, "x=-2", "y=5", "z=-4", "--serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,  # its own process group, like a terminal's job
+    )
+    group = server.pid
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline().decode()
+        assert (
+            first.strip() == f"backprop step: serving on http://127.0.0.1:{port}  (Ctrl-C stops it)"
+        )
+        page = ""
+        for _ in range(100):  # up to 10 s for the server to listen
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "textual.js" in page and "backprop step" in page
+
+        async def browse() -> str:
+            seen = b""
+            url = f"ws://127.0.0.1:{port}/ws?width=80&height=24"
+            async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+                await ws.send_json(["resize", {"width": 80, "height": 24}])
+                deadline = time.monotonic() + 30
+                while b"circuit" not in seen and time.monotonic() < deadline:
+                    message = await ws.receive(timeout=30)
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        seen += message.data
+                    elif message.type == aiohttp.WSMsgType.TEXT:
+                        seen += message.data.encode()
+                    else:
+                        break
+                # Ctrl-C while the browser is still connected.
+                os.killpg(group, signal.SIGINT)
+                with contextlib.suppress(Exception):
+                    await ws.receive(timeout=10)
+            return seen.decode("utf-8", "replace")
+
+        drawn = asyncio.run(browse())
+        assert "circuit" in drawn
+        server.wait(timeout=20)
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):  # nothing of the group is left running
+            os.killpg(group, 0)
+    finally:  # whatever happened above, leave nothing running
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        server.wait()

@@ -58,6 +58,7 @@ def make_app(
         tolerance=tolerance,
         problem_hint=problem.hint,
         predict=predict,
+        orphan_watch=served(),
     )
 
 
@@ -163,7 +164,15 @@ def serve(child_args: Sequence[str], port: int | None, title: str) -> None:
         raise InputError("--serve needs textual-serve: pip install 'backprop-cli[step]'") from None
     host = "127.0.0.1"
     chosen = port or free_port(host)
-    command = shlex.join([sys.executable, "-m", "backprop_cli", "step", *child_args])
+    # textual-serve runs the command with a shell; `exec` makes the app the server's
+    # own child, so it can tell when the server is gone (app.py watches its parent).
+    command = "exec " + shlex.join([sys.executable, "-m", "backprop_cli", "step", *child_args])
     server = Server(command, host=host, port=chosen, title=title)
     print(f"backprop step: serving on http://{host}:{chosen}  (Ctrl-C stops it)", flush=True)
-    server.serve()
+    try:
+        server.serve()
+    except OSError as exc:  # the port is taken, or not ours to use
+        raise InputError(
+            f"cannot serve on {host}:{chosen} ({exc.strerror or exc}); choose another port "
+            "with --port, or leave it out for a free one"
+        ) from None

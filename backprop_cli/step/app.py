@@ -8,6 +8,7 @@ through the `save` callback it is given.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -25,6 +26,7 @@ from backprop_cli.render.steps import StepModel, judge
 from backprop_cli.step import panels
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+ORPHAN_CHECK_SECONDS = 0.5
 HINT_WORDS = ("?", "hint")
 REVEAL_WORDS = ("r", "reveal", "show", "skip")
 QUIT_WORDS = ("q", "quit", "exit")
@@ -81,8 +83,11 @@ class StepApp(App[None]):
         problem_hint: str = "",
         predict: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        orphan_watch: bool = False,
     ) -> None:
         super().__init__()
+        self.orphan_watch = orphan_watch
+        self.parent_pid = os.getppid()
         self.model = model
         self.sub_title = title
         self.save = save
@@ -115,10 +120,21 @@ class StepApp(App[None]):
         yield Static(id="too-small")
 
     def on_mount(self) -> None:
+        if self.orphan_watch:
+            self.set_interval(ORPHAN_CHECK_SECONDS, self.exit_if_orphaned)
         self.check_size()
         if self.predict:
             self.start_asking()
         self.refresh_panels()
+
+    def exit_if_orphaned(self) -> None:
+        """Served to a browser: when the server is gone (Ctrl-C, killed), so is this app.
+
+        Textual's web driver stops reading input when its pipe closes but does not end
+        the app; without this an app outlived its server, spinning at 26% of a core.
+        """
+        if os.getppid() != self.parent_pid:
+            self.exit()
 
     def on_resize(self, event: events.Resize) -> None:
         self.check_size(event.size)
