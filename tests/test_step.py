@@ -125,7 +125,7 @@ def test_symbolic_and_huge_circuits_are_refused_clearly() -> None:
         build_steps(trace_text("x*y", {"x": 2}, check=False).trace)
     big = " + ".join(f"x{i}*y{i}" for i in range(40))
     values = {f"{n}{i}": 1.0 for i in range(40) for n in "xy"}
-    with pytest.raises(InputError, match="stepping is for up to 60"):
+    with pytest.raises(InputError, match="stepping is for up to 30"):
         build_steps(trace_text(big, values, check=False).trace)
 
 
@@ -252,7 +252,11 @@ def test_predict_right_wrong_hint_and_reveal_are_all_saved() -> None:
         assert "slip" not in " ".join(t.plain for t in app.feedback)
         await pilot.press("escape")  # reveal s3
         assert app.at == 3 and app.asking == 4  # and asks for s4
-        await pilot.press("left", "left")  # back; going forward again asks nothing solved
+        assert [t.plain for t in app.feedback] == ["Revealed: 4."]  # no slip gave 1
+        await pilot.press("minus", "1", "enter", "escape")  # s4 = 4 + -3 = 1: the sign
+        said = [t.plain for t in app.feedback]
+        assert said[0] == "Revealed: 1." and said[1].startswith("Right size, wrong sign")
+        await pilot.press("left", "left", "left")  # back; forward again asks nothing solved
         await pilot.press("right")
         assert app.at == 2
         await pilot.press("ctrl+q")
@@ -264,6 +268,8 @@ def test_predict_right_wrong_hint_and_reveal_are_all_saved() -> None:
         ("s2", "6", True, False, None),
         ("s3", "1", False, False, None),
         ("s3", "", False, True, None),
+        ("s4", "-1", False, False, "sign"),
+        ("s4", "", False, True, None),
     ]
     assert saved[2].hints == 1
 
@@ -436,3 +442,15 @@ def test_serve_on_localhost_runs_the_app_and_ctrl_c_leaves_nothing(tmp_path: Any
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
         server.wait()
+
+
+def test_a_hostile_title_is_shown_as_text() -> None:
+    problem = quiz_problem("p", "x*y", {"x": 2, "y": 3}, title="[bold]week 1\x1b]0;pwned\x07")
+    app = StepApp(build_model(problem), title=problem.title)
+
+    async def script(pilot: Any) -> None:
+        await pilot.pause()
+        top = app.screen._compositor.render_strips()[0].text
+        assert top.startswith("─circuit · [bold]week 1␛]0;pwned␇─")
+
+    run_app(app, script)

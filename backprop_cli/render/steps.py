@@ -29,9 +29,11 @@ Phase = Literal["start", "forward", "backward", "done"]
 Reveal = Literal["inputs", "value", "seed", "local", "product", "sum", "result"]
 
 # Stepping is for circuits a learner walks through by hand: the neuron has 8 gates
-# and 25 steps; 60 gates make about 250 key presses. Past this, say so and point at
-# `backprop trace` (every redraw also walks the whole tree: 60 gates take ~15 ms).
-MAX_STEP_GATES = 60
+# and 35 steps, 30 gates make about 150. Each key press redraws the circuit and the
+# table (Rich, about a millisecond a row): measured on the shared 2-core machine, the
+# neuron 59 ms, 29 gates 217 ms, 59 gates 506 ms. Past 30 the keys would lag, so
+# the stepper says so and points at `backprop trace`.
+MAX_STEP_GATES = 30
 ECHO_LIMIT = 40  # characters of a typed answer echoed back ("Not …")
 
 

@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widgets import Input, Static
 
+from backprop_cli.core.text import elided, shown
 from backprop_cli.quiz.questions import Attempt, Question, Tolerance
 from backprop_cli.render.steps import StepModel, judge
 from backprop_cli.step import panels
@@ -104,12 +105,18 @@ class StepApp(App[None]):
         self.working = ""  # the slip of the last wrong prediction, worked out
         self.asked_at = 0.0
         self.attempts: list[Attempt] = []
+        self.marks: dict[str, int | None] = {}  # each panel's marked line, to scroll to
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="circuit-box") as box:
-            box.border_title = "circuit"
+            # The problem's title is text from a file: control characters made visible,
+            # and a Text, so no "[" in it is read as markup.
+            title = (
+                f"circuit · {elided(shown(self.sub_title), 60)}" if self.sub_title else "circuit"
+            )
+            box.border_title = Text(title)
             yield Static(id="circuit")
         with VerticalScroll(id="table-box") as box:
             box.border_title = "trace"
@@ -164,8 +171,10 @@ class StepApp(App[None]):
     def refresh_panels(self) -> None:
         asking = self.model.steps[self.asking] if self.asking is not None else None
         where = panels.Where(self.model, self.at, asking)
-        self.query_one("#circuit", Static).update(panels.circuit_view(where))
-        self.query_one("#table", Static).update(panels.table_view(where))
+        width = max(self.size.width - 2, MIN_WIDTH - 2)  # inside the scroll bar
+        for panel_id, view in (("#circuit", panels.circuit_view), ("#table", panels.table_view)):
+            drawn, self.marks[panel_id] = panels.prerender(view(where), width)
+            self.query_one(panel_id, Static).update(drawn)
         self.query_one("#explain", Static).update(
             panels.explanation_view(where, self.question, self.feedback)
         )
@@ -182,7 +191,7 @@ class StepApp(App[None]):
         """Keep the marked row of each panel (the step's, or the `?` being asked) in view."""
         for box_id, panel_id in (("#circuit-box", "#circuit"), ("#table-box", "#table")):
             box = self.query_one(box_id, VerticalScroll)
-            y = marked_line(self.query_one(panel_id, Static), box.scrollable_content_region.width)
+            y = self.marks.get(panel_id)
             if y is None:
                 continue
             height = box.scrollable_content_region.height
@@ -265,12 +274,12 @@ class StepApp(App[None]):
         if question is None or self.asking is None:
             return
         self.record(question, "", None, correct=False, skipped=True)
-        revealed = self.asking
+        revealed, working = self.asking, self.working
         self.solved.add(revealed)
-        self.go(revealed)
+        self.go(revealed)  # (asks the next number: that forgets this one's slip)
         self.feedback = [Text(f"Revealed: {question.answer_text}.", style="bold")]
-        if self.working:  # the last wrong number's slip, worked out
-            self.feedback.append(Text(self.working, style="yellow"))
+        if working:  # the last wrong number's slip, worked out
+            self.feedback.append(Text(working, style="yellow"))
         self.refresh_panels()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -337,19 +346,3 @@ class StepApp(App[None]):
         self.attempts.append(attempt)
         if self.save is not None:
             self.save(attempt)
-
-
-def marked_line(panel: Static, width: int) -> int | None:
-    """The first line of a panel with the number being asked (`?`), else with `▶`."""
-    import io
-
-    from rich.console import Console
-
-    out = io.StringIO()
-    Console(file=out, width=max(width, 20), color_system=None).print(panel.content)
-    lines = out.getvalue().splitlines()
-    for mark in (panels.ASK_MARK, panels.ROW_MARK):
-        for number, line in enumerate(lines):
-            if mark in line:
-                return number
-    return None

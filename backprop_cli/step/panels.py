@@ -316,3 +316,30 @@ def status_view(model: StepModel, at: int, predict: bool, asking: bool) -> Text:
         keys = "→ next · ← back · Home/End · p predict · ? hint · q quit"
     text.append(" " + keys)
     return text
+
+
+def prerender(renderable: RenderableType, width: int) -> tuple[Text, int | None]:
+    """The panel drawn once at `width`: its lines as Text, and the first line with the
+    number being asked (`?`), else the marked row (`▶`), for the app to scroll to.
+
+    Drawing a Rich table costs about a millisecond a row; drawing it here once, not
+    once to show and again to find the row, halves each key press.
+    """
+    from rich.console import Console
+
+    console = Console(width=width, color_system="truecolor", legacy_windows=False)
+    lines = console.render_lines(renderable, console.options, pad=False)
+    text = Text(no_wrap=True, overflow="crop", end="")
+    plain: list[str] = []
+    for number, line in enumerate(lines):
+        if number:
+            text.append("\n")
+        for segment in line:
+            if not segment.control:
+                text.append(segment.text, segment.style)
+        plain.append("".join(segment.text for segment in line))
+    for mark in (ASK_MARK, ROW_MARK):
+        for number, words in enumerate(plain):
+            if mark in words:
+                return text, number
+    return text, None
