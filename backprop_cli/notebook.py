@@ -10,7 +10,7 @@
 
 Both return the `TraceResult` (so `t = %backprop …` keeps it), which shows itself
 as the circuit, the tables and the checks. `--explain`, `--fuse`, `--digits`,
-`--decimals`, `--output` and `--no-check` work as on the command line.
+`--decimals`, `--result` and `--no-check` work as on the command line.
 
 A cell is untrusted text like any other input: the line is split with shlex (quotes
 as in a shell), values are read by the command line's own reader
@@ -33,7 +33,7 @@ from backprop_cli.errors import InputError
 
 OPTIONS = (
     "the options are --explain, --fuse sigmoid|all, --digits N (1-17), --decimals N (0-10), "
-    "--output NAME and --no-check"
+    "--result NAME and --no-check"
 )
 USAGE = f"""\
 %backprop EXPR NAME=VALUE … [options]     trace an expression
@@ -44,7 +44,8 @@ example: %backprop "(x + y) * z" x=-2 y=5 z=-4 --explain"""
 # `name=value` (not `==`): a value. A name is what Python calls an identifier.
 BINDING = re.compile(r"^[^\W\d]\w*=(?!=)")
 FLAGS = ("--explain", "--no-check", "--check", "--help", "-h")
-VALUED = ("--fuse", "--digits", "--decimals", "--output")
+# --output: the command line's old name for --result, still read here (no file to clash with)
+VALUED = ("--fuse", "--digits", "--decimals", "--result", "--output")
 FUSES: dict[str, Literal["sigmoid", "all"]] = {"sigmoid": "sigmoid", "all": "all"}
 
 
@@ -172,7 +173,7 @@ def backprop_magic(line: str, cell: str | None = None) -> TraceResult | None:
     """Trace an expression (%backprop EXPR NAME=VALUE …) or a staged program (%%backprop).
 
     %backprop "(x + y) * z" x=-2 y=5 z=-4 --explain
-    Options: --explain, --fuse sigmoid|all, --digits N, --decimals N, --output NAME,
+    Options: --explain, --fuse sigmoid|all, --digits N, --decimals N, --result NAME,
     --no-check. %backprop --help says more.
     """
     return run(line, cell)
