@@ -179,9 +179,3 @@ def test_code_command_errors(runner) -> None:
     assert "give a value for y" in result.stderr
     result = runner.invoke(app, ["code"])
     assert result.exit_code == 2 and "backprop code" in result.stderr
-
-
-def test_code_refuses_vectors_with_a_message(runner) -> None:
-    result = runner.invoke(app, ["code", "f = sum(W @ x)", "W=[[1,2],[3,4]]", "x=[1,1]"])
-    assert result.exit_code == 2
-    assert "W, x are vectors or matrices" in result.stderr and "backprop trace" in result.stderr

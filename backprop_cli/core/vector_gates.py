@@ -28,6 +28,13 @@ class VectorGate(Gate):
         """The output's shape, or an InputError naming the shapes that do not fit."""
         raise NotImplementedError
 
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        """The backward rule as numpy source (`backprop code`), in the notes' style
+        (`dW = dD.dot(X.T)`): one expression per input, in the names given."""
+        raise NotImplementedError
+
 
 class MatMul(VectorGate):
     name, arity = "matmul", 2
@@ -93,6 +100,18 @@ class MatMul(VectorGate):
             return (("transpose", (a2 @ d2).reshape(b.shape)),)
         return (("transpose", (a2.T @ d2).T),)
 
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        a, b = xs
+        if len(shapes[0]) == 2 and len(shapes[1]) == 2:  # the notes: dW = dD.dot(X.T)
+            return (f"{dout}.dot({b}.T)", f"{a}.T.dot({dout})")
+        if len(shapes[0]) == 2:  # W @ x with x a vector: dW is an outer product
+            return (f"np.outer({dout}, {b})", f"{a}.T.dot({dout})")
+        if len(shapes[1]) == 2:  # x @ W with x a vector
+            return (f"{dout}.dot({b}.T)", f"np.outer({a}, {dout})")
+        return (f"{dout} * {b}", f"{dout} * {a}")  # two vectors: a number
+
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"d{out} @ {atom_t(xs[1])}", f"{atom_t(xs[0])} @ d{out}")
 
@@ -125,6 +144,11 @@ class Transpose(VectorGate):
         import numpy as np
 
         return (np.transpose(upstream),)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"{dout}.T",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"(d{out})ᵀ",)
@@ -185,6 +209,12 @@ class Sum(_Reduce):
     ) -> tuple[Any, ...]:
         return (self.spread(upstream, xs[0]),)
 
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        spread = dout if self.axis is None else f"np.expand_dims({dout}, {self.axis})"
+        return (f"np.ones_like({xs[0]}) * {spread}",)
+
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1 (d{out} copied to every entry)",)
 
@@ -202,6 +232,14 @@ class Mean(_Reduce):
         self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
     ) -> tuple[Any, ...]:
         return (self.spread(upstream, xs[0]) / self.count(xs[0]),)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        if self.axis is None:
+            return (f"np.ones_like({xs[0]}) * {dout} / {xs[0]}.size",)
+        spread = f"np.expand_dims({dout}, {self.axis})"
+        return (f"np.ones_like({xs[0]}) * {spread} / {xs[0]}.shape[{self.axis}]",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1/n (d{out}/n to every entry)",)
@@ -226,6 +264,11 @@ class Dot(VectorGate):
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (xs[1], xs[0])
 
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"{xs[1]} * {dout}", f"{xs[0]} * {dout}")
+
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (xs[1], xs[0])
 
@@ -247,6 +290,11 @@ class Norm2(VectorGate):
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (2 * xs[0],)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"2 * {xs[0]} * {dout}",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"2·{xs[0]}",)
@@ -292,6 +340,11 @@ class Softmax(VectorGate):
 
         return (out * (upstream - np.sum(upstream * out, axis=-1, keepdims=True)),)
 
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"{out} * ({dout} - np.sum({dout} * {out}, axis=-1, keepdims=True))",)
+
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"{out} ⊙ (d{out} − Σ d{out}⊙{out})",)
 
@@ -318,6 +371,11 @@ class LogSoftmax(VectorGate):
 
         up = np.asarray(upstream)
         return (up - _softmax(np, xs[0]) * np.sum(up, axis=-1, keepdims=True),)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"{dout} - np.exp({out}) * np.sum({dout}, axis=-1, keepdims=True)",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"d{out} − softmax({xs[0]})·Σ d{out}",)
@@ -356,6 +414,13 @@ class CrossEntropy(VectorGate):
         probabilities = _softmax(k.np, xs[0])
         probabilities[self.label] -= 1.0
         return (probabilities,)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        s = xs[0]  # the notes' dscores: the probabilities, minus 1 at the label
+        probs = f"np.exp({s} - np.max({s})) / np.sum(np.exp({s} - np.max({s})))"
+        return (f"({probs} - np.eye({s}.shape[0])[{self.label}]) * {dout}",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"softmax({xs[0]}) − onehot({self.label})",)
@@ -412,6 +477,17 @@ class Extreme(VectorGate):
         if self.axis is not None:
             up = np.expand_dims(up, self.axis)
         return (local[0] * up,)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        x, pick = xs[0], "np.max" if self.largest else "np.min"
+        if self.axis is None:  # the whole gradient to the winner, split in a tie
+            wins = f"({x} == {pick}({x}))"
+            return (f"{wins} / np.sum({wins}) * {dout}",)
+        wins = f"({x} == {pick}({x}, axis={self.axis}, keepdims=True))"
+        share = f"{wins} / np.sum({wins}, axis={self.axis}, keepdims=True)"
+        return (f"{share} * np.expand_dims({dout}, {self.axis})",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         word = "largest" if self.largest else "smallest"
@@ -503,6 +579,11 @@ class Index(VectorGate):
         gradient = np.zeros(np.shape(xs[0]))
         gradient[self.index] = upstream
         return (gradient,)
+
+    def code_chain(
+        self, xs: Sequence[str], shapes: Sequence[Shape], out: str, dout: str
+    ) -> tuple[str, ...]:
+        return (f"onehot({xs[0]}.shape, {self.index}, {dout})",)
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"onehot({', '.join(str(i) for i in self.index)})",)

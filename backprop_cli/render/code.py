@@ -20,6 +20,7 @@ import keyword
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Graph
@@ -31,7 +32,9 @@ CONDITIONAL, SUM, PRODUCT, UNARY, ATOM = range(-1, 4)
 
 # Names the generated code itself uses; a circuit variable with one of these names
 # is renamed in the code (math_, print_).
-RESERVED = frozenset({"math", "print", "float", "max", "min", "abs", "len", "sum"})
+RESERVED = frozenset(
+    {"math", "np", "print", "float", "max", "min", "abs", "len", "sum", "sum_to", "onehot"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class Src:
 
     def __neg__(self) -> Src:
         return Src(f"-{self.wrap(UNARY)}", UNARY)
+
+    def __getitem__(self, index: object) -> Src:
+        items = index if isinstance(index, tuple) else (index,)
+        return Src(f"{self.wrap(ATOM)}[{', '.join(str(i) for i in items)}]")
 
 
 def number(c: float) -> Src:
@@ -175,6 +182,214 @@ class SourceMath:
         )
 
 
+class _NumpyNames:
+    """`k.np.matmul(a, b)` in a vector gate's forward rule, written as numpy source."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name == "asarray":  # the values are arrays already
+            return lambda x, **_: lift(x)
+        if name == "matmul":  # the notes write D = W.dot(X)
+            return lambda a, b: Src(f"{lift(a).wrap(ATOM)}.dot({lift(b).text})")
+
+        def write(*args: object, **keywords: object) -> Src:
+            parts = [lift(a).text for a in args]
+            parts += [f"{k}={v!r}" for k, v in keywords.items() if v is not None]
+            return Src(f"np.{name}({', '.join(parts)})")
+
+        return write
+
+
+class NumpySourceMath:
+    """The gates' math kit for arrays, writing numpy source (`backprop code` on vectors):
+    the same forms as `gates.NumpyMath`, so the code computes what the engine computes."""
+
+    np = _NumpyNames()
+
+    @staticmethod
+    def const(c: float) -> Src:
+        return number(c)
+
+    @staticmethod
+    def exp(x: Src) -> Src:
+        return call("np.exp", x)
+
+    @staticmethod
+    def log(x: Src) -> Src:
+        return call("np.log", x)
+
+    @staticmethod
+    def sqrt(x: Src) -> Src:
+        return call("np.sqrt", x)
+
+    @staticmethod
+    def sin(x: Src) -> Src:
+        return call("np.sin", x)
+
+    @staticmethod
+    def cos(x: Src) -> Src:
+        return call("np.cos", x)
+
+    @staticmethod
+    def tanh(x: Src) -> Src:
+        return call("np.tanh", x)
+
+    @staticmethod
+    def sigmoid(x: Src) -> Src:
+        z = f"np.exp(-np.abs({x.text}))"  # never overflows, as NumpyMath.sigmoid
+        return Src(f"np.where({x.text} >= 0, 1.0 / (1.0 + {z}), {z} / (1.0 + {z}))")
+
+    @staticmethod
+    def power(a: Src, b: Src) -> Src:
+        return call("np.power", a, b)
+
+    @staticmethod
+    def relu(x: Src) -> Src:
+        return Src(f"np.where({x.text} > 0, {x.text}, 0.0)")
+
+    @staticmethod
+    def step(x: Src) -> Src:
+        return Src(f"np.where({x.text} > 0, 1.0, 0.0)")
+
+    @staticmethod
+    def sign(x: Src) -> Src:
+        return call("np.sign", x)
+
+    @staticmethod
+    def abs(x: Src) -> Src:
+        return call("np.abs", x)
+
+    @staticmethod
+    def pick(xs: Sequence[Src], largest: bool) -> Src:
+        best = xs[0]
+        for x in xs[1:]:
+            best = call("np.maximum" if largest else "np.minimum", best, x)
+        return best
+
+    @staticmethod
+    def routes(xs: Sequence[Src], largest: bool) -> tuple[Src, ...]:
+        best = NumpySourceMath.pick(xs, largest).text
+        ties = " + ".join(f"({x.text} == {best})" for x in xs)
+        return tuple(Src(f"({x.text} == {best}) / ({ties})", PRODUCT) for x in xs)
+
+
+# Helpers the numpy code defines when it needs them (our own text, never the user's).
+_SUM_TO = '''def sum_to(gradient, shape):
+    """A gradient summed back to the shape of a value numpy broadcast (used once per row)."""
+    gradient = np.asarray(gradient)
+    while gradient.ndim > len(shape):
+        gradient = gradient.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and gradient.shape[axis] != 1:
+            gradient = gradient.sum(axis=axis, keepdims=True)
+    return gradient
+'''
+_ONEHOT = '''def onehot(shape, index, value):
+    """Zeros of `shape` with `value` at `index`: where the gradient of w[0] goes."""
+    gradient = np.zeros(shape)
+    gradient[index] = value
+    return gradient
+'''
+
+
+def _array_text(value: Any) -> str:
+    """An input's value as numpy source that reads back to the same floats."""
+    import numpy as np
+
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return number(float(array)).text
+
+    def rows(a: Any) -> str:
+        if a.ndim == 1:
+            return "[" + ", ".join(number(float(v)).text for v in a) + "]"
+        return "[" + ", ".join(rows(r) for r in a) + "]"
+
+    return f"np.array({rows(array)})"
+
+
+def to_numpy(trace: Trace) -> str:
+    """Runnable numpy code for a circuit of vectors and matrices, in the notes' style:
+    forward values cached, then `dW = dD.dot(X.T)`, `+=` at forks."""
+    graph = trace.graph
+    names = _identifiers(graph)
+    grads = _gradient_names(names)
+    kit = NumpySourceMath()
+    shapes = [trace.shape(i) for i in range(len(graph.nodes))]
+
+    def operand(j: int) -> Src:
+        node = graph.nodes[j]
+        if node.kind == "const":
+            assert node.value is not None
+            return number(node.value)
+        return Src(names[j])
+
+    out = graph.output
+    body = ["# inputs"]
+    for name in trace.bindings:
+        index = graph.inputs[name]
+        body.append(f"{names[index]} = {_array_text(trace.bindings[name])}")
+
+    body += ["", "# forward pass (each stage cached in a variable for the backward pass)"]
+    for node in graph.gate_nodes:
+        assert node.gate is not None
+        value = node.gate.forward(kit, [operand(j) for j in node.inputs])
+        body.append(f"{names[node.index]} = {lift(value).text}")
+
+    body += ["", "# backward pass: each gate's rule on its upstream gradient, += at forks"]
+    seed = "np.ones_like(" + names[out] + ")" if shapes[out] else "1.0"
+    body.append(f"{grads[out]} = {seed}")
+    assigned = {out}
+    helpers: set[str] = set()
+    for node in reversed(graph.gate_nodes):
+        gate = node.gate
+        assert gate is not None
+        xs = [operand(j) for j in node.inputs]
+        dout = grads[node.index]
+        body.append(f"# backprop {names[node.index]} = {gate.computes([x.text for x in xs])}")
+        if gate.elementwise:
+            local = gate.local(kit, xs, Src(names[node.index]))
+            sent = []
+            for j, factor in zip(node.inputs, local, strict=True):
+                text = f"{lift(factor).wrap(PRODUCT)} * {dout}"
+                if shapes[j] != shapes[node.index]:  # broadcast forward: summed back
+                    helpers.add(_SUM_TO)
+                    text = f"sum_to({text}, {names.get(j, 'x')}.shape)"
+                sent.append(text)
+        else:
+            vector_shapes = [shapes[j] for j in node.inputs]
+            sent = list(
+                gate.code_chain([x.text for x in xs], vector_shapes, names[node.index], dout)  # type: ignore[attr-defined]
+            )
+            if "onehot(" in "".join(sent):
+                helpers.add(_ONEHOT)
+        for j, text in zip(node.inputs, sent, strict=True):
+            if graph.nodes[j].kind == "const":
+                continue  # a constant needs no gradient
+            op = "+=" if j in assigned else "="
+            assigned.add(j)
+            body.append(f"{grads[j]} {op} {text}")
+
+    body += ["", "# the value and the gradients on the inputs"]
+    body.append(f'print("{names[out]} =", {names[out]})')
+    for name in trace.bindings:
+        index = graph.inputs[name]
+        body.append(f'print("d{names[out]}/d{names[index]} =", {grads[index]})')
+    head = [
+        f'"""Backpropagation through the circuit for {names[out]}, staged as in the notes."""',
+        "",
+        "import numpy as np",
+        "",
+    ]
+    chosen = [helper for helper in (_SUM_TO, _ONEHOT) if helper in helpers]
+    for helper in chosen:  # two blank lines around a function, as PEP 8 has it
+        head += ["", helper.rstrip(), ""]
+    if chosen:
+        head.append("")
+    return "\n".join([*head, *body]) + "\n"
+
+
 def _identifiers(graph: Graph) -> dict[int, str]:
     """A safe Python name for every input and step: the parser's names, checked again."""
     taken: set[str] = set(RESERVED)
@@ -219,17 +434,8 @@ def to_python(trace: Trace) -> str:
             + " ".join(f"{name}=1" for name in missing)
             + ")"
         )
-    arrays = [name for name, value in trace.bindings.items() if hasattr(value, "ndim")]
-    if arrays:
-        which = (
-            f"{arrays[0]} is a vector or matrix"
-            if len(arrays) == 1
-            else (f"{', '.join(arrays)} are vectors or matrices")
-        )
-        raise InputError(
-            f"backprop code writes circuits of plain numbers, and {which}; "
-            "trace it with  backprop trace  instead"
-        )
+    if trace.kind == "arrays":  # vectors and matrices: numpy, in the notes' style
+        return to_numpy(trace)
     names = _identifiers(graph)
     grads = _gradient_names(names)
     kit = SourceMath()
