@@ -19,7 +19,7 @@ class _Reader(HTMLParser):
         self.in_tooltip = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "h2":
+        if tag == "h2" or (tag == "p" and ("class", "bp-h2") in attrs):
             self.in_title, self.title = True, ""
         elif tag == "table":
             self.rows = []
@@ -33,7 +33,7 @@ class _Reader(HTMLParser):
             self.in_tooltip = True
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "h2":
+        if tag in ("h2", "p"):
             self.in_title = False
         elif tag == "table" and self.rows is not None:
             self.tables[self.title] = [row for row in self.rows if row]

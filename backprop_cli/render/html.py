@@ -318,13 +318,13 @@ def step_texts(trace: Trace, digits: int, steps: Reveal) -> list[str]:
             continue
         upstream = _one_line(show(trace.grads[node.index], digits))
         formulas = node.gate.formulas(refs, node.ref)
-        sends = "; ".join(
-            f"to {ref}: local {formulas[i]} = "
-            f"{_one_line(show(trace.locals[node.index][i], digits))}, so {upstream} × "
-            f"{_one_line(show(trace.locals[node.index][i], digits))} = "
-            f"{_one_line(show(trace.products[node.index][i], digits))}"
-            for i, ref in enumerate(refs)
-        )
+        parts = []
+        for i, ref in enumerate(refs):
+            local = _one_line(show(trace.locals[node.index][i], digits))
+            product = _one_line(show(trace.products[node.index][i], digits))
+            rule = local if formulas[i] == local else f"{formulas[i]} = {local}"
+            parts.append(f"to {ref}: local {rule}, so {upstream} × {local} = {product}")
+        sends = "; ".join(parts)
         texts.append(
             f"Backward {step.number - n}/{n}: {node.ref} ({node.gate.name}) receives "
             f"upstream {upstream}; {sends}"
@@ -379,8 +379,8 @@ def body(
 # that carry meaning are also written inline where a frontend strips <style>.
 FRAGMENT_CSS = """
 .bp-trace { font-family: system-ui, sans-serif; line-height: 1.4; }
-.bp-trace h1 { font-size: 1.15em; margin: .2em 0; }
-.bp-trace h2 { font-size: 1em; margin: 1em 0 .3em; }
+.bp-trace h1, .bp-trace .bp-h1 { font-size: 1.15em; font-weight: bold; margin: .2em 0; }
+.bp-trace h2, .bp-trace .bp-h2 { font-size: 1em; font-weight: bold; margin: 1em 0 .3em; }
 .bp-trace .bp-scroll { overflow-x: auto; max-width: 100%; }
 .bp-trace table { border-collapse: collapse; margin: 0; }
 .bp-trace th, .bp-trace td { padding: 2px 10px; text-align: left; vertical-align: top;
@@ -403,7 +403,12 @@ def fragment(
     explain: bool = False,
     example: str = "",
 ) -> str:
-    """The trace as one `<div>` for a notebook cell: no script, styles scoped to it."""
+    """The trace as one `<div>` for a notebook cell: no script, styles scoped to it.
+
+    Titles are bold paragraphs, not headings: JupyterLab lists the headings of
+    outputs in its table of contents and gives each an anchor, and a notebook of ten
+    traces would fill it with "Forward pass".
+    """
     inner = body(
         trace,
         checks,
@@ -415,6 +420,9 @@ def fragment(
         more="t.as_dict() has them all",
         with_steps=False,
     )
+    for level in ("1", "2"):  # our own tags: user text is escaped, so never matches
+        inner = inner.replace(f"<h{level}>", f'<p class="bp-h{level}">')
+        inner = inner.replace(f"</h{level}>", "</p>")
     return f'<div class="bp-trace">\n<style>{FRAGMENT_CSS}</style>\n{inner}\n</div>\n'
 
 
