@@ -198,3 +198,16 @@ def test_the_readme_page_commands_run(runner: CliRunner, tmp_path: Path, monkeyp
         assert written.suffix == ".html"
         page = written.read_text(encoding="utf-8")
         assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Gradients" in page
+
+
+def test_controls_and_bidi_overrides_are_made_visible(runner: CliRunner, tmp_path: Path) -> None:
+    problems = tmp_path / "odd.toml"
+    problems.write_text(
+        '[[problem]]\nid = "odd"\ntitle = "sneaky \\u202egnp.exe\\u001b]0;pwned\\u0007"\n'
+        'hint = "bell\\u0007"\nexpression = "x * y"\nbindings = { x = 1, y = 2 }\n',
+        encoding="utf-8",
+    )
+    page = page_of(runner, "trace", "--problem", "odd", "--from", str(problems))
+    for raw in ("\u202e", "\x1b", "\x07"):
+        assert raw not in page
+    assert "\\u202e" in page and "␛" in page and "␇" in page

@@ -9,7 +9,8 @@ and the arrow keys step through the forward then the backward pass gate by gate
 (render/reveal.py says which step reveals each number).
 
 Every piece of user text (expressions, names, problem titles, hints) goes through
-`html.escape`; the script reads nothing but `data-at`/`data-focus` numbers we wrote.
+`core.text.shown` (controls visible) and `html.escape`; the script reads nothing but
+the `data-at`/`data-focus` numbers we wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from backprop_cli.checks import Check
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import shape_text, show
+from backprop_cli.core.text import shown
 from backprop_cli.render.reveal import Reveal, reveal
 from backprop_cli.render.svg import MAX_PICTURE_GATES, picture_size, to_svg
 from backprop_cli.render.table import (
@@ -53,7 +55,9 @@ class Heading:
 
 
 def e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """User text for HTML: controls and bidirectional overrides made visible first
+    (core/text.py: a title cannot reorder what the reader sees), then escaped."""
+    return html.escape(shown(str(text), lines=True), quote=True)
 
 
 def _one_line(text: str) -> str:

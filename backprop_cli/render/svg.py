@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed
+from backprop_cli.core.text import shown
 from backprop_cli.render.reveal import Reveal, reveal
 
 VALUE_COLOR = "#1a7f37"  # the terminal's green and red, dark enough on white
@@ -136,6 +137,11 @@ def _via_boxes(boxes: dict[int, Box], wires: list[WireLabel]) -> bool:
             wire.via.append(key)
             before, key = key, key - 1
     return True
+
+
+def _esc(text: str) -> str:
+    """Text for SVG: controls visible (core/text.py), then escaped."""
+    return html.escape(shown(text, lines=True), quote=True)
 
 
 def _cut(text: str) -> str:
@@ -309,7 +315,7 @@ def _text(x: float, y: float, spans: Sequence[Span], anchor: str = "start") -> s
             attrs = f' fill="{GRADIENT_COLOR}"'
         if span.at is not None:
             attrs += f' data-at="{span.at}"'
-        parts.append(f"<tspan{attrs}>{html.escape(span.text)}</tspan>")
+        parts.append(f"<tspan{attrs}>{_esc(span.text)}</tspan>")
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" xml:space="preserve">'
         + "".join(parts)
@@ -327,7 +333,7 @@ def _label(x: float, y: float, span: Span, above: bool) -> str:
     out = [
         f'<text x="{x:.1f}" y="{first + i * LINE_HEIGHT:.1f}" text-anchor="middle" '
         f'fill="{color}" stroke="white" stroke-width="4" paint-order="stroke"{at}>'
-        f"{html.escape(row)}</text>"
+        f"{_esc(row)}</text>"
         for i, row in enumerate(rows)
     ]
     return "".join(out)
@@ -381,7 +387,7 @@ def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
         # px): past that the page scrolls sideways instead.
         f'style="max-width:100%;height:auto;min-width:{MIN_SCALE * width:.0f}px" '
         f'font-family="{FONT}" font-size="{FONT_SIZE}" fill="{INK}">',
-        f"<title>{html.escape(title or 'The circuit, inputs on the left')}</title>",
+        f"<title>{_esc(title or 'The circuit, inputs on the left')}</title>",
         f'<rect width="{width:.0f}" height="{height:.0f}" fill="white"/>',
     ]
     # Wires first, so boxes sit on top of their ends.
@@ -412,7 +418,7 @@ def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
         rx = box.height / 2 if radius is None else radius
         focus = f' data-focus="{" ".join(map(str, box.focus))}"' if box.focus else ""
         parts.append(
-            f'<g class="bp-node"{focus}><title>{html.escape(box.tooltip)}</title>'
+            f'<g class="bp-node"{focus}><title>{_esc(box.tooltip)}</title>'
             f'<rect x="{box.x:.1f}" y="{box.y - box.height / 2:.1f}" width="{box.width:.1f}" '
             f'height="{box.height:.1f}" rx="{rx:.1f}" {fill} {stroke} stroke-width="1.3"/>'
         )
