@@ -82,13 +82,21 @@ def test_without_javascript_everything_is_shown(runner: CliRunner) -> None:
 
 def test_each_number_is_marked_with_the_step_that_reveals_it() -> None:
     t = trace_text("(x + y) * z", {"x": -2, "y": 5, "z": -4}).trace
-    steps = reveal.reveal(t)
+    marks = reveal.gate_by_gate(t)
     # s1 = x + y runs first, f = s1 * z second; backward: f (step 3) then s1 (step 4).
     by_ref = {n.ref: n.index for n in t.graph.nodes}
-    assert steps.forward == {by_ref["s1"]: 1, by_ref["f"]: 2}
-    assert steps.backward == {by_ref["f"]: 3, by_ref["s1"]: 4}
+    assert marks.value == {by_ref["s1"]: 1, by_ref["f"]: 2}
+    assert marks.product == {(by_ref["f"], 0): 3, (by_ref["f"], 1): 3} | {
+        (by_ref["s1"], 0): 4,
+        (by_ref["s1"], 1): 4,
+    }
+    assert marks.focus == {by_ref["s1"]: [1, 4], by_ref["f"]: [2, 3]}
     # z's gradient is whole after f's step, x's and y's after s1's.
-    assert [steps.complete[by_ref[n]] for n in ("x", "y", "z")] == [4, 4, 3]
+    assert [marks.grad[by_ref[n]] for n in ("x", "y", "z")] == [4, 4, 3]
+    assert (
+        marks.texts[3] == "Backward 1/2: f (mul) receives upstream 1; to s1: local z = -4, "
+        "so 1 × -4 = -4; to z: local s1 = 3, so 1 × 3 = 3"
+    )
     page = html.page(t, [])
     grads = re.findall(r'<span class="bp-gradient" data-at="(\d)"><b>([^<]*)</b>', page)
     assert grads == [("4", "-4"), ("4", "-4"), ("3", "3")]
@@ -96,9 +104,9 @@ def test_each_number_is_marked_with_the_step_that_reveals_it() -> None:
 
 def test_a_fork_reveals_its_sum_after_the_last_share() -> None:
     t = trace_text("x * x + x", {"x": 3}).trace  # d/dx = 2x + 1 = 7
-    steps = reveal.reveal(t)
+    marks = reveal.gate_by_gate(t)
     x = t.graph.inputs["x"]
-    assert steps.complete[x] == steps.last
+    assert marks.grad[x] == marks.last
     forks = table(html.page(t, []), "Forks")
     assert forks[0]["value"] == "x" and forks[0]["sum"] == "7"
 
@@ -211,3 +219,10 @@ def test_controls_and_bidi_overrides_are_made_visible(runner: CliRunner, tmp_pat
     for raw in ("\u202e", "\x1b", "\x07"):
         assert raw not in page
     assert "\\u202e" in page and "␛" in page and "␇" in page
+
+
+def test_the_notebook_fragment_has_no_step_through() -> None:
+    t = trace_text(NEURON, NEURON_VALUES).trace
+    fragment = html.fragment(t, [])
+    assert "data-at" not in fragment and "data-focus" not in fragment
+    assert "<script" not in fragment and "<h1" not in fragment and "<h2" not in fragment

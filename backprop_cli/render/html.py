@@ -6,7 +6,7 @@ the browser, and lets run only the one script whose hash it carries). It shows t
 circuit (render/svg.py), the steps in words, the tables, the checks and, with
 `--explain`, the sentences. Without JavaScript everything is shown; with it, buttons
 and the arrow keys step through the forward then the backward pass gate by gate
-(render/reveal.py says which step reveals each number).
+(render/reveal.py: `Marks`, which step reveals each number).
 
 Every piece of user text (expressions, names, problem titles, hints) goes through
 `core.text.shown` (controls visible) and `html.escape`; the script reads nothing but
@@ -26,7 +26,7 @@ from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import shape_text, show
 from backprop_cli.core.text import shown
-from backprop_cli.render.reveal import Reveal, reveal
+from backprop_cli.render.reveal import Marks, gate_by_gate
 from backprop_cli.render.svg import MAX_PICTURE_GATES, picture_size, to_svg
 from backprop_cli.render.table import (
     CHECK_MARKS,
@@ -64,17 +64,27 @@ def _one_line(text: str) -> str:
     return text.replace("\n", " ")
 
 
-def _at(step: int | None, focus: int | None = None) -> str:
+def _at(step: int | None, focus: Sequence[int] = ()) -> str:
+    """The step that reveals an element, and the steps at which it is the one at work
+    (none of either without a step-through)."""
     attrs = f' data-at="{step}"' if step is not None else ""
-    if focus is not None:
-        attrs += f' data-focus="{focus}"'
+    if focus:
+        attrs += f' data-focus="{" ".join(map(str, focus))}"'
     return attrs
+
+
+def _when(marks: Marks | None, table: str, key: object) -> int | None:
+    """The step of `key` in one of the marks' tables (None: no step-through)."""
+    if marks is None:
+        return None
+    found: int | None = getattr(marks, table).get(key)
+    return found
 
 
 # --------------------------------------------------------------------------- pieces
 
 
-def header(trace: Trace, digits: int, steps: Reveal, heading: Heading | None) -> str:
+def header(trace: Trace, digits: int, marks: Marks | None, heading: Heading | None) -> str:
     program = trace.graph.program
     parts = []
     if heading is not None:
@@ -95,23 +105,25 @@ def header(trace: Trace, digits: int, steps: Reveal, heading: Heading | None) ->
             values += f", … ({len(trace.bindings):,} values in all)"
         parts.append(f"<p>at {values}</p>")
     out = trace.output
-    last_forward = steps.forward.get(out.index, 0)
+    value = e(_one_line(show(trace.value, digits)))
+    shows = _at(_when(marks, "value", out.index))
     parts.append(
         f'<p class="bp-result"><b>{e(out.ref)} = '
-        f'<span class="bp-value"{_at(last_forward)}>{e(_one_line(show(trace.value, digits)))}'
-        "</span></b></p>"
+        f'<span class="bp-value"{shows}>{value}</span></b></p>'
     )
     return "\n".join(parts)
 
 
-def picture(trace: Trace, decimals: int) -> str:
+def picture(trace: Trace, decimals: int, marks: Marks | None) -> str:
     gates = picture_size(trace)
     if gates > MAX_PICTURE_GATES:
         return (
             f'<p class="bp-note">The circuit has {gates:,} gates; pictures are drawn up to '
             f"{MAX_PICTURE_GATES} gates, so this one is left out (the tables show the steps).</p>"
         )
-    svg = to_svg(trace, decimals, title=f"The circuit of {trace.output.ref}, inputs on the left")
+    svg = to_svg(
+        trace, decimals, title=f"The circuit of {trace.output.ref}, inputs on the left", marks=marks
+    )
     return (
         f'<div class="bp-scroll">{svg}</div>\n<p class="bp-legend">Each wire carries its value '
         '(<span class="bp-value">green</span>, above) and the gradient flowing back along it '
@@ -144,7 +156,7 @@ def _elision(items: Sequence[object], what: str, columns: int, more: str) -> str
     )
 
 
-def forward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
+def forward_table(trace: Trace, digits: int, marks: Marks | None, more: str) -> str:
     arrays = trace.kind == "arrays"
     head = ["step", "gate", "computes", *(["shape"] if arrays else []), "value"]
     numeric = [len(head) - 1]
@@ -162,12 +174,12 @@ def forward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
             *([e(shape_text(trace.values[node.index]))] if arrays else []),
             f'<span class="bp-value">{e(show(forward_value(trace, node), digits))}</span>',
         ]
-        k = steps.forward[node.index]
-        rows.append(_row(cells, numeric, _at(k, k)))
+        focus = marks.focus.get(node.index, [])[:1] if marks else []
+        rows.append(_row(cells, numeric, _at(_when(marks, "value", node.index), focus)))
     return _table("Forward pass", head, rows, numeric)
 
 
-def backward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
+def backward_table(trace: Trace, digits: int, marks: Marks | None, more: str) -> str:
     arrays = trace.kind == "arrays"
     head = ["step", "gate", "upstream", "input", *(["shape"] if arrays else [])]
     head += ["local gradient", "local", "product"]
@@ -181,7 +193,7 @@ def backward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
         assert node.gate is not None
         refs = operand_refs(trace, node)
         formulas = node.gate.formulas(refs, node.ref)
-        k = steps.backward[node.index]
+        focus = marks.focus.get(node.index, [])[1:] if marks else []
         for position, ref in enumerate(refs):
             first = position == 0
             shape = [e(shape_text(trace.values[node.inputs[position]]))] if arrays else []
@@ -194,16 +206,18 @@ def backward_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
                 *shape,
                 f"<code>{e(formulas[position])}</code>",
                 e(show(trace.locals[node.index][position], digits)),
-                f'<span class="bp-gradient">'
+                f'<span class="bp-gradient"'
+                f"{_at(_when(marks, 'product', (node.index, position)))}>"
                 f"{e(show(trace.products[node.index][position], digits))}</span>",
             ]
-            rows.append(_row(cells, numeric, _at(k, k)))
+            shows = _when(marks, "local", (node.index, position))
+            rows.append(_row(cells, numeric, _at(shows, focus)))
     return _table(
         "Backward pass (output to inputs: upstream × local = product)", head, rows, numeric
     )
 
 
-def gradients_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
+def gradients_table(trace: Trace, digits: int, marks: Marks | None, more: str) -> str:
     arrays = trace.kind == "arrays"
     numbers = trace.kind != "symbols"
     head = ["input", *(["shape"] if arrays else []), *(["value"] if numbers else []), "gradient"]
@@ -222,13 +236,13 @@ def gradients_table(trace: Trace, digits: int, steps: Reveal, more: str) -> str:
             cells.append(f'<span class="bp-value">{e(show(trace.bindings[name], digits))}</span>')
         gradient = e(show(trace.gradients[name], digits))
         cells.append(
-            f'<span class="bp-gradient"{_at(steps.complete[index])}><b>{gradient}</b></span>'
+            f'<span class="bp-gradient"{_at(_when(marks, "grad", index))}><b>{gradient}</b></span>'
         )
         rows.append(_row(cells, numeric))
     return _table(f"Gradients (∂{trace.output.ref}/∂input)", head, rows, numeric)
 
 
-def forks_table(trace: Trace, digits: int, steps: Reveal) -> str:
+def forks_table(trace: Trace, digits: int, marks: Marks | None) -> str:
     forks = trace.graph.forks()
     if not forks:
         return ""
@@ -241,7 +255,11 @@ def forks_table(trace: Trace, digits: int, steps: Reveal) -> str:
         )
         total = f'<span class="bp-gradient">{e(show(trace.grads[index], digits))}</span>'
         rows.append(
-            _row([f"<b>{e(nodes[index].ref)}</b>", parts, total], [2], _at(steps.complete[index]))
+            _row(
+                [f"<b>{e(nodes[index].ref)}</b>", parts, total],
+                [2],
+                _at(_when(marks, "grad", index)),
+            )
         )
     return _table(
         "Forks: gradients add up where a value is used more than once",
@@ -260,7 +278,7 @@ def notes(trace: Trace, example: str) -> str:
     return f'<ul class="bp-notes">{items}</ul>'
 
 
-def checks_list(checks: Sequence[Check], steps: Reveal) -> str:
+def checks_list(checks: Sequence[Check], marks: Marks | None) -> str:
     if not checks:
         return ""
     items = []
@@ -271,25 +289,28 @@ def checks_list(checks: Sequence[Check], steps: Reveal) -> str:
             f'<li><span style="color:{color}" aria-hidden="true">{e(mark)}</span> '
             f"<b>{e(CHECK_TITLES[check.name])}</b>: {e(check.message)}</li>"
         )
-    return f'<h2>Checks</h2>\n<ul class="bp-checks"{_at(steps.last)}>{"".join(items)}</ul>'
+    shows = _at(marks.last if marks else None)
+    return f'<h2>Checks</h2>\n<ul class="bp-checks"{shows}>{"".join(items)}</ul>'
 
 
-def sentences(trace: Trace, decimals: int, steps: Reveal) -> str:
-    """--explain: the backward pass in words, each sentence revealed with its gate."""
+def sentences(trace: Trace, decimals: int, marks: Marks | None) -> str:
+    """--explain: the backward pass in words, each sentence revealed with its gate
+    (its first product), a fork's with its sum, the last with the last step."""
     from backprop_cli.render.explain import explain
 
     by_ref: dict[str, Node] = {node.ref: node for node in trace.graph.nodes}
-    n = len(trace.graph.gate_nodes)
-    at = n + 1
+    at: int | None = _when(marks, "grad", trace.output.index)
     rows = []
     for sentence in explain(trace, decimals):
         node = by_ref.get(sentence.step)
-        if sentence.kind == "result":
-            at = steps.last
-        elif node is not None and sentence.kind == "gate" and node.index in steps.backward:
-            at = max(at, steps.backward[node.index])
-        elif node is not None and sentence.kind == "fork":
-            at = max(at, steps.complete[node.index])
+        if marks is None:
+            pass
+        elif sentence.kind == "result":
+            at = marks.last
+        elif node is not None and sentence.kind == "gate" and (node.index, 0) in marks.product:
+            at = max(at or 0, marks.product[(node.index, 0)])
+        elif node is not None and sentence.kind == "fork" and node.index in marks.grad:
+            at = max(at or 0, marks.grad[node.index])
         rows.append(
             f'<tr class="bp-{e(sentence.kind)}"{_at(at)}><th>{e(sentence.step)}</th>'
             f"<td>{e(sentence.text)}</td></tr>\n"
@@ -301,45 +322,9 @@ def sentences(trace: Trace, decimals: int, steps: Reveal) -> str:
     )
 
 
-def step_texts(trace: Trace, digits: int, steps: Reveal) -> list[str]:
-    """One line per step, as the stepper says it."""
-    graph = trace.graph
-    n = len(graph.gate_nodes)
-    inputs = ", ".join(
-        f"{name} = {_one_line(show(value, digits))}" for name, value in trace.bindings.items()
-    )
-    texts = [f"The inputs: {inputs}." if inputs else "The inputs have no values: symbols."]
-    for step in steps.steps[1:]:
-        assert step.node is not None
-        node = graph.nodes[step.node]
-        assert node.gate is not None
-        refs = operand_refs(trace, node)
-        if step.direction == "forward":
-            value = _one_line(show(forward_value(trace, node), digits))
-            texts.append(
-                f"Forward {step.number}/{n}: {node.ref} = {node.gate.computes(refs)} = {value}"
-            )
-            continue
-        upstream = _one_line(show(trace.grads[node.index], digits))
-        formulas = node.gate.formulas(refs, node.ref)
-        parts = []
-        for i, ref in enumerate(refs):
-            local = _one_line(show(trace.locals[node.index][i], digits))
-            product = _one_line(show(trace.products[node.index][i], digits))
-            rule = local if formulas[i] == local else f"{formulas[i]} = {local}"
-            parts.append(f"to {ref}: local {rule}, so {upstream} × {local} = {product}")
-        sends = "; ".join(parts)
-        texts.append(
-            f"Backward {step.number - n}/{n}: {node.ref} ({node.gate.name}) receives "
-            f"upstream {upstream}; {sends}"
-        )
-    return texts
-
-
-def steps_list(trace: Trace, digits: int, steps: Reveal) -> str:
+def steps_list(marks: Marks) -> str:
     items = "".join(
-        f'<li{_at(k, k)} value="{k}">{e(text)}</li>\n'
-        for k, text in enumerate(step_texts(trace, digits, steps))
+        f'<li{_at(k, [k])} value="{k}">{e(text)}</li>\n' for k, text in enumerate(marks.texts)
     )
     return f'<h2>Step by step</h2>\n<ol class="bp-steps" start="0">\n{items}</ol>'
 
@@ -354,26 +339,26 @@ def body(
     example: str,
     heading: Heading | None,
     more: str,
-    with_steps: bool,
+    marks: Marks | None,
 ) -> str:
-    steps = reveal(trace)
+    """The sections; with `marks`, each number carries the step that reveals it."""
     parts = [
-        header(trace, digits, steps, heading),
+        header(trace, digits, marks, heading),
         "<h2>The circuit</h2>",
-        picture(trace, decimals),
+        picture(trace, decimals, marks),
     ]
-    if with_steps:
-        parts.append(steps_list(trace, digits, steps))
+    if marks is not None:
+        parts.append(steps_list(marks))
     parts += [
-        forward_table(trace, digits, steps, more),
-        backward_table(trace, digits, steps, more),
-        gradients_table(trace, digits, steps, more),
-        forks_table(trace, digits, steps),
+        forward_table(trace, digits, marks, more),
+        backward_table(trace, digits, marks, more),
+        gradients_table(trace, digits, marks, more),
+        forks_table(trace, digits, marks),
         notes(trace, example),
-        checks_list(checks, steps),
+        checks_list(checks, marks),
     ]
     if explain:
-        parts.append(sentences(trace, decimals, steps))
+        parts.append(sentences(trace, decimals, marks))
     return "\n".join(part for part in parts if part)
 
 
@@ -422,7 +407,7 @@ def fragment(
         example=example,
         heading=None,
         more="t.as_dict() has them all",
-        with_steps=False,
+        marks=None,
     )
     for level in ("1", "2"):  # our own tags: user text is escaped, so never matches
         inner = inner.replace(f"<h{level}>", f'<p class="bp-h{level}">')
@@ -561,7 +546,7 @@ def page(
         example=example,
         heading=heading,
         more="--json shows them all",
-        with_steps=stepping,
+        marks=gate_by_gate(trace, digits) if stepping else None,
     )
     program = trace.graph.program
     what = program.source.strip() if program.is_single_expression else f"{trace.output.ref}"

@@ -9,8 +9,8 @@ frontend strips `<style>`. Mermaid would need the frontend to render it (Jupyter
 The layout is the notes' figure: inputs on the left, the output on the right, each
 gate in the column after its latest input, each gate level with the average of its
 inputs. Each wire carries its value (green, above) and the gradient flowing back
-along it (red, below). Every number is marked with the step that reveals it
-(`data-at`, render/reveal.py), which the HTML page's step-through uses.
+along it (red, below). For the HTML page's step-through, every number can carry
+the step that reveals it (`data-at`, from render/reveal.py's `Marks`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import html
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed
 from backprop_cli.core.text import shown
-from backprop_cli.render.reveal import Reveal, reveal
+from backprop_cli.render.reveal import Marks
 
 VALUE_COLOR = "#1a7f37"  # the terminal's green and red, dark enough on white
 GRADIENT_COLOR = "#cf222e"
@@ -165,8 +166,16 @@ def _value_lines(prefix: str, text: str, role: str, at: int | None) -> list[list
     return out
 
 
-def _boxes(trace: Trace, steps: Reveal, decimals: int) -> tuple[dict[int, Box], list[WireLabel]]:
+def _boxes(
+    trace: Trace, marks: Marks | None, decimals: int
+) -> tuple[dict[int, Box], list[WireLabel]]:
     graph = trace.graph
+
+    m = marks if marks is not None else Marks([], {}, {}, {}, {})
+
+    def at(table: dict[Any, int], key: Any) -> int | None:  # None: no step-through
+        return table.get(key) if marks is not None else None
+
     boxes: dict[int, Box] = {}
     wires: list[WireLabel] = []
     for node in graph.nodes:
@@ -183,22 +192,21 @@ def _boxes(trace: Trace, steps: Reveal, decimals: int) -> tuple[dict[int, Box], 
                     lines[0][0] = Span(node.ref, "title")
                     lines[0].insert(1, Span(" = ", "plain"))
                 gradient = fixed(trace.grads[node.index], decimals)
-                lines += _value_lines("∂ ", gradient, "gradient", steps.complete[node.index])
+                lines += _value_lines("∂ ", gradient, "gradient", at(m.grad, node.index))
             else:
                 lines = [[Span(node.ref, "title")]]
                 if value != node.ref:
                     lines = _value_lines(f"{node.ref} = ", value, "value", None)
             boxes[node.index] = Box(node.index, node.kind, lines, tooltip=node.ref)
             continue
-        forward = steps.forward[node.index]
         lines = [[Span(node.gate.name, "title")]]
-        lines += _value_lines(f"{node.ref} = ", value, "value", forward)
+        lines += _value_lines(f"{node.ref} = ", value, "value", at(m.value, node.index))
         boxes[node.index] = Box(
             node.index,
             "gate",
             lines,
             tooltip=f"{node.ref} = {value}",
-            focus=(forward, steps.backward[node.index]),
+            focus=tuple(m.focus.get(node.index, ())),
             inputs=node.inputs,
         )
         for position, j in enumerate(node.inputs):
@@ -207,24 +215,35 @@ def _boxes(trace: Trace, steps: Reveal, decimals: int) -> tuple[dict[int, Box], 
                     j,
                     node.index,
                     position,
-                    Span(fixed(trace.values[j], decimals), "value", steps.value_at(j)),
+                    Span(
+                        fixed(trace.values[j], decimals),
+                        "value",
+                        at(m.value, j),
+                    ),
                     Span(
                         fixed(trace.products[node.index][position], decimals),
                         "gradient",
-                        steps.backward[node.index],
+                        at(m.product, (node.index, position)),
                     ),
                 )
             )
     out = trace.output
-    start = steps.backward.get(out.index, 0)
     boxes[-1] = Box(-1, "output", [[Span(out.ref, "title")]], tooltip=out.ref, inputs=(out.index,))
     wires.append(
         WireLabel(
             out.index,
             -1,
             0,
-            Span(fixed(trace.values[out.index], decimals), "value", steps.value_at(out.index)),
-            Span(fixed(trace.grads[out.index], decimals), "gradient", start),
+            Span(
+                fixed(trace.values[out.index], decimals),
+                "value",
+                at(m.value, out.index),
+            ),
+            Span(
+                fixed(trace.grads[out.index], decimals),
+                "gradient",
+                at(m.grad, out.index),
+            ),
         )
     )
     return boxes, wires
@@ -351,10 +370,13 @@ def picture_size(trace: Trace) -> int:
     return len(trace.graph.gate_nodes)
 
 
-def to_svg(trace: Trace, decimals: int = 2, title: str = "") -> str:
-    """The circuit as one `<svg>` element (no XML declaration: it goes inline in HTML)."""
-    steps = reveal(trace)
-    boxes, wires = _boxes(trace, steps, decimals)
+def to_svg(trace: Trace, decimals: int = 2, title: str = "", marks: Marks | None = None) -> str:
+    """The circuit as one `<svg>` element (no XML declaration: it goes inline in HTML).
+
+    With `marks` (render/reveal.py) every number carries the step that reveals it
+    (`data-at`) and every gate the steps at which it works (`data-focus`).
+    """
+    boxes, wires = _boxes(trace, marks, decimals)
     for wire in wires:
         target = boxes[wire.target]
         target.port_gap = max(target.port_gap, wire.rows * LINE_HEIGHT + 8)
