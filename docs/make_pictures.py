@@ -56,12 +56,12 @@ def main() -> None:
         )
         notebook = notebook_html(work)
         with Browser(browser_path) as b:
-            # The page, stepped to the backward pass at the exp gate (step 11 of 16).
+            # The page, stepped to the backward pass: the product the exp gate sends back.
             b.resize(1100, 760)
-            b.open(page.as_uri() + "#step=11")
+            b.open(page.as_uri() + "#step=15")
             b.screenshot(HERE / "page.png", full_page=False)
             b.resize(390, 760, mobile=True)
-            b.open(page.as_uri() + "#step=11")
+            b.open(page.as_uri() + "#step=15")
             b.screenshot(HERE / "page-phone.png", full_page=False)
             # The notebook: the first cell and its output, as JupyterLab draws it.
             b.resize(1100, 900)

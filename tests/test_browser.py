@@ -1,6 +1,7 @@
 """The page to share, in a real browser: headless chromium steps through the notes'
 neuron with the arrow keys and the buttons, and what it reveals at each step is
-compared with the trace; without JavaScript everything shows; on a phone-sized
+compared with the step model (render/steps.py, which `backprop step` walks) and the
+numbers with the trace; without JavaScript everything shows; on a phone-sized
 screen nothing sticks out sideways. Skipped where no chromium is installed (CI
 installs Debian's, .ci/run).
 
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 from backprop_cli.cli import app
 from backprop_cli.core.numbers import show
 from backprop_cli.pipeline import trace_text
+from backprop_cli.render.steps import build_steps
 
 BROWSER = find_browser()
 pytestmark = pytest.mark.skipif(
@@ -40,10 +42,12 @@ READ = """(() => {
     const table = h.nextElementSibling.querySelector("table");
     const head = [...table.querySelectorAll("thead th")].map(th => th.textContent);
     return [...table.querySelectorAll("tbody tr")].map(tr => {
-      const row = {shown: shown(tr)};
-      [...tr.children].forEach((td, i) => { row[head[i]] = td.textContent; });
-      const grad = tr.querySelector("[data-at]");
-      if (grad && grad !== tr) { row.gradient_shown = shown(grad); }
+      const row = {shown: shown(tr), now: tr.classList.contains("bp-now")};
+      [...tr.children].forEach((td, i) => {
+        row[head[i]] = td.textContent;
+        // A cell's own number may show later than its row (a product after its local).
+        row[head[i] + " shown"] = shown(tr) && [...td.querySelectorAll("[data-at]")].every(shown);
+      });
       return row;
     });
   };
@@ -52,6 +56,8 @@ READ = """(() => {
       [...t.querySelectorAll("tspan")].filter(shown).map(s => s.textContent).join("")),
     now: g.classList.contains("bp-now"),
   }));
+  const wires = [...document.querySelectorAll("svg.bp-circuit > text")].filter(shown)
+    .map(t => t.textContent);
   return {
     step: document.documentElement.getAttribute("data-step"),
     js: document.documentElement.classList.contains("bp-js"),
@@ -62,6 +68,7 @@ READ = """(() => {
     gradients: rows("Gradients"),
     checks: shown(document.querySelector(".bp-checks")),
     boxes: boxes,
+    wires: wires,
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
   };
 })()"""
@@ -92,63 +99,75 @@ def keep(browser: Browser, name: str) -> None:
         browser.screenshot(Path(where) / name)
 
 
-def test_stepping_reveals_the_trace_gate_by_gate(browser: Browser, neuron_page: Path) -> None:
+def test_stepping_shows_what_the_step_model_says(browser: Browser, neuron_page: Path) -> None:
+    """Every step, in the browser, against the step model (render/steps.py) and the
+    trace: which rows and numbers show, which box is at work, and the numbers."""
     trace = trace_text(NEURON, NEURON_VALUES).trace
+    model = build_steps(trace)
+    nodes = trace.graph.nodes
     gates = trace.graph.gate_nodes
-    n = len(gates)
+    slots = [(n.index, p) for n in reversed(gates) for p in range(len(n.inputs))]
+    inputs = list(trace.graph.inputs.values())
     browser.resize(1280, 900)
     browser.open(neuron_page.as_uri())
-    seen = browser.evaluate(READ)
-    assert seen["js"] and seen["stepper"] and seen["step"] == "0"
-    assert seen["status"].startswith(f"Step 0 of {2 * n}. The inputs: w0 = 2, x0 = -1")
-    assert not any(row["shown"] for row in seen["forward"])
-    assert not any(row["gradient_shown"] for row in seen["gradients"])
-    # The forward pass, one gate per → key: its row appears with its value, the
-    # rows after it stay hidden, and its box in the picture is the one lit.
-    for k, node in enumerate(gates, start=1):
-        browser.key("ArrowRight", 39)
+    last = len(model) - 1
+    for i, step in enumerate(model.steps):
+        if i:  # the arrow key, and every third step the Next button, as a person would
+            browser.click("#bp-next") if i % 3 == 0 else browser.key("ArrowRight", 39)
         seen = browser.evaluate(READ)
-        assert seen["step"] == str(k)
-        assert [row["shown"] for row in seen["forward"]] == [i < k for i in range(n)]
-        row = seen["forward"][k - 1]
-        assert row["step"] == node.ref and row["value"] == show(trace.values[node.index])
+        known = model.known(i)
+        assert seen["js"] and seen["stepper"] and seen["step"] == str(i)
+        assert seen["status"].startswith(f"Step {i} of {last}. ")
+        assert [row["shown"] for row in seen["forward"]] == [n.index in known.values for n in gates]
+        assert [row["shown"] for row in seen["backward"]] == [s in known.locals for s in slots]
+        assert [row["product shown"] for row in seen["backward"]] == [
+            s in known.products for s in slots
+        ]
+        assert [row["gradient shown"] for row in seen["gradients"]] == [
+            j in known.grads for j in inputs
+        ]
+        assert seen["checks"] == (i == last)
+        # The numbers that show are the trace's.
+        for row, node in zip(seen["forward"], gates, strict=True):
+            if row["shown"]:
+                assert row["value"] == show(trace.values[node.index])
+        for row, (gate, p) in zip(seen["backward"], slots, strict=True):
+            if row["product shown"]:
+                assert row["product"] == show(trace.products[gate][p])
+        # The box at work: the step's gate (or a forked value), and only it.
         lit = [box for box in seen["boxes"] if box["now"]]
-        assert len(lit) == 1 and lit[0]["lines"][0] == node.gate.name
-        assert not any(row["shown"] for row in seen["backward"])
+        if step.node is None:
+            assert lit == []
+        else:
+            node = nodes[step.node]
+            assert len(lit) == 1
+            first = lit[0]["lines"][0]
+            assert first == node.gate.name if node.gate else first.startswith(f"{node.ref} = ")
     assert "f = 0.73" in [line for box in seen["boxes"] for line in box["lines"]]
-    # The backward pass, one gate per click on "Next": its rows (upstream × local
-    # = product) appear; an input's gradient shows once all its shares have arrived.
-    for k, node in enumerate(reversed(gates), start=1):
-        browser.click("#bp-next")
-        seen = browser.evaluate(READ)
-        assert seen["step"] == str(n + k)
-        shown = [row for row in seen["backward"] if row["shown"]]
-        assert shown[-1]["input"] == trace.graph.nodes[node.inputs[-1]].ref
-        assert shown[-1]["product"] == show(trace.products[node.index][-1])
-        assert seen["checks"] == (k == n)
     grads = {row["input"]: round(float(row["gradient"]), 2) for row in seen["gradients"]}
-    assert all(row["gradient_shown"] for row in seen["gradients"])
     assert grads == {"w0": -0.20, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.20}  # the notes
+    assert "-0.53" in seen["wires"]  # the gradient into +1 and into exp, on their wires
     assert browser.errors() == []  # the script ran under the page's policy, quietly
     keep(browser, "page-desktop.png")
 
 
 def test_keys_and_buttons_go_back_and_to_either_end(browser: Browser, neuron_page: Path) -> None:
     browser.open(neuron_page.as_uri())
+    last = str(len(build_steps(trace_text(NEURON, NEURON_VALUES).trace)) - 1)
     browser.key("End", 35)
-    assert browser.evaluate(READ)["step"] == "16"
+    assert browser.evaluate(READ)["step"] == last
     browser.key("ArrowRight", 39)  # past the end: stays
-    assert browser.evaluate(READ)["step"] == "16"
+    assert browser.evaluate(READ)["step"] == last
     browser.key("ArrowLeft", 37)
-    assert browser.evaluate(READ)["step"] == "15"
+    assert browser.evaluate(READ)["step"] == str(int(last) - 1)
     browser.click("#bp-first")
     seen = browser.evaluate(READ)
     assert seen["step"] == "0" and not seen["forward"][0]["shown"]
     browser.click("#bp-end")
-    assert all(row["shown"] for row in browser.evaluate(READ)["backward"])
-    browser.open(neuron_page.as_uri() + "#step=9")  # a link to one step
+    assert all(row["product shown"] for row in browser.evaluate(READ)["backward"])
+    browser.open(neuron_page.as_uri() + "#step=9")  # a link to one step: the seed
     seen = browser.evaluate(READ)
-    assert seen["step"] == "9" and seen["status"].startswith("Step 9 of 16. Backward 1/8: f (1/x)")
+    assert seen["step"] == "9" and seen["status"].startswith(f"Step 9 of {last}. ∂f/∂f = 1.00.")
 
 
 def test_without_javascript_everything_is_shown(browser: Browser, neuron_page: Path) -> None:
@@ -156,7 +175,7 @@ def test_without_javascript_everything_is_shown(browser: Browser, neuron_page: P
     seen = browser.evaluate(READ)  # evaluated by the test, not the page
     assert not seen["js"] and not seen["stepper"]
     assert all(row["shown"] for row in seen["forward"] + seen["backward"])
-    assert all(row["gradient_shown"] for row in seen["gradients"]) and seen["checks"]
+    assert all(row["gradient shown"] for row in seen["gradients"]) and seen["checks"]
     browser.open("about:blank")
 
 

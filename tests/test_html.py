@@ -77,38 +77,53 @@ def test_without_javascript_everything_is_shown(runner: CliRunner) -> None:
     assert re.search(r'<nav class="bp-stepper" id="bp-stepper" hidden', page)
     assert len(table(page, "Forward pass")) == 8 and len(table(page, "Backward pass")) == 12
     steps = re.findall(r"<li data-at=\"(\d+)\"", page)
-    assert steps == [str(k) for k in range(17)]  # the inputs, 8 forward, 8 backward
+    # The step model's (render/steps.py): the inputs, 8 values, the seed, a local and
+    # a product for each of the 12 inputs of the 8 gates, the result.
+    assert steps == [str(k) for k in range(1 + 8 + 1 + 24 + 1)]
 
 
 def test_each_number_is_marked_with_the_step_that_reveals_it() -> None:
     t = trace_text("(x + y) * z", {"x": -2, "y": 5, "z": -4}).trace
-    marks = reveal.gate_by_gate(t)
-    # s1 = x + y runs first, f = s1 * z second; backward: f (step 3) then s1 (step 4).
+    marks, why_not = reveal.page_marks(t)
+    assert marks is not None and why_not == ""
+    # The step model's order: 0 the inputs; 1 s1 = x + y; 2 f = s1 * z; 3 the seed
+    # ∂f/∂f; then f's inputs (s1, z) and s1's (x, y), each a local gradient and then
+    # its product; 12 the result.
     by_ref = {n.ref: n.index for n in t.graph.nodes}
-    assert marks.value == {by_ref["s1"]: 1, by_ref["f"]: 2}
-    assert marks.product == {(by_ref["f"], 0): 3, (by_ref["f"], 1): 3} | {
-        (by_ref["s1"], 0): 4,
-        (by_ref["s1"], 1): 4,
-    }
-    assert marks.focus == {by_ref["s1"]: [1, 4], by_ref["f"]: [2, 3]}
-    # z's gradient is whole after f's step, x's and y's after s1's.
-    assert [marks.grad[by_ref[n]] for n in ("x", "y", "z")] == [4, 4, 3]
-    assert (
-        marks.texts[3] == "Backward 1/2: f (mul) receives upstream 1; to s1: local z = -4, "
-        "so 1 × -4 = -4; to z: local s1 = 3, so 1 × 3 = 3"
-    )
+    f, s1 = by_ref["f"], by_ref["s1"]
+    assert marks.value == {s1: 1, f: 2}
+    assert marks.local == {(f, 0): 4, (f, 1): 6, (s1, 0): 8, (s1, 1): 10}
+    assert marks.product == {(f, 0): 5, (f, 1): 7, (s1, 0): 9, (s1, 1): 11}
+    # A value used once has its whole gradient with its one product.
+    assert [marks.grad[by_ref[n]] for n in ("f", "s1", "z", "x", "y")] == [3, 5, 7, 9, 11]
+    assert marks.last == 12 and len(marks.texts) == 13
+    assert marks.texts[1].startswith("S1 = x + y = 3.00. The add gate computes")
+    assert marks.focus[f] == [2, 3, 4, 5, 6, 7]
     page = html.page(t, [])
-    grads = re.findall(r'<span class="bp-gradient" data-at="(\d)"><b>([^<]*)</b>', page)
-    assert grads == [("4", "-4"), ("4", "-4"), ("3", "3")]
+    grads = re.findall(r'<span class="bp-gradient" data-at="(\d+)"><b>([^<]*)</b>', page)
+    assert grads == [("9", "-4"), ("11", "-4"), ("7", "3")]
 
 
 def test_a_fork_reveals_its_sum_after_the_last_share() -> None:
     t = trace_text("x * x + x", {"x": 3}).trace  # d/dx = 2x + 1 = 7
-    marks = reveal.gate_by_gate(t)
+    marks, _ = reveal.page_marks(t)
+    assert marks is not None
     x = t.graph.inputs["x"]
-    assert marks.grad[x] == marks.last
+    shares = [
+        step for (gate, p), step in marks.product.items() if t.graph.nodes[gate].inputs[p] == x
+    ]
+    assert len(shares) == 3 and marks.grad[x] > max(shares)
     forks = table(html.page(t, []), "Forks")
     assert forks[0]["value"] == "x" and forks[0]["sum"] == "7"
+
+
+def test_no_step_through_for_symbols_or_many_gates() -> None:
+    symbolic = html.page(trace_text("x * y", {}).trace, [])
+    assert "No step-through: the step-through needs a value for every input" in symbolic
+    assert 'id="bp-stepper"' not in symbolic and "data-at" not in symbolic
+    text = "; ".join(["a = x"] + ["a = a * 1.01"] * 61) + "; f = a"
+    many = html.page(trace_text(text, {"x": 1}).trace, [])
+    assert "circuits of up to 60 gates (one step per number), and this one has 61" in many
 
 
 def test_graph_writes_the_same_page(runner: CliRunner, tmp_path: Path) -> None:
@@ -172,7 +187,7 @@ def test_big_circuits_leave_out_the_picture_and_the_stepper() -> None:
     t = trace_text(text, {"x": 1}, check=False, limits=Limits()).trace
     page = html.page(t, [])
     assert "pictures are drawn up to 300 gates" in page
-    assert "Step-through is offered up to 300 gates" in page and 'id="bp-stepper"' not in page
+    assert "No step-through" in page and 'id="bp-stepper"' not in page
     assert "more steps (--json shows them all)" in page
 
 

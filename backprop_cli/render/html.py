@@ -5,8 +5,8 @@ network, no external scripts, styles or fonts (a Content-Security-Policy says so
 the browser, and lets run only the one script whose hash it carries). It shows the
 circuit (render/svg.py), the steps in words, the tables, the checks and, with
 `--explain`, the sentences. Without JavaScript everything is shown; with it, buttons
-and the arrow keys step through the forward then the backward pass gate by gate
-(render/reveal.py: `Marks`, which step reveals each number).
+and the arrow keys step through it one number at a time, as `backprop step` does
+(render/steps.py's model; render/reveal.py's `Marks` say which step shows each number).
 
 Every piece of user text (expressions, names, problem titles, hints) goes through
 `core.text.shown` (controls visible) and `html.escape`; the script reads nothing but
@@ -26,7 +26,7 @@ from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import shape_text, show
 from backprop_cli.core.text import shown
-from backprop_cli.render.reveal import Marks, gate_by_gate
+from backprop_cli.render.reveal import Marks, page_marks
 from backprop_cli.render.svg import MAX_PICTURE_GATES, picture_size, to_svg
 from backprop_cli.render.table import (
     CHECK_MARKS,
@@ -38,10 +38,6 @@ from backprop_cli.render.table import (
     operand_refs,
     step_name,
 )
-
-# The step-through is offered up to this many gates (2 × 300 + 1 steps): past that
-# nobody steps by hand, and the page stays under about 1 MB.
-MAX_STEP_GATES = MAX_PICTURE_GATES
 
 MARK_COLORS = {"green": "#1a7f37", "bold red": "#cf222e", "yellow": "#9a6700", "dim": "#6e7781"}
 
@@ -174,8 +170,8 @@ def forward_table(trace: Trace, digits: int, marks: Marks | None, more: str) -> 
             *([e(shape_text(trace.values[node.index]))] if arrays else []),
             f'<span class="bp-value">{e(show(forward_value(trace, node), digits))}</span>',
         ]
-        focus = marks.focus.get(node.index, [])[:1] if marks else []
-        rows.append(_row(cells, numeric, _at(_when(marks, "value", node.index), focus)))
+        shows = _when(marks, "value", node.index)
+        rows.append(_row(cells, numeric, _at(shows, [shows] if shows is not None else [])))
     return _table("Forward pass", head, rows, numeric)
 
 
@@ -193,7 +189,6 @@ def backward_table(trace: Trace, digits: int, marks: Marks | None, more: str) ->
         assert node.gate is not None
         refs = operand_refs(trace, node)
         formulas = node.gate.formulas(refs, node.ref)
-        focus = marks.focus.get(node.index, [])[1:] if marks else []
         for position, ref in enumerate(refs):
             first = position == 0
             shape = [e(shape_text(trace.values[node.inputs[position]]))] if arrays else []
@@ -210,8 +205,9 @@ def backward_table(trace: Trace, digits: int, marks: Marks | None, more: str) ->
                 f"{_at(_when(marks, 'product', (node.index, position)))}>"
                 f"{e(show(trace.products[node.index][position], digits))}</span>",
             ]
-            shows = _when(marks, "local", (node.index, position))
-            rows.append(_row(cells, numeric, _at(shows, focus)))
+            slot = (node.index, position)
+            focus = marks.slot_focus(slot) if marks else []
+            rows.append(_row(cells, numeric, _at(_when(marks, "local", slot), focus)))
     return _table(
         "Backward pass (output to inputs: upstream × local = product)", head, rows, numeric
     )
@@ -535,8 +531,7 @@ def page(
     heading: Heading | None = None,
 ) -> str:
     """One self-contained HTML document: opens from disk, fetches nothing."""
-    gates = len(trace.graph.gate_nodes)
-    stepping = gates <= MAX_STEP_GATES
+    marks, why_not = page_marks(trace, decimals)
     inner = body(
         trace,
         checks,
@@ -546,25 +541,23 @@ def page(
         example=example,
         heading=heading,
         more="--json shows them all",
-        marks=gate_by_gate(trace, digits) if stepping else None,
+        marks=marks,
     )
     program = trace.graph.program
     what = program.source.strip() if program.is_single_expression else f"{trace.output.ref}"
     title = heading.title if heading is not None else f"backprop: {_one_line(what)}"
     if len(title) > 120:
         title = title[:119] + "…"
-    # Nothing may load from anywhere; only our own script (by its hash) may run.
-    policy = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        f"script-src '{script_hash(PAGE_SCRIPT)}'"
-    )
+    # Nothing may load from anywhere; only our own script (by its hash) may run, and
+    # a page without a step-through has no script at all.
+    script = PAGE_SCRIPT if marks is not None else ""
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    if script:
+        policy += f"; script-src '{script_hash(script)}'"
     stepper = (
         STEPPER
-        if stepping
-        else (
-            f'<p class="bp-note">Step-through is offered up to {MAX_STEP_GATES} gates; this '
-            f"circuit has {gates:,}, so everything is shown at once.</p>"
-        )
+        if marks is not None
+        else f'<p class="bp-note">No step-through: {e(why_not)}. Everything is shown at once.</p>'
     )
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -583,7 +576,7 @@ def page(
 <footer>Made by backprop: every number is checked by sympy and by finite
 differences. This page works offline; without JavaScript it shows everything at once.</footer>
 </main>
-<script>{PAGE_SCRIPT}</script>
+{f"<script>{script}</script>" if script else ""}
 </body>
 </html>
 """

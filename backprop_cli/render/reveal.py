@@ -1,17 +1,13 @@
 """When each number of a trace is revealed, stepping through it as the stepper does.
 
-`Marks` is what a step-through view needs from a sequence of steps: for each number
-on the page (a gate's value, a gradient, a local gradient, a chain-rule product),
-the step at which it first shows; for each gate, the steps at which it is the one at
-work; and one line saying what each step does. The HTML page (render/html.py and
-render/svg.py) writes these as `data-at`/`data-focus` numbers, and its script only
+`Marks` is what a step-through view needs from the step model (render/steps.py,
+the one `backprop step` walks: the inputs, each gate forward, the output's seed,
+then per gate from the output back its local gradients and the products it sends,
+a fork's sum when all its shares are in, the result): for each number on the page,
+the step at which it first shows; for each value, the steps at which it is the one
+at work; and one line saying what each step does. The HTML page (render/html.py,
+render/svg.py) writes them as `data-at`/`data-focus` numbers, and its script only
 compares them with the current step.
-
-`gate_by_gate` is the sequence: step 0 shows the inputs; steps 1…n run the forward
-pass, one gate each, in the order the trace ran them; steps n+1…2n run the backward
-pass from the output back, one gate each (its local gradients and the products it
-sends back). A value's own gradient is whole once every gate that reads it has sent
-its share (forks add up).
 
 Pure data about a trace, no markup.
 """
@@ -21,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.numbers import show
-from backprop_cli.render.table import forward_value, operand_refs
+from backprop_cli.errors import InputError
+from backprop_cli.render.steps import MAX_STEP_GATES, StepModel, build_steps
 
 Slot = tuple[int, int]  # (gate node, input position)
 
@@ -43,59 +39,70 @@ class Marks:
     def value_at(self, node: int) -> int:
         return self.value.get(node, 0)
 
+    def slot_focus(self, slot: Slot) -> list[int]:
+        """The steps at which one input of a gate is worked on (its local, its product)."""
+        return sorted({self.local[slot], self.product[slot]})
 
-def gate_by_gate(trace: Trace, digits: int = 4) -> Marks:
-    graph = trace.graph
-    gates = graph.gate_nodes
-    n = len(gates)
 
-    def one(value: object) -> str:
-        return show(value, digits).replace("\n", " ")
-
-    inputs = ", ".join(f"{name} = {one(value)}" for name, value in trace.bindings.items())
-    texts = [f"The inputs: {inputs}." if inputs else "The inputs have no values: symbols."]
+def from_steps(model: StepModel) -> Marks:
+    """The marks of a step model: where each number first shows, who works when."""
+    trace = model.trace
+    texts: list[str] = []
     value: dict[int, int] = {}
+    grad: dict[int, int] = {}
     local: dict[Slot, int] = {}
     product: dict[Slot, int] = {}
     focus: dict[int, list[int]] = {}
-    for k, node in enumerate(gates, start=1):
-        assert node.gate is not None
-        value[node.index] = k
-        focus[node.index] = [k]
-        refs = operand_refs(trace, node)
-        texts.append(
-            f"Forward {k}/{n}: {node.ref} = {node.gate.computes(refs)} = "
-            f"{one(forward_value(trace, node))}"
+    for i, step in enumerate(model.steps):
+        head = step.title[0].upper() + step.title[1:]
+        if step.value is not None:
+            head += f" = {model.number(step.value)}"
+        texts.append(f"{head}. {step.explanation}".strip())
+        if step.node is not None:
+            focus.setdefault(step.node, []).append(i)
+        known = model.known(i)
+        for index in known.values:
+            value.setdefault(index, i)
+        for index in known.grads:
+            grad.setdefault(index, i)
+        for slot in known.locals:
+            local.setdefault(slot, i)
+        for slot in known.products:
+            product.setdefault(slot, i)
+    # What no step reveals on its own (an array gate's local gradient, the wire from
+    # a constant) shows with its gate's first product; a value read by nothing, at
+    # the end.
+    last = len(model.steps) - 1
+    for node in trace.graph.gate_nodes:
+        first = min(
+            (
+                product[(node.index, p)]
+                for p in range(len(node.inputs))
+                if (node.index, p) in product
+            ),
+            default=last,
         )
-    backward: dict[int, int] = {}
-    for k, node in enumerate(reversed(gates), start=n + 1):
-        assert node.gate is not None
-        backward[node.index] = k
-        focus[node.index].append(k)
-        refs = operand_refs(trace, node)
-        formulas = node.gate.formulas(refs, node.ref)
-        upstream = one(trace.grads[node.index])
-        sends = []
-        for i, ref in enumerate(refs):
-            local[(node.index, i)] = product[(node.index, i)] = k
-            shown_local = one(trace.locals[node.index][i])
-            rule = shown_local if formulas[i] == shown_local else f"{formulas[i]} = {shown_local}"
-            sends.append(
-                f"to {ref}: local {rule}, so {upstream} × {shown_local} = "
-                f"{one(trace.products[node.index][i])}"
-            )
-        texts.append(
-            f"Backward {k - n}/{n}: {node.ref} ({node.gate.name}) receives upstream "
-            f"{upstream}; {'; '.join(sends)}"
+        for position in range(len(node.inputs)):
+            product.setdefault((node.index, position), first)
+            local.setdefault((node.index, position), product[(node.index, position)])
+    for node in trace.graph.nodes:
+        grad.setdefault(node.index, last)
+    return Marks(texts, {k: v for k, v in value.items() if v > 0}, grad, local, product, focus)
+
+
+def page_marks(trace: Trace, decimals: int = 2) -> tuple[Marks | None, str]:
+    """The marks for a page's step-through, or None and why there is none (a symbolic
+    trace, or more gates than the step model walks by hand)."""
+    gates = len(trace.graph.gate_nodes)
+    if trace.kind == "symbols":
+        return None, "the step-through needs a value for every input, and this trace is symbolic"
+    if gates > MAX_STEP_GATES:
+        return None, (
+            f"the step-through is for circuits of up to {MAX_STEP_GATES} gates (one step per "
+            f"number), and this one has {gates:,}"
         )
-    grad: dict[int, int] = {}
-    for node in graph.nodes:
-        consumers = graph.consumers[node.index] if graph.consumers else ()
-        shares = [backward[c] for c, _ in consumers if c in backward]
-        if shares:
-            grad[node.index] = max(shares)
-        elif node.index in backward:  # the output: its gradient 1 starts the backward pass
-            grad[node.index] = backward[node.index]
-        else:  # read by nothing (a constant, or an input of an unused stage)
-            grad[node.index] = 2 * n
-    return Marks(texts, value, grad, local, product, focus)
+    try:
+        model = build_steps(trace, decimals)
+    except InputError as exc:
+        return None, str(exc)
+    return from_steps(model), ""

@@ -197,7 +197,8 @@ def _boxes(
                 lines = [[Span(node.ref, "title")]]
                 if value != node.ref:
                     lines = _value_lines(f"{node.ref} = ", value, "value", None)
-            boxes[node.index] = Box(node.index, node.kind, lines, tooltip=node.ref)
+            focus = tuple(m.focus.get(node.index, ()))  # a forked input's sum
+            boxes[node.index] = Box(node.index, node.kind, lines, tooltip=node.ref, focus=focus)
             continue
         lines = [[Span(node.gate.name, "title")]]
         lines += _value_lines(f"{node.ref} = ", value, "value", at(m.value, node.index))
