@@ -121,9 +121,14 @@ def test_no_step_through_for_symbols_or_many_gates() -> None:
     symbolic = html.page(trace_text("x * y", {}).trace, [])
     assert "No step-through: the step-through needs a value for every input" in symbolic
     assert 'id="bp-stepper"' not in symbolic and "data-at" not in symbolic
-    text = "; ".join(["a = x"] + ["a = a * 1.01"] * 61) + "; f = a"
+    from backprop_cli.render.steps import MAX_STEP_GATES
+
+    text = "; ".join(["a = x"] + ["a = a * 1.01"] * (MAX_STEP_GATES + 1)) + "; f = a"
     many = html.page(trace_text(text, {"x": 1}).trace, [])
-    assert "circuits of up to 60 gates (one step per number), and this one has 61" in many
+    limit = (
+        f"up to {MAX_STEP_GATES} gates (one step per number), and this one has {MAX_STEP_GATES + 1}"
+    )
+    assert limit in many
 
 
 def test_graph_writes_the_same_page(runner: CliRunner, tmp_path: Path) -> None:
