@@ -120,6 +120,21 @@ def test_vectors_step_with_shapes_and_one_entry() -> None:
     assert not [s for s in model.steps if s.reveal == "local"]  # no Jacobian is asked
 
 
+def test_a_vector_used_twice_sums_its_gradients() -> None:
+    from backprop_cli.core.language import read_values
+
+    values = read_values({"W": "[[0.1,0.5],[-0.3,0.8]]", "x": "[0.2,0.4]", "b": "[1,2]"})
+    model = build_steps(trace_text("sum(relu(W @ x + b) * x)", values, check=False).trace)
+    x = model.trace.graph.inputs["x"]
+    (fork,) = [s for s in model.steps if s.reveal == "sum"]
+    assert fork.node == x and not fork.asks
+    # By hand: h = relu(W @ x + b) = [1.22, 2.26] (both positive), f = sum(h * x), so
+    # ∂f/∂x = h + Wᵀ @ x = [1.22 + 0.02 - 0.12, 2.26 + 0.1 + 0.32] = [1.12, 2.68].
+    assert fork.value == pytest.approx([1.12, 2.68])
+    to_w = next(s for s in model.steps if s.title == "gradient s1 sends to W")
+    assert "dW = ds1 @ xᵀ" in to_w.explanation
+
+
 def test_symbolic_and_huge_circuits_are_refused_clearly() -> None:
     with pytest.raises(InputError, match="needs a value for every input"):
         build_steps(trace_text("x*y", {"x": 2}, check=False).trace)
@@ -454,3 +469,40 @@ def test_a_hostile_title_is_shown_as_text() -> None:
         assert top.startswith("─circuit · [bold]week 1␛]0;pwned␇─")
 
     run_app(app, script)
+
+
+@pytest.mark.parametrize(
+    ("args", "trace_args", "quiz_args"),
+    [
+        (["--problem", "sum-times"], "--problem sum-times", "--problem sum-times"),
+        (
+            ["--generate", "--difficulty", "2", "--seed", "3"],
+            "EXPR …",
+            "--generate --difficulty 2 --seed 3",
+        ),
+        (["--file", "neuron.txt", "w0=2"], "--file neuron.txt w0=2", "EXPR …"),
+        (["-", "x=2", "y=3"], "- x=2 y=3", "EXPR …"),
+    ],
+)
+def test_each_source_of_a_circuit_opens_and_says_what_to_run_without_a_terminal(
+    runner: Any, tmp_path: Any, monkeypatch: Any, args: list[str], trace_args: str, quiz_args: str
+) -> None:
+    from backprop_cli.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "neuron.txt").write_text(NEURON + "\n")
+    values = ["x0=-1", "w1=-3", "x1=-2", "w2=-3"] if "--file" in args else []
+    result = runner.invoke(app, ["step", *args, *values], input="x*y\n")
+    assert result.exit_code == 2, result.stderr
+    said = result.stderr
+    assert "needs a terminal (its output is not one)" in said
+    assert f"backprop trace {trace_args}" in said and f"backprop quiz {quiz_args}" in said
+
+
+def test_fuse_steps_through_one_sigmoid_gate() -> None:
+    problem = quiz_problem("expr:neuron", NEURON, NEURON_VALUES)
+    model = build_model(problem, "sigmoid")
+    forward = [s for s in model.steps if s.reveal == "value"]
+    assert len(forward) == 5  # two products, two sums, one sigmoid
+    assert forward[-1].title == "f = sigmoid(s4)"
+    assert forward[-1].value == pytest.approx(1 / (1 + math.exp(-1)))

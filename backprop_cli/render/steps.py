@@ -14,10 +14,12 @@ the slip that reproduces the number (the slip catalog plugs in there).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed, shape_text
 from backprop_cli.core.text import elided, shown
@@ -220,7 +222,7 @@ class _Builder:
         for node in reversed(gates):
             assert node.gate is not None
             if node.index in forks:
-                self.fork_sum(node.index, q.upstream_question(trace, node))
+                self.fork_sum(node.index, functools.partial(q.upstream_question, trace, node))
             live = [p for p, j in enumerate(node.inputs) if nodes[j].kind != "const"]
             for position in live:
                 if not self.vectors:
@@ -228,7 +230,7 @@ class _Builder:
                 self.product(node.index, position, last=position == live[-1])
         for name, i in graph.inputs.items():
             if i in forks:
-                self.fork_sum(i, q.gradient_question(trace, name, i))
+                self.fork_sum(i, functools.partial(q.gradient_question, trace, name, i))
         result = self.said("result", out.ref, "")
         shape = self.said("shape", "", "")
         self.add(
@@ -290,10 +292,14 @@ class _Builder:
         if self.vectors:
             asks = self.vector_asks_for("backward", index, position)
             formula = node.gate.formulas([self.nodes[j].ref for j in node.inputs], node.ref)
+            rule = formula[position]
+            # A gate with its own backward rule writes it with the upstream in it
+            # (ds1 @ xᵀ); otherwise the formula is the local gradient, times upstream.
+            if f"d{node.ref}" not in rule:
+                rule = f"d{node.ref} × {g.atom(rule)}"
             said = (
                 f"The {node.gate.name} gate sends {ref} a gradient of {ref}'s shape "
-                f"{shape_text(self.trace.values[node.inputs[position]])}: "
-                f"d{ref} = d{node.ref} with the local rule {formula[position]}."
+                f"{shape_text(self.trace.values[node.inputs[position]])}: d{ref} = {rule}."
             )
         else:
             question = q.product_question(self.trace, node, position)
@@ -315,8 +321,12 @@ class _Builder:
             asks=asks,
         )
 
-    def fork_sum(self, index: int, question: q.Question) -> None:
+    def fork_sum(self, index: int, question: Callable[[], q.Question]) -> None:
+        """A value used more than once: its uses' gradients added up. (A vector quiz
+        asks no sums: the step shows it, the sentence says it.)"""
         node = self.nodes[index]
+        asked = () if self.vectors else (question(),)
+        fallback = asked[0].rule if asked else f"{node.ref}'s gradients add up."
         self.add(
             "backward",
             "sum",
@@ -324,8 +334,8 @@ class _Builder:
             position=None,
             value=self.trace.grads[index],
             title=f"∂{self.trace.output.ref}/∂{node.ref}, a fork",
-            explanation=self.said("fork", node.ref, question.rule),
-            asks=(question,) if not self.vectors else (),
+            explanation=self.said("fork", node.ref, fallback),
+            asks=asked,
         )
 
     # A vector quiz asks, per step, for a shape (when it is not a plain number) and

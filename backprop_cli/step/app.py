@@ -243,19 +243,15 @@ class StepApp(App[None]):
 
     def action_predict(self) -> None:
         self.predict = not self.predict
-        self.feedback = [
-            Text(
-                "Predict mode: each number stays hidden until you type it."
-                if self.predict
-                else "Predict mode off: → shows each number.",
-                style="italic",
-            )
-        ]
         self.asking = None
-        if self.predict:
-            self.start_asking()
-        else:
+        if not self.predict:
+            said = "Predict mode off: → shows each number."
             self.set_focus(None)
+        elif self.start_asking():
+            said = "Predict mode: each number stays hidden until you type it."
+        else:  # the next step (the inputs, the output's seed, the end) has none
+            said = "Predict mode: → shows the next step; the numbers after it wait for you."
+        self.feedback = [Text(said, style="italic")]
         self.refresh_panels()
 
     def action_hint(self) -> None:
