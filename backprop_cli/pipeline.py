@@ -119,4 +119,59 @@ def check_backward_text(
     result = trace_text(
         forward, bindings, output=output, check=check, limits=limits, fuse="sigmoid"
     )
-    return CheckedBackward(result, check_backward(result.trace, lines))
+    # The notes' matrix example gives the upstream gradient itself ("now suppose we had
+    # the gradient on D from above": dD = np.random.randn(*D.shape)): then the circuit
+    # is L = sum(D * dD), whose gradients are exactly what that dD sends back.
+    out = result.trace.output.ref
+    given: dict[str, Any] = {}
+    seed_line = next((line for line in lines if line.target == f"d{out}"), None)
+    if seed_line is not None and seed_line.op == "=":
+        seed = _upstream(result.trace, seed_line)
+        if seed is not None:
+            names = set(result.trace.graph.program.inputs()) | {
+                s.target for s in result.trace.graph.program.statements
+            }
+            loss = next(n for n in ("L", "loss", "L_", "loss_") if n not in names)
+            seeded = f"{forward.rstrip()}\n{loss} = sum({out} * {seed_line.target})\n"
+            result = trace_text(
+                seeded,
+                {**bindings, seed_line.target: seed},
+                output=loss,
+                check=check,
+                limits=limits,
+                fuse="sigmoid",
+            )
+            given[seed_line.target] = seed
+    report = check_backward(result.trace, lines, given=given)
+    if given:
+        target = next(iter(given))
+        report.note = (
+            f"{target} is given, so the circuit is {result.trace.output.ref} = "
+            f"sum({out} * {target}): its gradients are what {target} sends back"
+        )
+    return CheckedBackward(result, report)
+
+
+def _upstream(trace: engine.Trace, line: Any) -> Any:
+    """The upstream gradient a learner's line gives the output, if it is not ones."""
+    import numpy as np
+
+    from backprop_cli.checks.backward import line_value
+
+    if line.random is not None:
+        if isinstance(line.random, str):
+            index = next(
+                (n.index for n in trace.graph.nodes if n.ref == line.random), trace.graph.output
+            )
+            shape = trace.shape(index)
+        else:
+            shape = line.random
+        # A generator of its own, seeded: the same dD every run.
+        return np.random.default_rng(1).standard_normal(shape)
+    try:
+        value = np.asarray(line_value(line, {}), dtype=float)
+    except InputError:
+        return None  # it reads the forward pass: judged as a line like the others
+    if np.all(value == 1.0):
+        return None
+    return value

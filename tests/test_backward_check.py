@@ -10,6 +10,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -183,3 +184,49 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
     path.write_text("f = x*y\ndx += y\n")
     result = CliRunner().invoke(app, ["check-backward", str(path), "x=1", "y=2"])
     assert result.exit_code == 2 and "needs a value in dx first" in result.stderr
+
+
+MATRIX = (EXAMPLES / "notes-matrix-backward.py").read_text()
+
+
+def test_the_notes_matrix_example_with_its_given_upstream_gradient() -> None:
+    # W, X and dD are drawn at random (seeded); the rule is the notes': dW = dD Xᵀ.
+    checked = check_backward_text(MATRIX, {})
+    assert not checked.failed
+    trace = checked.result.trace
+    W, X, dD = (np.asarray(trace.bindings[n]) for n in ("W", "X", "dD"))
+    assert W.shape == (5, 10) and X.shape == (10, 3) and dD.shape == (5, 3)
+    finals = {f.name: f for f in checked.report.finals}
+    np.testing.assert_allclose(finals["W"].got, dD @ X.T)
+    np.testing.assert_allclose(finals["W"].want, dD @ X.T)
+    np.testing.assert_allclose(finals["X"].want, W.T @ dD)
+    assert [v.status for v in checked.report.lines] == ["unchecked", "right", "right"]
+    assert checked.report.lines[0].message.startswith("given: the upstream gradient on D")
+    # the same values every run
+    again = check_backward_text(MATRIX, {}).result.trace.bindings
+    np.testing.assert_array_equal(again["W"], W)
+
+
+def test_a_transposed_matrix_gradient_is_named() -> None:
+    broken = MATRIX.replace("dW = dD.dot(X.T)", "dW = X.dot(dD.T)")
+    checked = check_backward_text(broken, {})
+    wrong = [v for v in checked.report.lines if v.status == "wrong"]
+    assert [(v.target, v.slip) for v in wrong] == [("dW", "transpose")]
+
+
+def test_shapes_that_do_not_fit_in_a_backward_line() -> None:
+    broken = MATRIX.replace("dX = W.T.dot(dD)", "dX = W.dot(dD)")
+    with pytest.raises(InputError, match=r"line 9: W @ dD: the shapes \(5, 10\) and \(5, 3\)"):
+        check_backward_text(broken, {})
+
+
+def test_random_values_at_the_top_are_seeded_and_said() -> None:
+    import backprop_cli as bp
+
+    result = bp.trace("W = np.random.randn(2, 3)\nx = [1, 2, 3]\nf = sum(W @ x)")
+    assert any("random values, drawn with seed 0" in w for w in result.circuit.graph.warnings)
+    W = np.asarray(result.circuit.bindings["W"])
+    np.testing.assert_allclose(result.gradients["W"], np.outer(np.ones(2), [1, 2, 3]))
+    assert float(result.value) == pytest.approx(float(np.sum(W @ np.array([1, 2, 3]))))
+    given = bp.trace("W = np.random.randn(2, 3)\nx = [1, 2, 3]\nf = sum(W @ x)", W=np.ones((2, 3)))
+    assert float(given.value) == 12.0

@@ -75,6 +75,7 @@ class BackwardReport:
     lines: list[LineVerdict] = field(default_factory=list)
     finals: list[FinalVerdict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # inputs with no dNAME line
+    note: str = ""  # how the circuit was read (an upstream gradient given by the code)
 
     @property
     def failed(self) -> bool:
@@ -107,8 +108,15 @@ def evaluate(expr: Expr, env: Mapping[str, Any], line: int) -> Any:
                     )
                 values[id(node)] = env[node.id]
                 continue
-            args = [values[id(child)] for child in _children(node)]
+            children = _children(node)
+            args = [values[id(child)] for child in children]
             gate = _gate_for(node, g, vg)
+            if not gate.elementwise:  # shapes that do not fit, said as the trace says them
+                refs = [c.id if isinstance(c, Name) else "(…)" for c in children]
+                try:
+                    gate.shape([np.shape(a) for a in args], refs)
+                except InputError as exc:
+                    raise InputError(f"line {line}: {exc}") from None
             try:
                 values[id(node)] = np.asarray(gate.forward(kit, args), dtype=float)
             except (ArithmeticError, ValueError, FloatingPointError, g.DomainError) as exc:
@@ -193,7 +201,20 @@ def _close(got: Any, want: Any, tolerance: float = TOLERANCE) -> bool:
     return bool(np.all(np.abs(a - b) <= tolerance * np.maximum(1.0, np.abs(b))))
 
 
+# Arrays with more entries than this are named by their shape in a sentence.
+SHOWN_ENTRIES = 12
+
+
 def _n(value: Any) -> str:
+    return number_text(value)
+
+
+def number_text(value: Any) -> str:
+    """A value in a sentence: a number, a short array, or a big array's shape."""
+    size = getattr(value, "size", 1)
+    if size > SHOWN_ENTRIES:
+        shape = ", ".join(str(n) for n in value.shape)
+        return f"[a ({shape}) {'matrix' if value.ndim == 2 else 'array'}]"
     return show(value, DIGITS).replace("\n", "")
 
 
@@ -237,6 +258,7 @@ def check_backward(
     *,
     tolerance: float = TOLERANCE,
     diagnose: Callable[..., Any] | None = None,
+    given: Mapping[str, Any] | None = None,
 ) -> BackwardReport:
     """Judge each line of a learner's backward pass against the trace (numbers or arrays)."""
     import numpy as np
@@ -267,6 +289,19 @@ def check_backward(
     for line in lines:
         name = line.target[1:] if line.target.startswith("d") else None
         index = _node_of(trace, name) if name else None
+        if given and line.target in given:  # the upstream gradient the code starts from
+            value = np.asarray(given[line.target], dtype=float)
+            learner[line.target] = true[line.target] = value
+            said = f"given: the upstream gradient on {name}, {_shape_words(value)}"
+            report.lines.append(
+                LineVerdict(line.line, line.text, line.target, name, "unchecked", value, None, said)
+            )
+            continue
+        if line.random is not None:
+            raise InputError(
+                f"line {line.line}: random values can only be the upstream gradient of the "
+                f"output, d{output} (the gradients are worked out from it)"
+            )
         got = line_value(line, {**forward, **learner})
         got = np.asarray(got, dtype=float)
         before = learner.get(line.target)
@@ -339,7 +374,7 @@ def check_backward(
         got = learner[target]
         report.finals.append(FinalVerdict(name, target, got, want, _close(got, want, tolerance)))
     assigned = {line.target for line in lines}
-    report.missing = [n for n in graph.inputs if f"d{n}" not in assigned]
+    report.missing = [n for n in graph.inputs if f"d{n}" not in assigned and n not in (given or {})]
     return report
 
 
@@ -412,6 +447,13 @@ def _words(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+def _shape_words(value: Any) -> str:
+    shape = getattr(value, "shape", ())
+    if not shape:
+        return _n(value)
+    return "random, seed 1, shape (" + ", ".join(str(n) for n in shape) + ")"
+
+
 def _exprs(line: BackwardLine) -> list[Expr]:
     if line.value is not None:
         return [line.value]
@@ -448,7 +490,7 @@ def _judge(
         )
 
     def sum_of(consumers: tuple[int, ...] | set[int]) -> Any:
-        return sum((wire.parts[c] for c in consumers), np.zeros(np.shape(alone)))
+        return sum((wire.parts[c] for c in consumers), np.zeros(trace.shape(wire.index)))
 
     # Which of the uses not yet accounted for does this line add? All of them first.
     left = sorted(wire.left)

@@ -301,7 +301,7 @@ def _finish(
         nodes=tuple(nodes),
         output=new_index[output],
         inputs=inputs,
-        warnings=tuple(warnings),
+        warnings=(*program.notes, *warnings),
         consumers=tuple(tuple(c) for c in consumers),
     )
 

@@ -162,6 +162,8 @@ class Program:
     # Constant assignments at the top (`w = [2,-3,-3]`, `x = 3`), as the notes start
     # their code: values for the inputs, overridden by values given on the command line.
     bindings: dict[str, Any] = field(default_factory=dict, compare=False)
+    # What a learner should know about those values (random ones drawn with a seed).
+    notes: tuple[str, ...] = ()
 
     @property
     def is_single_expression(self) -> bool:
@@ -381,7 +383,14 @@ def parse_program(
     program = Program(source=source, statements=tuple(statements), output=output)
     if bindings:  # a value nothing reads is dropped, as a stage nothing uses is
         variables = set(program.inputs())
-        program = replace(program, bindings={k: v for k, v in bindings.items() if k in variables})
+        kept = {k: v for k, v in bindings.items() if k in variables}
+        notes: tuple[str, ...] = ()
+        if converter.drawn:
+            notes = (
+                f"{', '.join(converter.drawn)}: random values, drawn with seed 0 (the same "
+                "every run); give the values on the command line to choose your own",
+            )
+        program = replace(program, bindings=kept, notes=notes)
     # max(a, b, c, …) is one gate with len(args) inputs: count it as len(args) - 1
     # pairwise gates, so a 40,000-argument max is refused like 40,000 additions.
     gates = sum(
@@ -418,6 +427,9 @@ class BackwardLine:
     items: tuple[Any, ...] | None
     line: int
     text: str  # the line as typed, for the report
+    # `dD = np.random.randn(*D.shape)`: an upstream gradient given at random, as the
+    # notes' matrix example does; the name whose shape it takes, or the shape itself.
+    random: str | tuple[int, ...] | None = None
 
 
 def split_backward(
@@ -522,10 +534,47 @@ class _Converter:
         # What each call and subscript resolved to (`math.exp`, `W.dot`, `w[0]`).
         self.calls: dict[int, tuple[str, list[ast.expr]]] = {}
         self.indices: dict[int, tuple[int, ...]] = {}
+        self.rng: Any = None  # np.random values at the top: one generator, seed 0
+        self.drawn: list[str] = []
 
     @property
     def functions(self) -> tuple[str, ...]:
         return FUNCTIONS + VECTOR_FUNCTIONS if self.vectors else FUNCTIONS
+
+    def random_value(self, node: ast.expr) -> Any:
+        """`np.random.randn(5, 10)` (or `rand`) at the top of a program, as the notes'
+        matrix example starts: values drawn from a generator seeded with 0, the same
+        every run, and said so. None for anything else."""
+        func = node.func if isinstance(node, ast.Call) else None
+        if not (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("randn", "rand")
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "random"
+            and isinstance(func.value.value, ast.Name)
+            and func.value.value.id in ("np", "numpy")
+        ):
+            return None
+        assert isinstance(node, ast.Call)
+        dims: list[int] = [
+            a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int
+        ]
+        if node.keywords or len(dims) != len(node.args) or not 1 <= len(dims) <= 2 or min(dims) < 1:
+            raise self.fail(
+                node,
+                "np.random.randn takes the shape as one or two whole numbers here, "
+                "for example np.random.randn(5, 10)",
+            )
+        if dims[0] * (dims[1] if len(dims) == 2 else 1) > MAX_ARRAY_ELEMENTS:
+            raise self.fail(node, f"more than {MAX_ARRAY_ELEMENTS:,} entries")
+        import numpy as np
+
+        if self.rng is None:
+            self.rng = np.random.default_rng(0)
+        draw = self.rng.standard_normal if func.attr == "randn" else self.rng.random
+        self.vectors = True
+        self.drawn.append(self.segment(node) or f"np.random.{func.attr}(…)")
+        return draw(tuple(dims))
 
     def leading_bindings(self, body: list[ast.stmt]) -> tuple[dict[str, Any], int]:
         """The constant assignments a program starts with, as values; and where it goes on.
@@ -557,6 +606,9 @@ class _Converter:
     def constant_assignment(self, node: ast.expr) -> Any:
         """The value of a constant right-hand side (a number, or a vector or matrix
         literal), or None if it reads a variable or is not a constant."""
+        random = self.random_value(node)
+        if random is not None:
+            return random
         if isinstance(node, ast.List):
             text = ast.get_source_segment(self.python_text, node) or ""
             try:
@@ -635,6 +687,13 @@ class _Converter:
             op = _AUG_OPS[symbol]
         value: Expr | None = None
         items: tuple[Any, ...] | None = None
+        random = self.random_shape(stmt.value)
+        if random is not None:
+            self.known.add(target)
+            text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
+            return BackwardLine(
+                target, op, None, None, stmt.lineno, text.split("#", 1)[0].strip(), random
+            )
         if isinstance(stmt.value, ast.List):
             items = self.list_items(stmt.value)
         else:
@@ -642,6 +701,35 @@ class _Converter:
         self.known.add(target)
         text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
         return BackwardLine(target, op, value, items, stmt.lineno, text.split("#", 1)[0].strip())
+
+    def random_shape(self, node: ast.expr) -> str | tuple[int, ...] | None:
+        """`np.random.randn(*D.shape)` -> "D"; `np.random.randn(5, 3)` -> (5, 3)."""
+        func = node.func if isinstance(node, ast.Call) else None
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(func, ast.Attribute)
+            and func.attr == "randn"
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "random"
+        ):
+            return None
+        args = node.args
+        if (
+            len(args) == 1
+            and isinstance(args[0], ast.Starred)
+            and isinstance(args[0].value, ast.Attribute)
+            and args[0].value.attr == "shape"
+            and isinstance(args[0].value.value, ast.Name)
+        ):
+            return args[0].value.value.id
+        sizes: list[int] = [
+            a.value for a in args if isinstance(a, ast.Constant) and type(a.value) is int
+        ]
+        if sizes and len(sizes) == len(args) and min(sizes) > 0:
+            return tuple(sizes)
+        raise self.fail(
+            node, "write the shape as np.random.randn(*D.shape) or np.random.randn(5, 3)"
+        )
 
     def list_items(self, node: ast.List) -> tuple[Any, ...]:
         """A vector or matrix written entry by entry: nested tuples of expressions."""

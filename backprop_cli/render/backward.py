@@ -8,16 +8,15 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.checks.backward import BackwardReport
+from backprop_cli.checks.backward import BackwardReport, number_text
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.numbers import show
 from backprop_cli.core.text import shown
 
 MARKS = {"right": ("✓", "green"), "wrong": ("✗", "bold red"), "unchecked": ("·", "dim")}
 
 
 def _n(value: Any) -> str:
-    return show(value, 4).replace("\n", "")
+    return number_text(value)
 
 
 def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
@@ -29,6 +28,8 @@ def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
     head.append(f"\nforward pass: {trace.output.ref} = {_n(trace.value)}")
     if at:
         head.append(f" at {at}")
+    if report.note:
+        head.append(f"\n{report.note}")
 
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="dim", no_wrap=True)
@@ -38,7 +39,9 @@ def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
         mark, style = MARKS[verdict.status]
         table.add_row(f"line {verdict.line}", "", Text(shown(verdict.text), style="bold"))
         if verdict.status == "unchecked":
-            said = f"{verdict.target} = {_n(verdict.got)} (not a gradient of the circuit)"
+            said = verdict.message or (
+                f"{verdict.target} = {_n(verdict.got)} (not a gradient of the circuit)"
+            )
         elif verdict.status == "right":
             said = verdict.message
         else:
