@@ -506,3 +506,11 @@ def test_fuse_steps_through_one_sigmoid_gate() -> None:
     assert len(forward) == 5  # two products, two sums, one sigmoid
     assert forward[-1].title == "f = sigmoid(s4)"
     assert forward[-1].value == pytest.approx(1 / (1 + math.exp(-1)))
+
+
+def test_serve_without_textual_serve_says_how_to_get_it(monkeypatch: Any) -> None:
+    from backprop_cli.step import serve
+
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)  # as if not installed
+    with pytest.raises(InputError, match=r"pip install 'backprop-cli\[step\]'"):
+        serve(["x*y", "x=2", "y=3"], None, "t")
