@@ -1253,6 +1253,7 @@ def draw_picture(trace: Trace, fmt: GraphFormat, decimals: int) -> str | bytes:
     text = dot.to_dot(trace, decimals)
     if fmt is GraphFormat.dot:
         return text
+    dot.refuse_large_picture(trace, fmt.value)
     picture = dot.render_picture(text, fmt.value)
     return picture.decode("utf-8") if fmt is GraphFormat.svg else picture
 

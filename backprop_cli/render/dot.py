@@ -8,6 +8,7 @@ along it (red). SVG and PNG come from Graphviz's `dot` program, when installed.
 from __future__ import annotations
 
 import html
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -25,7 +26,21 @@ INSTALL_HINT = (
     "brew install graphviz (macOS), or see https://graphviz.org/download/ ; "
     "or write --format dot or --format mermaid, which need nothing"
 )
-DOT_TIMEOUT_SECONDS = 60
+# Graphviz's dot is not linear in the circuit: measured on this project's machine
+# (BENCHMARKS.md), a sum of 200 products (399 gates) takes 1.4 s and of 400 products
+# 9 s; forks make it far worse: `a = a*x + y` 20 times (40 gates) takes 1.8 s, 25
+# times 6-9 s, 41 times over 60 s, and 1,501 times drove dot to 14 GB. So: pictures
+# of more than MAX_DOT_GATES gates are refused at once; below that dot gets
+# DOT_TIMEOUT_SECONDS (the forked shapes that slip under the gate count end there)
+# and DOT_MEMORY_BYTES of address space. Either way the message points at the
+# terminal tree and at Mermaid, which are linear in the circuit.
+MAX_DOT_GATES = 200
+DOT_TIMEOUT_SECONDS = 5
+DOT_MEMORY_BYTES = 1 << 30  # 1 GiB; dot draws the notes' circuits in about 20 MB
+LARGE_PICTURE_HINT = (
+    "see it in the terminal with  backprop graph … (the tree), or write  --format mermaid  "
+    "or  --format dot  (text, any size)"
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,22 @@ def graphviz_available() -> bool:
     return shutil.which("dot") is not None
 
 
+def refuse_large_picture(trace: Trace, fmt: str) -> None:
+    """InputError for a circuit too large for dot to lay out in a few seconds."""
+    gates = len(trace.graph.gate_nodes)
+    if gates > MAX_DOT_GATES:
+        raise InputError(
+            f"the circuit has {gates:,} gates, more than Graphviz's dot lays out in a few "
+            f"seconds (the limit for --format {fmt} is {MAX_DOT_GATES}); {LARGE_PICTURE_HINT}"
+        )
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child, before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (DOT_MEMORY_BYTES, DOT_MEMORY_BYTES))
+
+
 def render_picture(dot_text: str, fmt: str) -> bytes:
     """SVG or PNG bytes from DOT text, through Graphviz's `dot` program."""
     if fmt not in PICTURE_FORMATS:
@@ -195,11 +226,12 @@ def render_picture(dot_text: str, fmt: str) -> bytes:
             capture_output=True,
             timeout=DOT_TIMEOUT_SECONDS,
             check=False,
+            preexec_fn=_limit_memory if os.name == "posix" else None,
         )
     except subprocess.TimeoutExpired:
         raise InputError(
-            f"Graphviz's dot took more than {DOT_TIMEOUT_SECONDS} s to draw this circuit; "
-            "draw a smaller one, or write --format dot"
+            f"Graphviz's dot took more than {DOT_TIMEOUT_SECONDS} s to lay out this circuit "
+            f"(forks used by many gates are the hard part); {LARGE_PICTURE_HINT}"
         ) from None
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()

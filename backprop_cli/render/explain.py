@@ -18,6 +18,7 @@ from rich.text import Text
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import agreeing_decimals, fixed, show
+from backprop_cli.render.table import KEEP_ROWS, elided
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,13 @@ def explain_view(trace: Trace, decimals: int = 2) -> Table:
     table.title_style = "bold"
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for sentence in explain(trace, decimals):
+    # A 10,000-gate chain took 7 s to print its 20,000 lines: the first and last
+    # sentences are shown, the middle is counted (the Markdown export has them all).
+    sentences = explain(trace, decimals)
+    for sentence in elided(sentences):
+        if sentence is None:
+            left_out = len(sentences) - 2 * KEEP_ROWS
+            table.add_row("⋮", f"{left_out:,} more sentences (--format markdown writes them all)")
+            continue
         table.add_row(sentence.step, Text(sentence.text, style=STYLES[sentence.kind]))
     return table

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.numbers import fixed
+from backprop_cli.render.table import KEEP_ROWS, elided
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,13 @@ def tree_view(trace: Trace, decimals: int = 2) -> Group:
     table.add_column("value", justify="right", style="green")
     table.add_column(f"∂{out}", justify="right", style="red")
     table.add_column("", style="dim")
-    for row in tree_rows(trace, decimals):
+    # A 10,000-gate chain took 10 s to print whole: the first and last wires are
+    # drawn, the middle counted (DOT and Mermaid draw every wire, in linear time).
+    rows = tree_rows(trace, decimals)
+    for row in elided(rows):
+        if row is None:
+            table.add_row("⋮", "", "⋮", "⋮", "")
+            continue
         node = graph.nodes[row.node]
         name = Text(row.guide, style="dim")
         if node.gate is not None:
@@ -119,4 +126,8 @@ def tree_view(trace: Trace, decimals: int = 2) -> Group:
             name.append(node.ref, style="bold" if node.kind == "input" else "")
             gate = "input" if node.kind == "input" else "constant"
         table.add_row(name, gate, row.value, row.gradient, row.note)
+    if len(elided(rows)) < len(rows):
+        left_out = len(rows) - 2 * KEEP_ROWS
+        said = f"⋮ {left_out:,} more wires not drawn here; --format mermaid or dot draws them all"
+        return Group(title, table, Text(said, style="dim"))
     return Group(title, table)
