@@ -167,7 +167,7 @@ def test_keys_and_buttons_go_back_and_to_either_end(browser: Browser, neuron_pag
     assert all(row["product shown"] for row in browser.evaluate(READ)["backward"])
     browser.open(neuron_page.as_uri() + "#step=9")  # a link to one step: the seed
     seen = browser.evaluate(READ)
-    assert seen["step"] == "9" and seen["status"].startswith(f"Step 9 of {last}. ∂f/∂f = 1.00.")
+    assert seen["step"] == "9" and seen["status"].startswith(f"Step 9 of {last}. ∂f/∂f = 1.00 — ")
 
 
 def test_without_javascript_everything_is_shown(browser: Browser, neuron_page: Path) -> None:

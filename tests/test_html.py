@@ -97,7 +97,7 @@ def test_each_number_is_marked_with_the_step_that_reveals_it() -> None:
     # A value used once has its whole gradient with its one product.
     assert [marks.grad[by_ref[n]] for n in ("f", "s1", "z", "x", "y")] == [3, 5, 7, 9, 11]
     assert marks.last == 12 and len(marks.texts) == 13
-    assert marks.texts[1].startswith("S1 = x + y = 3.00. The add gate computes")
+    assert marks.texts[1].startswith("s1 = x + y = 3.00 — The add gate computes")
     assert marks.focus[f] == [2, 3, 4, 5, 6, 7]
     page = html.page(t, [])
     grads = re.findall(r'<span class="bp-gradient" data-at="(\d+)"><b>([^<]*)</b>', page)

@@ -54,10 +54,12 @@ def from_steps(model: StepModel) -> Marks:
     product: dict[Slot, int] = {}
     focus: dict[int, list[int]] = {}
     for i, step in enumerate(model.steps):
-        head = step.title[0].upper() + step.title[1:]
+        # The title as the model writes it: it may start with a name (s1), which keeps
+        # its case.
+        head = step.title
         if step.value is not None:
             head += f" = {model.number(step.value)}"
-        texts.append(f"{head}. {step.explanation}".strip())
+        texts.append(f"{head} — {step.explanation}" if step.explanation else head)
         if step.node is not None:
             focus.setdefault(step.node, []).append(i)
         known = model.known(i)
