@@ -444,6 +444,8 @@ footer { color: #57606a; font-size: .85rem; margin-top: 2rem; }
   .bp-trace { padding: 0 .6rem 2rem; font-size: 15px; }
   .bp-stepper { margin: 0 -.6rem; padding: .4rem .6rem; }
   .bp-keys { display: none; }
+  /* A long sentence would fill a phone's screen: three lines, the rest scrolls. */
+  .bp-status { max-height: 4.3em; overflow-y: auto; font-size: .9rem; }
 }
 @media print { .bp-stepper { display: none; } .bp-js .bp-later { visibility: visible; } }
 """
