@@ -326,7 +326,41 @@ def test_trace_table_has_a_shape_column() -> None:
     console.print(trace_view(result.trace, result.checks, 4, ""))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "shape" in out and "(2, 2)" in out and "[0.22, 0.26]" in out
-    assert "dq @ xᵀ" in out and "Wᵀ @ dq" in out
+    # The matmul rows state their rule, not a false "upstream × local = product".
+    assert "dW = upstream @ xᵀ" in out and "dx = Wᵀ @ upstream" in out
+
+
+def test_matrices_read_well_at_80_columns() -> None:
+    """No cell wraps an array one number per line: a wide one goes under the table."""
+    from backprop_cli.render.table import backward_table
+
+    w = "[[0.1,0.5,0.2],[-0.3,0.8,0.1],[1,2,3]]"
+    result = run("f = sum(W @ x + b)", f"W={w}", "x=[0.2,0.4,0.5]", "b=[1,2,3]")
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(backward_table(result.trace, 4))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    out = "\n".join(line.rstrip() for line in text.splitlines()).rstrip()
+    # dW = upstream @ xᵀ with upstream ones: every row of dW is x = [0.2, 0.4, 0.5];
+    # dx = Wᵀ @ ones: the column sums of W, [0.8, 3.3, 3.3].
+    assert out == (
+        "Backward pass (output to inputs: upstream × local = product, or a matrix rule)\n"
+        "\n"
+        "  step   gate      upstream   input   shape    local gradient          product\n"
+        " ──────────────────────────────────────────────────────────────────────────────\n"
+        "  f      sum              1   s2      (3,)     1 (df copied to       [1, 1, 1]\n"
+        "                                               every entry)\n"
+        "  s2     add      [1, 1, 1]   s1      (3,)     1                     [1, 1, 1]\n"
+        "                              b       (3,)     1                     [1, 1, 1]\n"
+        "  s1     matmul   [1, 1, 1]   W       (3, 3)   dW = upstream @ xᵀ          (1)\n"
+        "                              x       (3,)     dx = Wᵀ @ upstream          (2)\n"
+        "\n"
+        "  (1) dW from s1, shape (3, 3)\n"
+        "      [[0.2, 0.4, 0.5],\n"
+        "       [0.2, 0.4, 0.5],\n"
+        "       [0.2, 0.4, 0.5]]\n"
+        "  (2) dx from s1, shape (3,)\n"
+        "      [0.8, 3.3, 3.3]"
+    )
 
 
 def test_cli_l2_example_and_json(runner: CliRunner) -> None:

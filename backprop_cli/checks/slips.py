@@ -354,7 +354,7 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
     local = trace.locals[index][position]
     product = trace.products[index][position]
     formula = gate.formulas(refs, node.ref)[position]
-    matrix_rule = local is None or _is_rule(formula)
+    matrix_rule = local is None or gate.matrix_product
     partial = f"∂{node.ref}/∂{ref}"
     if matrix_rule:  # a vector rule, not a product: state it
         local_rule = chain = f"d{ref} = {formula}"
@@ -633,11 +633,6 @@ def _factor(text: str) -> str:
     from backprop_cli.core.gates import atom
 
     return atom(text)
-
-
-def _is_rule(formula: str) -> bool:
-    """A vector gate's backward rule (`dD @ xᵀ`), not a local gradient to multiply by."""
-    return "@" in formula or "ᵀ" in formula
 
 
 def _n(value: Any) -> str:

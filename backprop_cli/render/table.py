@@ -68,7 +68,45 @@ def forward_value(trace: Trace, node: Node) -> object:
     return trace.values[node.index]
 
 
-def forward_table(trace: Trace, digits: int) -> Table:
+# An array whose one-line text is longer than this is shown under its table as a block
+# (a matrix one row a line) and its cell points there: a [3, 3] gradient in a cell
+# wrapped one number per line at 80 columns.
+INLINE_ARRAY = 20
+BACKWARD_INLINE_ARRAY = 12  # six columns beside it: [0.44, 0.52] fits, [-0.112, 0.636] not
+
+
+class Blocks:
+    """Arrays too wide for a cell, numbered, to print under the table."""
+
+    def __init__(self, inline: int = INLINE_ARRAY) -> None:
+        self.inline = inline
+        self.items: list[tuple[str, str]] = []
+
+    def cell(self, value: object, digits: int, label: str) -> str:
+        text = show(value, digits)
+        if getattr(value, "ndim", 0) == 0:
+            return text
+        line = text.replace("\n", "")
+        if len(line) <= self.inline:
+            return line
+        self.items.append((label, text))
+        return f"({len(self.items)})"
+
+    def view(self, table: Table) -> RenderableType:
+        """The table, then its blocks: `(1) dW from q, shape (2, 2):` and the rows."""
+        if not self.items:
+            return table
+        text = Text()
+        for number, (label, value) in enumerate(self.items, start=1):
+            text.append(f"  ({number}) ", style="bold")
+            text.append(f"{label}\n")
+            for row in value.splitlines():  # numpy's layout: rows after the first indented
+                text.append(f"      {row}\n")
+        text.rstrip()
+        return Group(table, text, Text(""))
+
+
+def forward_table(trace: Trace, digits: int) -> RenderableType:
     table = Table(title="Forward pass", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("step", style="bold")
     table.add_column("gate", style="cyan")
@@ -76,7 +114,8 @@ def forward_table(trace: Trace, digits: int) -> Table:
     arrays = trace.kind == "arrays"
     if arrays:
         table.add_column("shape")
-    table.add_column("value", justify="right", style="green")
+    table.add_column("value", justify="right", style="green", no_wrap=arrays)
+    blocks = Blocks()
     steps = trace.graph.gate_nodes
     for node in elided(steps):
         if node is None:
@@ -85,52 +124,76 @@ def forward_table(trace: Trace, digits: int) -> Table:
         assert node.gate is not None
         row = [step_name(node), node.gate.name, node.gate.computes(operand_refs(trace, node))]
         if arrays:
-            row.append(shape_text(trace.values[node.index]))
-        table.add_row(*row, show(forward_value(trace, node), digits))
-    return table
+            shape = shape_text(trace.values[node.index])
+            row.append(shape)
+        value = forward_value(trace, node)
+        table.add_row(*row, blocks.cell(value, digits, f"{node.ref}, shape {shape_text(value)}"))
+    return blocks.view(table)
 
 
-def backward_table(trace: Trace, digits: int) -> Table:
+def backward_table(trace: Trace, digits: int) -> RenderableType:
+    steps = trace.graph.gate_nodes[::-1]
+    rules = any(
+        n.gate is not None
+        and (n.gate.matrix_product or any(v is None for v in trace.locals[n.index]))
+        for n in steps
+    )
+    title = "Backward pass (output to inputs: upstream × local = product"
+    title += ", or a matrix rule)" if rules else ")"
     table = Table(
-        title="Backward pass (output to inputs: upstream × local = product)",
+        title=title,
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
     table.add_column("step", style="bold")
     table.add_column("gate", style="cyan")
-    table.add_column("upstream", justify="right", style="red")
-    table.add_column("input")
     arrays = trace.kind == "arrays"
+    # Arrays: the numbers never wrap (a wide one goes under the table), and the local
+    # gradient is its formula alone: 8 columns of arrays do not fit in 80.
+    table.add_column("upstream", justify="right", style="red", no_wrap=arrays)
+    table.add_column("input")
     if arrays:  # a gradient has its input's shape
         table.add_column("shape")
     table.add_column("local gradient")
-    table.add_column("local", justify="right")
-    table.add_column("product", justify="right", style="red")
-    steps = trace.graph.gate_nodes[::-1]
+    if not arrays:
+        table.add_column("local", justify="right")
+    table.add_column("product", justify="right", style="red", no_wrap=arrays)
+    blocks = Blocks(inline=BACKWARD_INLINE_ARRAY)
     for node in elided(steps):
         if node is None:
             elision_row(table, steps, "steps")
             continue
         assert node.gate is not None
+        gate = node.gate
         refs = operand_refs(trace, node)
-        formulas = node.gate.formulas(refs, node.ref)
+        formulas = gate.formulas(refs, node.ref)
+        upstream = trace.grads[node.index]
         for position, ref in enumerate(refs):
             first = position == 0
             shape = [shape_text(trace.values[node.inputs[position]])] if arrays else []
+            product = trace.products[node.index][position]
+            if not gate.matrix_product and trace.locals[node.index][position] is not None:
+                formula = formulas[position]
+                local = "" if arrays else show(trace.locals[node.index][position], digits)
+            else:  # not a product: the rule itself, `dW = upstream @ xᵀ`
+                formula = f"d{ref} = " + formulas[position].replace(f"d{node.ref}", "upstream")
+                local = "—"
             table.add_row(
                 step_name(node) if first else "",
-                node.gate.name if first else "",
-                show(trace.grads[node.index], digits) if first else "",
+                gate.name if first else "",
+                blocks.cell(upstream, digits, f"upstream d{node.ref}") if first else "",
                 ref,
                 *shape,
-                formulas[position],
-                show(trace.locals[node.index][position], digits),
-                show(trace.products[node.index][position], digits),
+                formula,
+                *([] if arrays else [local]),
+                blocks.cell(
+                    product, digits, f"d{ref} from {node.ref}, shape {shape_text(product)}"
+                ),
             )
-    return table
+    return blocks.view(table)
 
 
-def gradients_table(trace: Trace, digits: int) -> Table:
+def gradients_table(trace: Trace, digits: int) -> RenderableType:
     output = trace.output.ref
     table = Table(title=f"Gradients (∂{output}/∂input)", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("input", style="bold")
@@ -139,10 +202,11 @@ def gradients_table(trace: Trace, digits: int) -> Table:
         table.add_column("shape")
     symbols = trace.kind == "symbols"
     if not symbols:
-        table.add_column("value", justify="right", style="green")
+        table.add_column("value", justify="right", style="green", no_wrap=arrays)
     else:  # as the backward pass built it, in the stage names, then in the inputs
         table.add_column("staged", justify="right")
-    table.add_column("gradient", justify="right", style="bold red")
+    table.add_column("gradient", justify="right", style="bold red", no_wrap=arrays)
+    blocks = Blocks()
     gradients = list(trace.gradients.items())
     for item in elided(gradients):
         if item is None:
@@ -153,13 +217,15 @@ def gradients_table(trace: Trace, digits: int) -> Table:
         if arrays:
             row.append(shape_text(trace.bindings[name]))
         if not symbols:
-            row.append(show(trace.bindings[name], digits))
+            value = trace.bindings[name]
+            row.append(blocks.cell(value, digits, f"{name}, shape {shape_text(value)}"))
         else:
             staged = show(trace.grads[trace.graph.inputs[name]], digits)
             row.append(staged if staged != show(gradient, digits) else "")
-        row.append(show(gradient, digits))
+        shape = shape_text(gradient)
+        row.append(blocks.cell(gradient, digits, f"∂{output}/∂{name}, shape {shape}"))
         table.add_row(*row)
-    return table
+    return blocks.view(table)
 
 
 def forks_table(trace: Trace, digits: int) -> Table | None:
