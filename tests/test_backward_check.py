@@ -230,3 +230,23 @@ def test_random_values_at_the_top_are_seeded_and_said() -> None:
     assert float(result.value) == pytest.approx(float(np.sum(W @ np.array([1, 2, 3]))))
     given = bp.trace("W = np.random.randn(2, 3)\nx = [1, 2, 3]\nf = sum(W @ x)", W=np.ones((2, 3)))
     assert float(given.value) == 12.0
+
+
+@pytest.mark.parametrize(
+    ("program", "status", "slip", "words"),
+    [
+        ("f = x*y\ndx = y\ndx = y\ndy = x", "right", None, "(again)"),
+        ("f = x*y\ndx = y\ndx += y\ndy = x", "wrong", None, "this adds a use twice"),
+        ("f = x*x\ndx = x\ndx += x\ndx += x", "wrong", "fork-one-branch", "adds a use twice"),
+        ("f = x*y\ndx = [y]\ndy = x", "wrong", None, "x is a plain number"),
+    ],
+)
+def test_lines_after_the_whole_gradient_and_shapes(
+    program: str, status: str, slip: str | None, words: str
+) -> None:
+    report = check_backward_text(
+        program, {"x": 3.0, "y": -4.0} if "y" in program else {"x": 3.0}
+    ).report
+    judged = [v for v in report.lines if v.target == "dx"][-1]
+    assert (judged.status, judged.slip) == (status, slip)
+    assert words in judged.message

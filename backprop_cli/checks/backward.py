@@ -246,8 +246,8 @@ class _Wire:
     """What the learner's lines for one value have added up so far."""
 
     index: int
-    parts: dict[int, Any]  # consumer node -> what it sends back (all its uses)
-    left: set[int]  # consumers not yet accounted for
+    parts: dict[tuple[int, int], Any]  # (consumer, position) -> what that use sends back
+    left: set[tuple[int, int]]  # uses not yet accounted for
     first_line: int | None = None
     said: list[str] = field(default_factory=list)  # who the lines so far accounted for
 
@@ -335,9 +335,9 @@ def check_backward(
             continue
         wire = wires.get(line.target)
         if wire is None:
-            parts: dict[int, Any] = {}
+            parts: dict[tuple[int, int], Any] = {}
             for c in trace.contributions[index]:
-                parts[c.consumer] = parts.get(c.consumer, 0.0) + np.asarray(c.amount, dtype=float)
+                parts[(c.consumer, c.position)] = np.asarray(c.amount, dtype=float)
             wire = wires[line.target] = _Wire(index, parts, set(parts))
         true_total = np.asarray(trace.grads[index], dtype=float)
         true[line.target] = true_total
@@ -480,7 +480,7 @@ def _judge(
 
     output = trace.output.ref
     forks = len(wire.parts)
-    users = [_user(trace, c) for c in wire.parts]
+    users = list(dict.fromkeys(_user(trace, c) for c, _ in wire.parts))
 
     def verdict(
         status: Status, message: str, want: Any = None, slip: str | None = None
@@ -489,12 +489,12 @@ def _judge(
             line.line, line.text, line.target, name, status, got, want, message, slip
         )
 
-    def sum_of(consumers: tuple[int, ...] | set[int]) -> Any:
+    def sum_of(consumers: tuple[tuple[int, int], ...] | set[tuple[int, int]]) -> Any:
         return sum((wire.parts[c] for c in consumers), np.zeros(trace.shape(wire.index)))
 
     # Which of the uses not yet accounted for does this line add? All of them first.
     left = sorted(wire.left)
-    match: tuple[int, ...] | None = None
+    match: tuple[tuple[int, int], ...] | None = None
     if left and _close(alone, sum_of(set(left)), tolerance):
         match = tuple(left)
     elif 1 < len(left) <= SUBSET_LIMIT:
@@ -512,7 +512,7 @@ def _judge(
     total = np.asarray(trace.grads[wire.index], dtype=float)
     partial = f"∂{output}/∂{name}"
     if match is not None:
-        senders = _words([_user(trace, c) for c in match])
+        senders = _words(list(dict.fromkeys(_user(trace, c) for c, _ in match)))
         if line.op == "=" and before is not None and wire.first_line is not None:
             held = " and ".join(wire.said) or "an earlier line"
             want_total = np.asarray(_apply("+=", before, alone), dtype=float)
@@ -538,12 +538,25 @@ def _judge(
         elif not wire.left:
             message = f"right: what {senders} {sends} back to {name}"
         else:
-            rest = [_user(trace, c) for c in sorted(wire.left)]
+            rest = list(dict.fromkeys(_user(trace, c) for c, _ in sorted(wire.left)))
             message = (
                 f"right: what {senders} {sends} back to {name} ({name} is used {forks} times: "
                 f"add what {_words(rest)} {'sends' if len(rest) == 1 else 'send'} with +=)"
             )
         return verdict("right", message)
+
+    if not left:  # every use of the value is already in the gradient
+        if line.op == "=" and _close(alone, total, tolerance):
+            return verdict("right", f"right: {partial} = {_n(total)} (again)")
+        if line.op == "+=":
+            return verdict(
+                "wrong",
+                f"{line.target} already holds all of {partial} (line {wire.first_line}): "
+                f"{name} is used {forks} time{'s' if forks != 1 else ''}, every use counted "
+                f"above, so this adds a use twice",
+                total,
+                "fork-one-branch" if forks > 1 else None,
+            )
 
     # Wrong: which slip gives this number? Asked as the whole gradient when this line
     # is the only one for the name, else as what one use sends back.
@@ -555,10 +568,8 @@ def _judge(
     whole_line = line.op == "=" and before is None and last_line.get(line.target) == line.line
     if whole_line:
         asks.append(Ask.gradient(wire.index))
-    for consumer in left:
-        for c in trace.contributions[wire.index]:
-            if c.consumer == consumer:
-                asks.append(Ask.product(c.consumer, c.position))
+    for consumer, position in left:
+        asks.append(Ask.product(consumer, position))
     for ask in asks:
         try:
             found = diagnose(trace, ask, alone if alone.ndim else float(alone), tolerance * 100)
@@ -574,7 +585,7 @@ def _judge(
         found = _entry_slip(trace, wire.index, alone, expected, diagnose, tolerance)
     should = f"it should be {_n(expected)}"
     if not whole_line and len(left) > 1 and found is None:
-        options = ", ".join(f"{_n(wire.parts[c])} from {_user(trace, c)}" for c in left)
+        options = ", ".join(f"{_n(wire.parts[c])} from {_user(trace, c[0])}" for c in left)
         should = f"each use sends back one part: {options} (together {_n(sum_of(set(left)))})"
     if found is not None:
         return verdict(
@@ -582,5 +593,14 @@ def _judge(
             f"{found.message} ({line.target} should be {_n(expected)})",
             expected,
             found.slip,
+        )
+    if np.shape(alone) != np.shape(total):
+        shape = ", ".join(str(n) for n in np.shape(total))
+        wanted = f"shape ({shape})" if np.ndim(total) else "a plain number"
+        return verdict(
+            "wrong",
+            f"{line.target} gives {_n(alone)}, but a gradient has its variable's shape: "
+            f"{name} is {wanted}, and {partial} = {_n(total)}",
+            total,
         )
     return verdict("wrong", f"{line.target} gives {_n(alone)}; {should}", expected)
