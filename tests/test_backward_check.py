@@ -250,3 +250,12 @@ def test_lines_after_the_whole_gradient_and_shapes(
     judged = [v for v in report.lines if v.target == "dx"][-1]
     assert (judged.status, judged.slip) == (status, slip)
     assert words in judged.message
+
+
+def test_a_forward_stage_called_dx_is_not_a_backward_pass() -> None:
+    from backprop_cli.core.language import split_backward
+
+    text = "y = x + 1\ndx = x - 2\nf = dx*y"
+    assert split_backward(text) == (text, ())
+    forward, lines = split_backward("f = x*y\ndx = y\nscale = 2\ndy = x * scale / 2")
+    assert forward == "f = x*y\n" and [line.target for line in lines] == ["dx", "scale", "dy"]

@@ -450,9 +450,16 @@ def split_backward(
         return text, ()  # the forward parser says what is wrong
     seen: set[str] = set()
     start = None
-    for index, stmt in enumerate(module.body):
+    body = module.body
+    for index, stmt in enumerate(body):
         target = _assigned_name(stmt)
-        if index > 0 and target and target.startswith("d") and target[1:] in seen:
+        if (
+            index > 0
+            and target
+            and target.startswith("d")
+            and target[1:] in seen
+            and not _read_by_forward(body[index:])
+        ):
             start = index
             break
         for node in ast.walk(stmt):
@@ -468,6 +475,19 @@ def split_backward(
     for stmt in module.body[start:]:
         backward.append(converter.backward_line(stmt, lines))
     return forward, tuple(backward)
+
+
+def _read_by_forward(rest: list[ast.stmt]) -> bool:
+    """Whether a stage that is not a gradient reads a d-name assigned here: then the
+    d-name is a forward value (`dx = x - x0; f = dx*y`), not a gradient."""
+    d_names = {t for stmt in rest if (t := _assigned_name(stmt)) and t.startswith("d")}
+    for stmt in rest:
+        target = _assigned_name(stmt)
+        if target is None or target.startswith("d"):
+            continue
+        if any(isinstance(n, ast.Name) and n.id in d_names for n in ast.walk(stmt)):
+            return True
+    return False
 
 
 def _assigned_name(stmt: ast.stmt) -> str | None:
