@@ -116,6 +116,7 @@ def test_problems_json_keeps_the_text_exactly(runner: CliRunner, hostile: Path) 
         [],
         ["--format", "markdown"],
         ["--format", "latex"],
+        ["--format", "html", "--explain"],
         ["--graph", "--explain"],
         ["--format", "markdown", "--graph", "--explain"],
     ],
@@ -125,6 +126,8 @@ def test_trace_problem_from_hostile_file(
 ) -> None:
     result = run(runner, ["trace", "--problem", "hostile", "--from", str(hostile), *extra])
     assert result.exit_code == 0
+    if "html" in extra:
+        assert "<script>alert" not in result.stdout and "<img src=x" not in result.stdout
     if "markdown" in extra:
         heading = result.stdout.splitlines()[0]
         # The comment stays inside one code span: a longer fence than any backtick run.

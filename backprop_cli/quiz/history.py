@@ -260,11 +260,15 @@ class Store:
 # A history file can be anyone's (copied, restored, planted): nothing in it runs. Its
 # schema must be ours (no view, no trigger, no column or index we did not make), it
 # must be a regular file (a FIFO as the file hung `stats`), and every statement runs
-# under a budget: SQLite calls a progress handler every PROGRESS_STEPS steps of its
-# virtual machine, which ends the statement after QUERY_SECONDS.
+# under a budget of steps of SQLite's virtual machine (its progress handler, called
+# every PROGRESS_STEPS steps, ends the statement past QUERY_STEPS): a count, not a
+# clock, so a slow machine reads the same history as a fast one.
 
-PROGRESS_STEPS = 10_000  # about a millisecond of SQLite's work between looks at the clock
-QUERY_SECONDS = 10.0  # 100,000 saved answers read in about 0.3 s: far inside it
+PROGRESS_STEPS = 10_000
+# Reading 100,000 saved answers for `stats` takes 4 million steps (BENCHMARKS.md):
+# the budget reads a history 25 times that size, and stops a runaway query (a
+# recursive CTE) after about 6 s here (400 million steps took 24 s).
+QUERY_STEPS = 100_000_000
 COPY_LIMIT = 100_000_000  # bytes: a read-only history larger than this is not copied
 _INDEX_SQL = "create index attempts_by_problem on attempts (problem, timestamp)"
 _COLUMNS_V2 = [c.strip() for c in COLUMNS.split(",")]
@@ -275,11 +279,18 @@ class NotOurs(sqlite3.DatabaseError):
     """The file is a database, but holds schema objects backprop did not make."""
 
 
-def _arm(conn: sqlite3.Connection, seconds: float = QUERY_SECONDS) -> None:
-    """Give the connection's next statements `seconds` before SQLite interrupts them
-    (a view of a recursive CTE, a table of millions of rows)."""
-    deadline = time.monotonic() + seconds
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+def _arm(conn: sqlite3.Connection, steps: int = QUERY_STEPS) -> None:
+    """Give the connection's next statements `steps` steps before SQLite interrupts
+    them (a view of a recursive CTE, a planted trigger that slipped past the schema
+    check)."""
+    calls = [0]
+    limit = max(steps // PROGRESS_STEPS, 1)
+
+    def over_budget() -> int:
+        calls[0] += 1
+        return int(calls[0] > limit)
+
+    conn.set_progress_handler(over_budget, PROGRESS_STEPS)
 
 
 def refuse_special_files(path: Path) -> None:
