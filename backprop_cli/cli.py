@@ -1580,8 +1580,10 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: say so plainly rather than dump a traceback
+        from backprop_cli.core.text import shown
+
         typer.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {shown(str(exc), lines=True)}\n"
             "This is a bug in backprop; please report it with the command you ran.",
             err=True,
         )
