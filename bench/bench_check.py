@@ -1,19 +1,26 @@
 """How long `backprop check` takes on 1,000 problems (run by hand; figures go in
 BENCHMARKS.md under "## backprop check").
 
-The 1,000 problems are the 50 bundled ones, each copied 20 times with its variables
-renamed (x -> x_7), so every copy is a new expression to sympy (no cache hits) while
-the independently derived claims stay valid. Each run is a fresh `backprop check`
-process, so the figures include start-up and imports, as a CI job sees them.
+The 1,000 problems are the bundled ones (61: scalars and vectors), copied in turn
+with their variables renamed (x -> x_7) until there are 1,000, so every copy is a new
+expression to sympy (no cache hits) while the independently derived claims stay
+valid. Each run is a fresh `backprop check` process, so the figures include start-up
+and imports, as a CI job sees them. The runs are interleaved (one of each, then the
+next round), so a busy moment on a shared machine falls on all of them alike; wall
+time and CPU time (the process and its workers) are both printed. Last, the JSON
+reports of `-j 1` and of the default (one worker per core) are compared: the same
+verdicts on every problem.
 
-    python bench/bench_check.py [--copies 20] [--repeat 3]
+    python bench/bench_check.py [--count 1000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,13 +35,16 @@ def toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def write_copies(folder: Path, copies: int) -> int:
+def write_copies(folder: Path, copies: int, limit: int | None = None) -> int:
+    """`copies` renamed copies of every bundled problem (at most `limit` in all)."""
     count = 0
     for source in sorted((ROOT / "problems").glob("*.toml")):
         data = tomllib.loads(source.read_text(encoding="utf-8"))
         lines = [f"[set]\ntitle = {toml_string(data['set']['title'] + ' (bench)')}\n"]
         for copy in range(copies):
             for problem in data["problem"]:
+                if limit is not None and count >= limit:
+                    break
                 names = list(problem["bindings"])
                 rename = {name: f"{name}_{copy}" for name in names}
                 pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
@@ -55,30 +65,54 @@ def write_copies(folder: Path, copies: int) -> int:
     return count
 
 
-def timed(command: list[str]) -> tuple[float, str, int]:
+def timed(command: list[str]) -> tuple[float, float, str, int]:
+    """Wall seconds, CPU seconds (user + system of the process and its workers), the
+    last line of output, the exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
-    return time.perf_counter() - started, done.stdout.strip().splitlines()[-1], done.returncode
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout.strip().splitlines()[-1], done.returncode
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    bundled = sum(
+        len(tomllib.loads(p.read_text(encoding="utf-8"))["problem"])
+        for p in (ROOT / "problems").glob("*.toml")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        count = write_copies(folder, args.copies)
+        count = write_copies(folder, -(-args.count // bundled), args.count)
         print(f"{count} problems in {folder}")
         base = [sys.executable, "-m", "backprop_cli", "check", str(folder), "-q"]
-        for label, extra in (("with sympy", []), ("--no-sympy", ["--no-sympy"])):
-            runs = [timed(base + extra) for _ in range(args.repeat)]
-            best = min(r[0] for r in runs)
+        runs = {
+            "with sympy, -j 1": ["-j", "1"],
+            "with sympy (default: a worker per core)": [],
+            "--no-sympy, -j 1": ["--no-sympy", "-j", "1"],
+            "--no-sympy (default)": ["--no-sympy"],
+        }
+        results: dict[str, list[tuple[float, float, str, int]]] = {k: [] for k in runs}
+        for _ in range(args.repeat):  # interleaved rounds
+            for label, extra in runs.items():
+                results[label].append(timed([*base, *extra]))
+        for label, got in results.items():
+            best = min(got)
             print(
-                f"backprop check {label:>11}: best {best:6.2f}s of {args.repeat} "
-                f"({1000 * best / count:.1f} ms a problem)  exit {runs[0][2]}  | {runs[0][1]}"
+                f"backprop check {label:>40}: best {best[0]:6.2f}s wall of {args.repeat}, "
+                f"CPU {best[1]:6.2f}s ({1000 * best[0] / count:.1f} ms a problem)  "
+                f"exit {best[3]}  | {best[2]}"
             )
+        one = subprocess.run([*base[:-1], "--format", "json", "-j", "1"], capture_output=True)
+        many = subprocess.run([*base[:-1], "--format", "json"], capture_output=True)
+        same = json.loads(one.stdout) == json.loads(many.stdout)
+        print(f"same report from -j 1 and the default: {'yes' if same else 'NO'}")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "backprop_cli", "--help"], capture_output=True)
         print(f"start-up alone (backprop --help): {time.perf_counter() - started:.2f}s")

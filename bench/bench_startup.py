@@ -6,7 +6,8 @@ Each pair is measured side by side, alternating runs, in fresh processes:
 
 - `backprop --help` against `python -c "import typer, rich"` (no sympy, no numpy);
 - `backprop trace NEURON VALUES` (parse, trace, both checks, the Rich table) against
-  `python -c "import sympy"`: the one import a checked trace cannot avoid.
+  a two-command Typer app whose command imports sympy (the aim: within 1.15x), and
+  against `python -c "import sympy"`: the one import a checked trace cannot avoid.
 
 Prints the median of each and the ratio. Run it from the repository root with the
 project installed (`pip install -e .`); `backprop` is found next to the Python used.
@@ -29,6 +30,21 @@ app = typer.Typer(rich_markup_mode="rich")
 @app.command()
 def hello(name: str = "x") -> None:
     \"\"\"Say hello.\"\"\"
+@app.command()
+def bye() -> None:
+    \"\"\"Say bye.\"\"\"
+app()
+"""
+# The issue's floor for a checked trace: the same tiny Typer app, whose command
+# imports sympy (the one heavy import a checked trace cannot avoid) and prints.
+SYMPY_APP = """
+import typer
+app = typer.Typer(rich_markup_mode="rich")
+@app.command()
+def hello(name: str = "x") -> None:
+    \"\"\"Say hello.\"\"\"
+    import sympy
+    typer.echo(sympy.Symbol(name))
 @app.command()
 def bye() -> None:
     \"\"\"Say bye.\"\"\"
@@ -79,6 +95,12 @@ def main() -> None:
         "backprop --help vs a two-command Typer app's --help",
         [backprop, "--help"],
         [python, "-c", TINY_APP, "--help"],
+        runs,
+    )
+    compare(
+        "backprop trace (neuron) vs a two-command Typer app that imports sympy",
+        [backprop, "trace", *NEURON],
+        [python, "-c", SYMPY_APP, "hello"],
         runs,
     )
     compare(
