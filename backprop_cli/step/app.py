@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.geometry import Size
 from textual.widgets import Input, Static
 
@@ -28,6 +28,9 @@ from backprop_cli.step import panels
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 ORPHAN_CHECK_SECONDS = 0.5
+# From this width the circuit and the trace table sit side by side: the neuron's tree
+# is 66 columns and its backward table 73, so each gets its own at 150.
+WIDE = 150
 HINT_WORDS = ("?", "hint")
 REVEAL_WORDS = ("r", "reveal", "show", "skip")
 QUIT_WORDS = ("q", "quit", "exit")
@@ -40,10 +43,16 @@ class StepApp(App[None]):
 
     TITLE = "backprop step"
     ENABLE_COMMAND_PALETTE = False
+    # Focus is set by hand: the answer box only while a number is being asked (a
+    # hidden box with the focus would swallow p and q).
+    AUTO_FOCUS = None
     CSS = """
     Screen { layout: vertical; }
+    #panels { height: 1fr; layout: vertical; }
     #circuit-box { height: 1fr; border-top: solid $primary; }
     #table-box { height: 1fr; border-top: solid $primary; }
+    Screen.wide #panels { layout: horizontal; }
+    Screen.wide #circuit-box, Screen.wide #table-box { height: 1fr; width: 1fr; }
     #explain { height: auto; max-height: 7; min-height: 3; padding: 0 1;
                border-top: solid $accent; }
     #answer { height: 1; border: none; padding: 0 1; display: none;
@@ -52,7 +61,7 @@ class StepApp(App[None]):
     #status { dock: bottom; height: 1; }
     #too-small { display: none; padding: 1 2; }
     Screen.too-small #too-small { display: block; }
-    Screen.too-small #circuit-box, Screen.too-small #table-box,
+    Screen.too-small #panels,
     Screen.too-small #explain, Screen.too-small #answer,
     Screen.too-small #status { display: none; }
     """
@@ -106,21 +115,21 @@ class StepApp(App[None]):
         self.asked_at = 0.0
         self.attempts: list[Attempt] = []
         self.marks: dict[str, int | None] = {}  # each panel's marked line, to scroll to
+        self.drawn = False  # the panels have been drawn once (on_mount)
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="circuit-box") as box:
-            # The problem's title is text from a file: control characters made visible,
-            # and a Text, so no "[" in it is read as markup.
-            title = (
-                f"circuit · {elided(shown(self.sub_title), 60)}" if self.sub_title else "circuit"
-            )
-            box.border_title = Text(title)
-            yield Static(id="circuit")
-        with VerticalScroll(id="table-box") as box:
-            box.border_title = "trace"
-            yield Static(id="table")
+        with Container(id="panels"):
+            with VerticalScroll(id="circuit-box") as box:
+                # The problem's title is text from a file: control characters made
+                # visible, and a Text, so no "[" in it is read as markup.
+                title = elided(shown(self.sub_title), 60) if self.sub_title else ""
+                box.border_title = Text(f"circuit · {title}" if title else "circuit")
+                yield Static(id="circuit")
+            with VerticalScroll(id="table-box") as box:
+                box.border_title = "trace"
+                yield Static(id="table")
         yield Static(id="explain")
         yield Input(id="answer", placeholder="type your prediction, then Enter")
         yield Static(id="status")
@@ -133,6 +142,7 @@ class StepApp(App[None]):
         if self.predict:
             self.start_asking()
         self.refresh_panels()
+        self.drawn = True
 
     def exit_if_orphaned(self) -> None:
         """Served to a browser: when the server is gone (Ctrl-C, killed), so is this app.
@@ -150,6 +160,11 @@ class StepApp(App[None]):
         width, height = size or self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.screen.set_class(small, "too-small")
+        wide = width >= WIDE
+        if wide != self.screen.has_class("wide"):
+            self.screen.set_class(wide, "wide")
+            if self.drawn:  # the panels are drawn for the width they get
+                self.refresh_panels()
         if small:
             self.query_one("#too-small", Static).update(
                 Text.assemble(
@@ -171,7 +186,8 @@ class StepApp(App[None]):
     def refresh_panels(self) -> None:
         asking = self.model.steps[self.asking] if self.asking is not None else None
         where = panels.Where(self.model, self.at, asking)
-        width = max(self.size.width - 2, MIN_WIDTH - 2)  # inside the scroll bar
+        width = self.size.width // 2 if self.size.width >= WIDE else self.size.width
+        width = max(width - 2, MIN_WIDTH - 2)  # inside the scroll bar
         for panel_id, view in (("#circuit", panels.circuit_view), ("#table", panels.table_view)):
             drawn, self.marks[panel_id] = panels.prerender(view(where), width)
             self.query_one(panel_id, Static).update(drawn)
@@ -185,6 +201,8 @@ class StepApp(App[None]):
         answer.set_class(self.asking is not None, "asking")
         if self.asking is not None:
             answer.focus()
+        elif self.focused is answer:
+            self.set_focus(None)
         self.call_after_refresh(self.follow)
 
     def follow(self) -> None:
