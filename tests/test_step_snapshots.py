@@ -124,6 +124,7 @@ def test_the_neuron_at_160x40_side_by_side_at_the_end() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("─circuit") and "─trace─" in lines[0]  # one row, two panels
     # The notes' gradients, in the tree (2 decimals) and the table (4 digits) side by side.
-    assert re.search(r"│   │   ├── w0\s+input\s+2\.00\s+-0\.20\s+s6\s+exp\s+exp\(s5\)\s+0\.3679", text)
+    row = r"│   │   ├── w0\s+input\s+2\.00\s+-0\.20\s+s6\s+exp\s+exp\(s5\)\s+0\.3679"
+    assert re.search(row, text)
     assert "So ∂f/∂w0 = -0.20, ∂f/∂x0 = 0.39, ∂f/∂w1 = -0.39, ∂f/∂x1 = -0.59" in text
     assert matches_snapshot("neuron-160x40-end", svg)
