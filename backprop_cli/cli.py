@@ -1198,6 +1198,7 @@ def graph(
 
     with reported_errors():
         text, bindings = expression_and_bindings(args, file, "graph")
+        text = without_backward_part(text, file)
         read_from = (file,) if file else ()
         fmt = graph_format
         if fmt is None:
@@ -1347,6 +1348,7 @@ def code(
 
     with reported_errors():
         text, bindings = expression_and_bindings(args, file, "code")
+        text = without_backward_part(text, file)
         result = trace_text(
             text, bindings, output=output, check=check, fuse=fuse.value if fuse else None
         )

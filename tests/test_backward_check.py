@@ -259,3 +259,12 @@ def test_a_forward_stage_called_dx_is_not_a_backward_pass() -> None:
     assert split_backward(text) == (text, ())
     forward, lines = split_backward("f = x*y\ndx = y\nscale = 2\ndy = x * scale / 2")
     assert forward == "f = x*y\n" and [line.target for line in lines] == ["dx", "scale", "dy"]
+
+
+def test_code_and_graph_take_the_forward_part() -> None:
+    result = CliRunner().invoke(app, ["code", "--file", str(EXAMPLES / "notes-staged-backward.py")])
+    assert result.exit_code == 0
+    assert "lines 15–33 are a backward pass" in result.stderr
+    assert 'print("df/dx =", dx)' in result.stdout
+    drawn = CliRunner().invoke(app, ["graph", "--file", str(EXAMPLES / "notes-neuron-backward.py")])
+    assert drawn.exit_code == 0 and "backward pass" in drawn.stderr

@@ -110,3 +110,8 @@ def test_symbolic_markdown() -> None:
     text = to_markdown(trace, [])
     assert "**f = x·y** (symbolic)" in text
     assert re.search(r"\| f \| mul \| 1 \| x \| `y` \| y \| y \|", text)
+
+
+def test_symbolic_powers_in_one_notation_become_latex() -> None:
+    # Symbolic values are written s7², x³, x^(1/3) (never **); LaTeX gets superscripts.
+    assert latex_math("x³ + s7²·w0 - x^(1/3)") == "x^{3} + s_{7}^{2} \\cdot w_{0} - x^{(1/3)}"

@@ -463,7 +463,8 @@ def to_python(trace: Trace) -> str:
         "",
         "# inputs",
     ]
-    for name, index in graph.inputs.items():
+    for name in trace.bindings:  # in the order the values were given
+        index = graph.inputs[name]
         lines.append(f"{names[index]} = {number(trace.bindings[name]).text}")
 
     lines += ["", "# forward pass (each stage cached in a variable for the backward pass)"]
@@ -497,6 +498,6 @@ def to_python(trace: Trace) -> str:
 
     lines += ["", "# the value and the gradients on the inputs"]
     lines.append(f'print("{names[out]} =", {names[out]})')
-    for index in graph.inputs.values():
+    for index in (graph.inputs[name] for name in trace.bindings):
         lines.append(f'print("d{names[out]}/d{names[index]} =", {grads[index]})')
     return "\n".join(lines) + "\n"

@@ -237,6 +237,7 @@ _TOKEN = re.compile(
 )
 _SYMBOLS = {
     "²": "^{2}",
+    "³": "^{3}",
     "·": " \\cdot ",
     "σ": "\\sigma",
     "𝟙": "\\mathbb{1}",
@@ -423,5 +424,5 @@ def _latex_sentence(text: str) -> str:
     """A sentence with formulas in it: the math-looking characters become math."""
     out = []
     for ch in _latex_text(text):
-        out.append(f"${_SYMBOLS[ch].strip()}$" if ch in "²·σ𝟙∂" and ch in _SYMBOLS else ch)
+        out.append(f"${_SYMBOLS[ch].strip()}$" if ch in "²³·σ𝟙∂" and ch in _SYMBOLS else ch)
     return "".join(out).replace("∂", "$\\partial$")
