@@ -149,6 +149,7 @@ def test_bad_rows_are_skipped_with_one_warning(home: Path) -> None:
     conn.execute("UPDATE attempts SET timestamp = 'yesterday' WHERE id = 1")
     conn.execute("UPDATE attempts SET expected = 'lots' WHERE id = 2")
     conn.execute("UPDATE attempts SET timestamp = '2026-03-10T12:00:00' WHERE id = 3")  # no zone
+    conn.execute("UPDATE attempts SET correct = 0, slip = '[/]' WHERE id = 4")  # markup
     conn.commit()
     conn.close()
     result = CliRunner().invoke(app, ["stats"])

@@ -217,7 +217,8 @@ def _slips_table(counts: dict[str, int]) -> Table:
     table.add_column("what it is")
     for slip, count in list(counts.items())[:SLIPS_SHOWN]:
         known = SLIPS.get(slip)  # an id from a newer version reads as itself
-        table.add_row(shown(slip), str(count), known.sentence if known else "")
+        # Text, not a markup string: a slip id from a history file may be "[/]".
+        table.add_row(Text(shown(slip)), str(count), known.sentence if known else "")
     return table
 
 
