@@ -373,7 +373,8 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
         except (ArithmeticError, ValueError, TypeError):
             continue
         what, why = _gate_words(slip, gate, node.ref, ref, out, local_rule)
-        why = f"{why}." if matrix_rule else f"{why}; {chain}."
+        # Arrays: the local rule alone (the working below has the entry's numbers).
+        why = f"{why}." if matrix_rule or trace.kind == "arrays" else f"{why}; {chain}."
         found.append((slip, _fit(trace, sent, j), what, why))
     try:
         chained = list(gate.chain_slips(upstream, xs, out, position))
