@@ -268,3 +268,16 @@ def test_code_and_graph_take_the_forward_part() -> None:
     assert 'print("df/dx =", dx)' in result.stdout
     drawn = CliRunner().invoke(app, ["graph", "--file", str(EXAMPLES / "notes-neuron-backward.py")])
     assert drawn.exit_code == 0 and "backward pass" in drawn.stderr
+
+
+def test_the_products_in_slip_messages_check_on_screen() -> None:
+    import re
+
+    broken = STAGED.replace("dy += ((1 - sigy) * sigy) * dsigy", "dy += sigy * dsigy")
+    [wrong] = [v for v in check_backward_text(broken, {}).report.lines if v.status == "wrong"]
+    match = re.search(r"gets (\S+) × \(?([^ )]+)\)? = (-?[\d.]*\d)", wrong.message)
+    assert match is not None, wrong.message
+    a, b, c = (float(g) for g in match.groups())
+    places = len(match.group(3).split(".")[1])
+    # 0.5121 × 0.01766 = 0.009044, not the 0.009046 that four digits of each would say
+    assert abs(a * b - c) <= 0.5 * 10**-places

@@ -55,7 +55,7 @@ from itertools import combinations
 from typing import Any, Literal
 
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.numbers import shape_text, show
+from backprop_cli.core.numbers import checking_digits, shape_text, show
 
 AskKind = Literal["forward", "local", "product", "upstream", "gradient"]
 Accepts = Callable[[float, float], bool]
@@ -363,7 +363,9 @@ def _product(trace: Trace, index: int, position: int) -> _Found:
         chain = f"{ref} gets d{node.ref} × {_factor(formula)}, entry by entry"
     else:
         local_rule = f"{partial} = {_eq(formula, local)}"
-        chain = f"{ref} gets {_n(upstream)} × {_atom(local)} = {_n(product)}"
+        places = checking_digits([float(upstream), float(local)], float(product), DIGITS)
+        shown = [show(v, places) for v in (upstream, local, product)]  # checks on screen
+        chain = f"{ref} gets {shown[0]} × {_atom_text(shown[1])} = {shown[2]}"
     found: _Found = []
     for slip, wrong in _gate_slips(trace, index, position):
         locals_ = list(trace.locals[index])
@@ -641,7 +643,10 @@ def _n(value: Any) -> str:
 
 
 def _atom(value: Any) -> str:
-    text = _n(value)
+    return _atom_text(_n(value))
+
+
+def _atom_text(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 

@@ -145,3 +145,16 @@ def _product(values: list[float]) -> float:
     for v in values:
         out *= v
     return out
+
+
+def checking_digits(factors: list[float], product: float, digits: int = 4) -> int:
+    """Significant digits (from `digits`, at most 4 more) at which `a × b = product`,
+    each number written with `show`, checks as written: 0.5121 × 0.01766 is 0.009044,
+    so the sentence that says 0.009046 needs a fifth digit."""
+    for places in range(digits, digits + 5):
+        got = _product([float(show(f, places)) for f in factors])
+        if abs(got - float(show(product, places))) <= _half_unit(show(product, places)) * (
+            1 + 1e-9
+        ):
+            return places
+    return digits + 4

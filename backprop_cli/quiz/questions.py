@@ -19,7 +19,7 @@ from backprop_cli.core import gates as g
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
 from backprop_cli.core.language import evaluate_number
-from backprop_cli.core.numbers import shape_text, show
+from backprop_cli.core.numbers import checking_digits, shape_text, show
 from backprop_cli.errors import InputError
 
 Mode = Literal["backward", "forward", "local", "gradients", "full"]
@@ -255,9 +255,12 @@ def product_question(trace: Trace, node: Node, position: int) -> Question:
     upstream = trace.grads[node.index]
     local = trace.locals[node.index][position]
     product = trace.products[node.index][position]
+    places = DIGITS  # enough digits that the product shown checks on screen
+    if trace.kind == "numbers" and node.gate.plain_chain:
+        places = checking_digits([float(upstream), float(local)], float(product), DIGITS)
     rule = (
-        f"chain rule: upstream × local = {show(upstream, DIGITS)} × {g.atom(show(local, DIGITS))}"
-        f" = {show(product, DIGITS)}"
+        f"chain rule: upstream × local = {show(upstream, places)} × {g.atom(show(local, places))}"
+        f" = {show(product, places)}"
     )
     return Question(
         kind="product",

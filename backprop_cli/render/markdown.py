@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from backprop_cli.checks import Check
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.graph import Node
-from backprop_cli.core.numbers import show
+from backprop_cli.core.numbers import checking_digits, show
 from backprop_cli.core.text import shown
 from backprop_cli.render.explain import Sentence
 
@@ -47,7 +47,7 @@ def links(trace: Trace, digits: int) -> list[Link]:
             product = trace.products[node.index][position]
             places = digits
             if trace.kind == "numbers" and node.gate.plain_chain:
-                places = _checking_digits(float(upstream), float(local), float(product), digits)
+                places = checking_digits([float(upstream), float(local)], float(product), digits)
             found.append(
                 Link(
                     node,
@@ -60,20 +60,6 @@ def links(trace: Trace, digits: int) -> list[Link]:
                 )
             )
     return found
-
-
-def _checking_digits(upstream: float, local: float, product: float, digits: int) -> int:
-    """Significant digits at which upstream · local = product checks as written (the
-    equation is on the page: each side rounded must agree), at most 4 more."""
-    for places in range(digits, digits + 5):
-        shown = [float(show(v, places)) for v in (upstream, local, product)]
-        text = show(product, places)
-        mantissa, _, exponent = text.lower().partition("e")
-        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-        half = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
-        if abs(shown[0] * shown[1] - shown[2]) <= half * (1 + 1e-9):
-            return places
-    return digits + 4
 
 
 def _rows(trace: Trace, digits: int) -> dict[str, list[list[str]]]:
