@@ -218,3 +218,47 @@ def test_error_messages_quote_user_text_safely(runner: CliRunner, tmp_path: Path
     )
     result = run(runner, ["check", str(bad)])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "extra", [[], ["--json"], ["--format", "markdown"], ["--format", "latex"], ["--graph"]]
+)
+def test_trace_of_an_expression_with_escapes_in_a_comment(
+    runner: CliRunner, extra: list[str]
+) -> None:
+    expression = "x*y  # \x1b]52;c;ZWNobw==\x07 \x1b[2J ::error::x [/bold] \u202eevil"
+    result = run(runner, ["trace", expression, *extra])  # symbolic: the example command too
+    assert result.exit_code == 0
+
+
+def test_stats_shows_hostile_history_rows_as_text(runner: CliRunner, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from backprop_cli.quiz.history import Row, open_store
+
+    runner.env = {"BACKPROP_HOME": str(tmp_path)}
+    store = open_store(tmp_path / "history.sqlite3")
+    for gate in ("\x1b]0;PWNED\x07", "::error::x", "[/bold]", "[link=https://evil.example/]x"):
+        store.record(
+            Row(
+                "s",
+                "::add-mask::p\x1b[2J",
+                "f",
+                gate,
+                "local",
+                "q",
+                "1",
+                1.0,
+                False,
+                False,
+                0,
+                1.0,
+                "backward",
+                datetime(2026, 3, 10, tzinfo=UTC),
+                "[/]",
+            )
+        )
+    store.close()
+    for extra in ([], ["--json"]):
+        result = run(runner, ["stats", *extra])
+        assert result.exit_code == 0, result.output
