@@ -8,12 +8,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.core.numbers import show
+from backprop_cli.core.numbers import shape_text, show
 from backprop_cli.core.text import elided, shown
 from backprop_cli.quiz.history import MIN_ATTEMPTS, Stats, Tally
 from backprop_cli.quiz.questions import DIGITS, Question, Quiz, Response, Summary
 from backprop_cli.quiz.schedule import when
-from backprop_cli.render.table import operand_refs, step_name
+from backprop_cli.render.table import Blocks, operand_refs, step_name
 
 # An answer is echoed back at most this long (a 5 MB pasted line took 12 s to echo).
 ECHO_LIMIT = 200
@@ -52,10 +52,16 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
     table.add_column("step", style="bold")
     table.add_column("gate", style="cyan")
     table.add_column("computes")
-    table.add_column("value", justify="right", style="green")
+    table.add_column("value", justify="right", style="green", no_wrap=trace.kind == "arrays")
+    blocks = Blocks()  # a matrix under the table, a row a line, as in the trace tables
     for node in trace.graph.gate_nodes:
         assert node.gate is not None
-        value = "?" if hide_values else show(trace.values[node.index], DIGITS)
+        stage = trace.values[node.index]
+        value = (
+            "?"
+            if hide_values
+            else blocks.cell(stage, DIGITS, f"{node.ref}, shape {shape_text(stage)}")
+        )
         table.add_row(
             step_name(node), node.gate.name, node.gate.computes(operand_refs(trace, node)), value
         )
@@ -75,7 +81,7 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
     how.append("q", style="bold")
     # Only say so when it is true: a history that cannot be written keeps nothing.
     how.append(" quit (your answers are saved)" if saved else " quit (answers are not saved)")
-    return Group(head, table, how)
+    return Group(head, blocks.view(table), how)
 
 
 def context(question: Question) -> Text:
