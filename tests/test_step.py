@@ -514,3 +514,24 @@ def test_serve_without_textual_serve_says_how_to_get_it(monkeypatch: Any) -> Non
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)  # as if not installed
     with pytest.raises(InputError, match=r"pip install 'backprop-cli\[step\]'"):
         serve(["x*y", "x=2", "y=3"], None, "t")
+
+
+def test_a_learner_predicts_every_number_of_the_neuron() -> None:
+    """Every number asked is typed right (the quiz's own rounding of it), so predict
+    mode walks the whole neuron; the last gradients are the notes'."""
+    app, saved = neuron_app(predict=True)
+
+    async def script(pilot: Any) -> None:
+        while app.at < len(app.model) - 1:
+            question = app.question
+            if question is None:
+                await pilot.press("right")
+                continue
+            await pilot.press(*question.answer_text, "enter")
+        await pilot.press("q")
+
+    run_app(app, script)
+    asked = [s for s in app.model.steps if s.asks]
+    assert len(saved) == len(asked) == 8 + 12 * 2 and all(a.correct for a in saved)
+    products = [a for a in saved if a.question.kind == "product"]
+    assert [round(a.value or 0, 2) for a in products[-4:]] == [-0.39, -0.59, -0.2, 0.39]
