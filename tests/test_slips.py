@@ -160,3 +160,32 @@ def test_every_candidate_is_a_catalog_slip(notes) -> None:  # type: ignore[no-un
 def test_symbolic_traces_have_no_diagnosis() -> None:
     t = trace("x * y")
     assert diagnose(t, Ask.local(t.graph.output, 0), 1.0, TOL) is None
+
+
+def test_every_bundled_question_diagnoses_its_own_candidates() -> None:
+    """On every question of every bundled problem: no rule raises, a right answer is no
+    slip, and each candidate's number is diagnosed as a slip giving that number."""
+    from backprop_cli.play import _from_set
+    from backprop_cli.problems.sets import bundled_path, load_problems
+    from backprop_cli.quiz.questions import Tolerance, start_quiz
+
+    accepts = Tolerance().accepts
+    checked = 0
+    for problem in load_problems([bundled_path()]):
+        quiz = start_quiz(_from_set(problem), "full")
+        for question in quiz.questions:
+            if question.ask is None:
+                continue
+            assert diagnose(quiz.trace, question.ask, question.answer, accepts) is None
+            for candidate in candidates(quiz.trace, question.ask):
+                if np.ndim(candidate.value) != 0:
+                    continue  # a whole array (a value of another shape): not a number
+                if accepts(candidate.value, question.answer):
+                    continue  # the same number as the right answer: never a slip
+                found = diagnose(quiz.trace, question.ask, candidate.value, accepts)
+                assert found is not None, (problem.id, question.asked, candidate)
+                assert accepts(candidate.value, found.value) or accepts(
+                    found.value, candidate.value
+                )
+                checked += 1
+    assert checked > 200  # the bundled sets give many (not a test that cannot fail)

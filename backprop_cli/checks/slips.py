@@ -194,7 +194,8 @@ def diagnose(trace: Trace, ask: Ask, answer: Any, tolerance: float | Accepts) ->
     if _matches(answer, right, accepts):
         return None
     for c in candidates(trace, ask):
-        if _matches(answer, c.value, accepts) and not _matches(right, c.value, accepts):
+        # A slip whose number would pass as the right answer tells nothing apart.
+        if _matches(answer, c.value, accepts) and not _matches(c.value, right, accepts):
             return Diagnosis(c.slip, c.message, c.value, c.what, c.why)
     return None
 
