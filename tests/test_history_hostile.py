@@ -116,6 +116,23 @@ def test_schema_objects_we_did_not_make_are_refused(home: Path, schema: str) -> 
     assert rows == [] and "backprop did not make" in notices[0]
 
 
+def test_a_trigger_named_like_sqlites_own_is_still_refused(home: Path) -> None:
+    path = home / "history.sqlite3"
+    saved(path, 1)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TRIGGER t AFTER INSERT ON attempts BEGIN SELECT 1; END")
+    conn.commit()
+    # writable_schema lets a file claim SQLite's reserved sqlite_ prefix for it.
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET name = 'sqlite_t' WHERE name = 't'")
+    conn.commit()
+    conn.close()
+    rows, notices = read_rows(path)
+    assert rows == [] and "sqlite_t" in notices[0]  # ours refuses it, or SQLite does
+    store = open_store(path)  # the quiz: moved aside, a new file, the trigger never run
+    assert not store.in_memory and "moved to" in store.notices[0]
+
+
 def test_a_fifo_as_the_history_file(home: Path) -> None:
     path = home / "history.sqlite3"
     os.mkfifo(path)

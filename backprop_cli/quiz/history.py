@@ -309,8 +309,8 @@ def check_schema(conn: sqlite3.Connection) -> None:
     """NotOurs unless the file holds only our table and index, as we make them."""
     _arm(conn)
     for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master"):
-        if name.startswith("sqlite_"):  # SQLite's own (autoindex, stat tables)
-            continue
+        if name.startswith("sqlite_") and (kind == "table" or (kind == "index" and sql is None)):
+            continue  # SQLite's own: stat tables, and automatic indexes (which have no SQL)
         if kind == "index" and name == "attempts_by_problem":
             if " ".join(str(sql).lower().replace("if not exists ", "").split()) == _INDEX_SQL:
                 continue
