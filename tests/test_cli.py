@@ -261,3 +261,18 @@ def test_piped_tables_have_no_trailing_spaces_and_paths_stay_whole(
     out = runner.invoke(app, ["check", str(deep), "--no-sympy"]).stdout
     assert len(str(deep / "week1.toml")) > 80  # longer than the 80 columns of a pipe
     assert str(deep / "week1.toml") in out.splitlines()[0]
+
+
+def test_check_backward_keeps_a_long_path_on_its_first_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A clone in a deep folder (CI's) pushed the path to a second line at 80 columns."""
+    deep = tmp_path / ("a-long-folder-name-" * 4)
+    deep.mkdir()
+    source = Path(__file__).resolve().parent.parent / "examples" / "notes-neuron-backward.py"
+    target = deep / source.name
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(app, ["check-backward", str(target)], terminal_width=80)
+    first, second = result.stdout.splitlines()[:2]
+    assert first == f"backprop check-backward  {target}"
+    assert second.startswith("forward pass: f = 0.7311")

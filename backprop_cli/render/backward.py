@@ -21,11 +21,13 @@ def _n(value: Any) -> str:
 
 def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
     """Each line of the learner's code with its verdict under it, then the gradients."""
+    # The file's path is never broken across lines, however long (a deep clone's path
+    # pushed it to a second line at 80 columns): its line runs past the width instead.
+    title = Text("backprop check-backward  ", style="bold", no_wrap=True, overflow="ignore")
+    title.append(shown(where))
     head = Text()
-    head.append("backprop check-backward  ", style="bold")
-    head.append(shown(where))
     at = ", ".join(f"{k} = {_n(v)}" for k, v in trace.bindings.items())
-    head.append(f"\nforward pass: {trace.output.ref} = {_n(trace.value)}")
+    head.append(f"forward pass: {trace.output.ref} = {_n(trace.value)}")
     if at:
         head.append(f" at {at}")
     if report.note:
@@ -71,7 +73,7 @@ def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
             + " (the trace's)\n"
         )
     summary.append(f"{right} of {judged} lines right", style="bold")
-    return Group(head, Text(""), table, Text(""), summary)
+    return Group(title, head, Text(""), table, Text(""), summary)
 
 
 def backward_dict(trace: Trace, report: BackwardReport) -> dict[str, Any]:
