@@ -16,6 +16,8 @@ The API (all numbers from a numeric `Trace`; a symbolic trace has no diagnosis):
         found.message   # "That is z's own value. Mul switches: ∂f/∂z is the other
                         #  input, q = 3."  (the learner's wire names)
         found.value     # the number the slip gives (the learner's, reproduced)
+        found.what      # the first sentence alone: what the wrong number is
+        found.why       # the rest: the right rule, numbers put in
 
 - `Ask(kind, node, position=0, entry=None)`: `kind` is "forward" (the value of gate
   node `node`), "local" (∂node/∂input number `position` of that gate), "product"
@@ -31,10 +33,11 @@ The API (all numbers from a numeric `Trace`; a symbolic trace has no diagnosis):
 - `tolerance`: a callable `accepts(got, want) -> bool` (the quiz passes
   `Tolerance.accepts`), or a float: the problem files' rule
   |got − want| ≤ tolerance × max(1, |want|).
-- `diagnose` returns the first slip in catalog order of specificity (the gate's own
-  slips first, `sign` and `value-not-gradient` last) whose number matches the
-  answer, and never one whose number also matches the right answer. None when no
-  slip fits (or the answer is right).
+- `diagnose` returns the first slip, most particular first (a fork's missing branch,
+  then the gate's own slips, a transpose, `sign`, a lost upstream or local gradient,
+  a neighbouring entry, and `value-not-gradient` last: `_ORDER`), whose number
+  matches the answer, and never one whose number would itself pass as the right
+  answer. None when no slip fits (or the answer is right).
 - `candidates(trace, ask)` lists every slip that applies, with its number and
   message, for a front end that wants to show them (the stepper's "common slips").
 - `right_value(trace, ask)` is the value the ask wants.
