@@ -310,6 +310,16 @@ def test_sign_flip_is_named(tmp_path: Path) -> None:
     assert "the claim looks like the slip sign" in diff.where
 
 
+def test_a_rounded_claim_is_still_named(tmp_path: Path) -> None:
+    # sigmoid(x) at x = 1: σ(1) = 0.7311, σ'(1) = σ(1)(1 - σ(1)) = 0.1966. The claim
+    # 0.73 is σ itself, written to 2 digits: wrong at 1e-6, and named within 1%.
+    problem = one_problem(
+        tmp_path, 'expression = "sigmoid(x)"\nbindings = { x = 1 }', "gradients = { x = 0.73 }"
+    )
+    (diff,) = check_problem(problem).diffs
+    assert "the claim looks like the slip sigmoid-not-derivative" in diff.where
+
+
 def test_forgotten_fork_branch_is_named(tmp_path: Path) -> None:
     # f = x*x + 3x at x=2: df/dx = 2x + 3 = 7; claiming 4 forgets the 3x branch.
     problem = one_problem(
