@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
-from backprop_cli.core.engine import Trace
+from backprop_cli.core.engine import Trace, kit
 from backprop_cli.core.numbers import checking_digits, shape_text, show
 
 AskKind = Literal["forward", "local", "product", "upstream", "gradient"]
@@ -268,9 +268,7 @@ def _gate_parts(trace: Trace, index: int) -> tuple[Any, list[Any], Any, list[str
 
 
 def _kit(trace: Trace) -> Any:
-    from backprop_cli.core import gates
-
-    return gates.NumpyMath() if trace.kind == "arrays" else gates.FloatMath
+    return kit(trace.kind)  # the kit the trace ran on
 
 
 def _gate_slips(trace: Trace, index: int, position: int) -> list[tuple[str, Any]]:
