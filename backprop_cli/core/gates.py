@@ -577,10 +577,10 @@ class Gate:
         kink or a tie, a division by a small number, a log of a small number."""
         return False
 
-    def forward(self, k: Any, xs: Sequence[Any]) -> Any:
+    def forward(self, k: MathKit, xs: Sequence[Any]) -> Any:
         raise NotImplementedError
 
-    def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
+    def local(self, k: MathKit, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:

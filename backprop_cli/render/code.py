@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backprop_cli.core.engine import Trace
+from backprop_cli.core.gates import MathKit
 from backprop_cli.core.graph import Graph
 from backprop_cli.errors import InputError
 
@@ -323,7 +324,7 @@ def to_numpy(trace: Trace) -> str:
     graph = trace.graph
     names = _identifiers(graph)
     grads = _gradient_names(names)
-    kit = NumpySourceMath()
+    kit: MathKit = NumpySourceMath()
     shapes = [trace.shape(i) for i in range(len(graph.nodes))]
 
     def operand(j: int) -> Src:
