@@ -66,6 +66,7 @@ Accepts = Callable[[float, float], bool]
 DIGITS = 4  # significant digits of the numbers in a message
 # Forks with more uses than this are not searched for a missing branch: 2**8 subsets.
 FORK_SUBSET_LIMIT = 8
+SHARES_SHOWN = 6  # a fork's shares written out in a message; more are elided
 
 
 @dataclass(frozen=True)
@@ -431,7 +432,10 @@ def _gradient(trace: Trace, index: int) -> _Found:
     by_step: dict[int, Any] = {}
     for c in contributions:
         by_step[c.consumer] = by_step.get(c.consumer, 0.0) + c.amount
-    parts = " + ".join(f"{_n(amount)} from {nodes[s].ref}" for s, amount in by_step.items())
+    shares = [f"{_n(amount)} from {nodes[s].ref}" for s, amount in by_step.items()]
+    if len(shares) > SHARES_SHOWN:  # a 300-use fork: a sentence, not a page
+        shares = [*shares[: SHARES_SHOWN - 1], "…", shares[-1]]
+    parts = " + ".join(shares)
     fork = len(by_step) > 1
     if fork:
         sum_rule = (
