@@ -8,6 +8,8 @@ closed form of the expression.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import sympy
@@ -123,6 +125,9 @@ def test_array_finite_differences_sample_entries_past_the_work_budget() -> None:
     sampled = [v for v in estimates.flat if v is not None]
     assert len(sampled) == len(checked)
     assert np.allclose(sampled, 1.01**100, rtol=1e-6)
+    # in --json the entries not sampled are null, never NaN (which is not JSON)
+    listed = json.loads(json.dumps(finite.as_dict(), allow_nan=False))["expected"]["W"]
+    assert sum(v is not None for row in listed for v in row) == len(checked)
 
 
 def test_the_sample_is_spread_over_every_input() -> None:
