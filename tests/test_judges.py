@@ -187,3 +187,38 @@ def test_symbolic_simplification_has_one_budget_per_trace(
     x5 = sympy.Symbol("x5", real=True)
     want = sympy.sin(x5) + x5 * sympy.cos(x5)
     assert (gradients["x5"] - want).expand() == 0
+
+
+# --------------------------------------------------------------------------- kinks in floats
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("relu(a*x + b*y + c)", ["a=1", "x=0.3", "b=2", "y=-0.2", "c=0.1"]),
+        ("max(a*x + b*y, -c)", ["a=1", "x=0.3", "b=2", "y=-0.2", "c=0.1"]),
+        ("sum(relu(W @ x + b))", ["W=[[1,2],[0.5,0.5]]", "x=[0.3,-0.2]", "b=[0.1,0.2]"]),
+        ("max(W @ x + b)", ["W=[[1,2],[0,0]]", "x=[0.3,-0.2]", "b=[0.1,0]"]),
+    ],
+)
+def test_a_kink_hidden_by_float_rounding_is_not_a_disagreement(
+    text: str, values: list[str]
+) -> None:
+    # 0.3 - 2·0.2 + 0.1 is exactly 0, so each kinked gate sits on its kink; in floats it
+    # is 5.6e-17 on one side, in the oracle's 30 digits -2.8e-17 on the other. Neither
+    # gradient is wrong: the verdict is "not differentiable here", and nothing fails.
+    from fractions import Fraction
+
+    assert Fraction(3, 10) - 2 * Fraction(2, 10) + Fraction(1, 10) == 0
+    result = trace_text(text, parse_bindings(values))
+    assert result.checks[0].status == "not-differentiable", result.checks[0].message
+    assert "kink up to float rounding" in result.checks[0].message
+    assert not result.failed
+
+
+def test_a_wrong_rule_away_from_any_kink_still_disagrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    # relu's local gradient halved: far from 0, near_kinks must not excuse it
+    monkeypatch.setattr(gates.Relu, "local", lambda self, k, xs, out: (0.5,))
+    result = trace_text("relu(a*x + b)", parse_bindings(["a=1", "x=0.3", "b=0.4"]))
+    assert result.checks[0].status == "disagree"
+    assert result.failed

@@ -602,6 +602,10 @@ class Gate:
         """Which smooth piece the inputs are on; changes where the gate has a kink."""
         return None
 
+    def kink_gap(self, xs: Sequence[float]) -> float:
+        """How far the (numeric) inputs are from the nearest kink; inf for a smooth gate."""
+        return math.inf
+
     def singular(self, xs: Sequence[float]) -> str | None:
         """Why a local gradient is infinite at these (numeric) inputs, or None."""
         return None
@@ -1081,6 +1085,9 @@ class _KinkAtZero(Gate):
     def branch(self, xs: Sequence[float]) -> Hashable:
         return xs[0] > 0
 
+    def kink_gap(self, xs: Sequence[float]) -> float:
+        return abs(xs[0])
+
     def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
         return bytes((xs[0] > 0).tobytes())  # `branch` for all entries at once, in numpy
 
@@ -1146,6 +1153,12 @@ class _Extreme(Gate):
 
     def branch(self, xs: Sequence[float]) -> Hashable:
         return self.winner(xs)
+
+    def kink_gap(self, xs: Sequence[float]) -> float:
+        if len(xs) < 2:
+            return math.inf
+        best = xs[self.winner(xs)]
+        return min(abs(best - x) for i, x in enumerate(xs) if i != self.winner(xs))
 
     def entry_branches(self, np: Any, xs: Sequence[Any]) -> Hashable:
         # the index of the winner, the first in a tie, as `winner`

@@ -13,6 +13,7 @@ rule is not a product (softmax).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -467,6 +468,20 @@ class Extreme(VectorGate):
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
         return (self.mask(k.np.asarray(xs[0])),)
+
+    def kink_gap(self, xs: Sequence[Any]) -> float:
+        """The smallest lead of a winner over the runner-up (along the axis)."""
+        import numpy as np
+
+        x = np.asarray(xs[0], dtype=float)
+        axis = -1 if self.axis is None else self.axis
+        if self.axis is None:
+            x = x.reshape(-1)
+        if x.shape[axis] < 2:
+            return math.inf
+        ordered = np.sort(x, axis=axis)
+        top = np.take(ordered, [-1, -2] if self.largest else [0, 1], axis=axis)
+        return float(np.min(np.abs(np.diff(top, axis=axis))))
 
     def chain(
         self, upstream: Any, local: Sequence[Any], xs: Sequence[Any], out: Any
