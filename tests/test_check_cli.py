@@ -275,3 +275,20 @@ def test_problems_table_names_its_column_as_the_option_does(runner: CliRunner) -
     assert header.split()[:2] == ["id", "difficulty"]
     rows = [line.split() for line in result.stdout.splitlines() if "★" in line]
     assert rows and all(row[1] == "2" and row[2] == "★★☆☆☆" for row in rows)
+
+
+def test_one_sympy_allowance_for_the_whole_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 15: a pull request must not multiply the per-problem sympy budget by adding
+    # problems. With the run's allowance spent by the first problem, the others are
+    # proved by finite differences alone and say why sympy was skipped.
+    from backprop_cli.problems import sets
+
+    monkeypatch.setattr(sets, "RUN_SYMPY_SECONDS", 1e-9)
+    problems = sets.load_problems([sets.bundled_path()])[:5]
+    results = sets.check_problems(problems, jobs=1)
+    assert [r.status for r in results] == ["pass"] * 5
+    assert results[0].checks[0].status == "agree"
+    for r in results[1:]:
+        assert r.checks[0].status == "skipped"
+        assert "sympy allowance" in r.checks[0].message
+        assert r.checks[1].status == "agree"

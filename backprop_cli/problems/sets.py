@@ -836,6 +836,45 @@ def available_cores() -> int:
 MIN_PROBLEMS_PER_JOB = 8
 
 
+# One sympy allowance for a whole `check` run, on top of each problem's own budget
+# (5 s, checks/symbolic.py): without it a pull request multiplies the per-problem
+# budget by adding problems. Past it the remaining problems are checked by finite
+# differences alone, each saying so. 1,000 problems take about 7 s of sympy on this
+# project's 2-core machine; 120 s leaves room for a course 17 times that size.
+RUN_SYMPY_SECONDS = 120.0
+
+
+@dataclass
+class _Allowance:
+    left: float = RUN_SYMPY_SECONDS
+
+
+_sympy_allowance = _Allowance()
+
+
+def _check_within_allowance(problem: Problem, symbolic: bool) -> ProblemResult:
+    """check_problem, with sympy only while this run's allowance lasts."""
+    import time
+
+    from backprop_cli.checks import Check
+
+    if symbolic and _sympy_allowance.left <= 0:
+        result = check_problem(problem, symbolic=False)
+        if result.checks:
+            result.checks[0] = Check(
+                "sympy",
+                "skipped",
+                f"skipped: this check run's sympy allowance ({RUN_SYMPY_SECONDS:g} s in all) "
+                "is used up; finite differences still ran",
+            )
+        return result
+    start = time.monotonic()
+    result = check_problem(problem, symbolic=symbolic)
+    if symbolic:
+        _sympy_allowance.left -= time.monotonic() - start
+    return result
+
+
 def check_problems(
     problems: Sequence[Problem], *, symbolic: bool = True, jobs: int = 1
 ) -> list[ProblemResult]:
@@ -848,10 +887,13 @@ def check_problems(
     """
     duplicates = duplicate_warnings(problems)
     jobs = max(1, min(jobs, len(problems) // MIN_PROBLEMS_PER_JOB))
+    # Each worker gets its share of the run's sympy allowance (they run side by side,
+    # so the run's wall time stays within the allowance); forked workers inherit it.
+    _sympy_allowance.left = RUN_SYMPY_SECONDS / jobs
     if jobs > 1:
         results = _check_in_workers(problems, symbolic, jobs)
     else:
-        results = [check_problem(problem, symbolic=symbolic) for problem in problems]
+        results = [_check_within_allowance(problem, symbolic) for problem in problems]
     for position, result in enumerate(results):
         if position in duplicates:
             result.warnings.insert(0, duplicates[position])
@@ -891,7 +933,7 @@ def _ignore_interrupts() -> None:
 
 
 def _check_in_worker(problem: Problem, *, symbolic: bool) -> ProblemResult:
-    result = check_problem(problem, symbolic=symbolic)
+    result = _check_within_allowance(problem, symbolic)
     result.trace = None  # only what the report needs crosses back to the parent
     return result
 
