@@ -125,7 +125,8 @@ def read_text(source: str) -> str:
             f"{where} is larger than {MAX_FILE_BYTES:,} bytes; trace a smaller circuit"
         )
     try:
-        return data.decode("utf-8")
+        # One leading byte-order mark is dropped: Windows editors (Notepad) save UTF-8 so
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{where} is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8"

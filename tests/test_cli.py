@@ -179,6 +179,27 @@ def test_non_utf8_file(runner: CliRunner, tmp_path: Path) -> None:
     assert "not UTF-8" in result.stderr
 
 
+def test_a_byte_order_mark_is_dropped_from_a_file_and_stdin(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Windows editors save UTF-8 with a BOM; x = 2, f = x·x gives f = 4, df/dx = 2x = 4."""
+    path = tmp_path / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbfx = 2\nf = x*x\n")
+    for result in (
+        trace(runner, "--file", str(path), "--json"),
+        trace(runner, "--file", "-", "--json", input="\ufeffx = 2\nf = x*x\n"),
+    ):
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["value"] == 4 and data["gradients"]["x"] == 4
+
+
+def test_an_unassigned_result_names_the_option(runner: CliRunner) -> None:
+    result = trace(runner, "q = x; f = q", "--result", "z", "x=1")
+    assert result.exit_code == 2
+    assert "--result" in result.stderr and "--output" not in result.stderr
+
+
 def test_help_teaches(runner: CliRunner) -> None:
     result = runner.invoke(app, ["trace", "--help"])
     assert result.exit_code == 0

@@ -209,6 +209,14 @@ def test_not_utf8(tmp_path: Path) -> None:
         load_problems([path])
 
 
+def test_a_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM: the file is still a problem set."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbf[[problem]]\nid = "bom"\nexpression = "x"\n')
+    assert [p.id for p in load_problems([tmp_path])] == ["bom"]
+    assert [p.id for p in load_problems([path])] == ["bom"]
+
+
 def test_folders_are_searched_recursively_and_other_toml_ignored(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[project]\nname = "course"\n')
     write(tmp_path, "b/week2.toml", '[[problem]]\nid = "w2"\nexpression = "x"\n')

@@ -377,7 +377,8 @@ def parse_program(
     elif output not in assigned:
         hint = _did_you_mean(output, assigned)
         raise InputError(
-            f"--output {output!r} is not assigned in the program; assigned names: "
+            f"the result {output!r} (--result, or output= in Python) is not assigned in the "
+            f"program; assigned names: "
             f"{', '.join(dict.fromkeys(assigned))}{hint}"
         )
     program = Program(source=source, statements=tuple(statements), output=output)

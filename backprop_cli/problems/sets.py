@@ -33,6 +33,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 # A file holds problems when a line opens a [[problem]] table; others are left alone.
 _PROBLEM_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*problem[ \t]*\]\]", re.MULTILINE)
 _PROBLEM_HEADER_BYTES = re.compile(_PROBLEM_HEADER.pattern.encode(), re.MULTILINE)
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: a header on line 1 follows it, not ^
 _SET_HEADER_BYTES = re.compile(rb"^[ \t]*\[[ \t]*set[ \t]*\]", re.MULTILINE)
 _EXPECT_HEADER = re.compile(r"^[ \t]*\[[ \t]*problem[ \t]*\.[ \t]*expect[ \t]*\]", re.MULTILINE)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -134,7 +135,7 @@ def holds_problems(path: Path) -> bool:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         return False
-    return _PROBLEM_HEADER_BYTES.search(data) is not None
+    return _PROBLEM_HEADER_BYTES.search(data.removeprefix(BOM)) is not None
 
 
 def is_problem_set(path: Path) -> bool:
@@ -145,7 +146,7 @@ def is_problem_set(path: Path) -> bool:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         return False
-    return _SET_HEADER_BYTES.search(data) is not None
+    return _SET_HEADER_BYTES.search(data.removeprefix(BOM)) is not None
 
 
 def problem_files(paths: Sequence[Path]) -> list[Path]:
@@ -185,7 +186,9 @@ def _read(path: Path) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes; split it into sets")
     try:
-        return data.decode("utf-8")
+        # One leading byte-order mark is dropped (Windows editors save UTF-8 so); tomllib
+        # refuses it as "Invalid statement" at line 1
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ProblemFileError(path, line, "not UTF-8 text; save the file as UTF-8") from None
