@@ -281,3 +281,53 @@ def test_the_products_in_slip_messages_check_on_screen() -> None:
     places = len(match.group(3).split(".")[1])
     # 0.5121 × 0.01766 = 0.009044, not the 0.009046 that four digits of each would say
     assert abs(a * b - c) <= 0.5 * 10**-places
+
+
+# f = x*y + x at x = 2, y = 3, by hand: ∂f/∂x = y + 1 = 4 (x is used twice), ∂f/∂y = x = 2.
+FORK = "x = 2\ny = 3\nf = x*y + x\ndf = 1\ndx = y*df\n"
+
+
+@pytest.mark.parametrize("line", ["dx = dx + df", "dx = df + dx", "dx = dx + 0.5*df + 0.5*df"])
+def test_dx_equals_dx_plus_is_judged_as_plus_equals(line: str) -> None:
+    checked = check_backward_text(f"{FORK}{line}\ndy = x*df\n", {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 4
+    assert not checked.failed
+    finals = {f.name: float(f.got) for f in checked.report.finals}
+    assert finals == {"x": 4.0, "y": 2.0}
+
+
+def test_the_notes_staged_pass_with_dx_equals_dx_plus_is_all_right() -> None:
+    program = STAGED.replace("dx += ", "dx = dx + ")
+    assert program.count("dx = dx + ") == 2
+    checked = check_backward_text(program, {})
+    assert not checked.failed
+    assert all(v.status == "right" for v in checked.report.lines)
+    finals = {f.name: float(f.got) for f in checked.report.finals}
+    assert finals["x"] == pytest.approx(staged_by_hand()["x"])
+
+
+@pytest.mark.parametrize("noop", ["dx *= 1", "dx += 0*x", "dx /= 1", "dx -= 0"])
+def test_a_line_that_changes_nothing_is_not_wrong(noop: str) -> None:
+    program = f"{FORK}{noop}\ndx += df\n{noop}\ndy = x*df\n"
+    checked = check_backward_text(program, {})
+    statuses = [v.status for v in checked.report.lines]
+    assert statuses == ["right"] * 6 and not checked.failed
+    assert checked.report.lines[2].message == "right: changes nothing, dx stays 3"
+    assert checked.report.lines[4].message == "right: changes nothing, dx stays 4"
+
+
+def test_a_line_that_changes_the_gradient_by_another_rule_is_still_wrong() -> None:
+    checked = check_backward_text(f"{FORK}dx *= 2\ndx += df\ndy = x*df\n", {})
+    assert checked.report.lines[2].status == "wrong" and checked.failed
+
+
+@pytest.mark.parametrize(("line", "nth"), [("dx = 1/0", 4), ("dx = y\ndx /= 0", 5)])
+def test_division_by_zero_is_a_clear_error_without_numpy_warnings(line: str, nth: int) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning would fail the test
+        with pytest.raises(
+            InputError, match=f"^line {nth}: div cannot be computed: it divides by zero$"
+        ):
+            check_backward_text(f"x = 2\ny = 3\nf = x*y\n{line}\n", {})

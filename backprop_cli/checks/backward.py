@@ -13,7 +13,8 @@ or more of NAME's uses send back (`trace.contributions`): a line that assigns th
 gradient matches all of them, a `+=` line one more. A line that matches nothing is
 wrong; the catalog of slips (`checks/slips.py`) says which mistake reproduces its
 number, and the report says the gradient it should be. `dx = …` a second time, where
-the notes write `dx += …`, throws away what dx held: the fork slip.
+the notes write `dx += …`, throws away what dx held: the fork slip (`dx = dx + …` is a
+`+=`, judged as one).
 
 A line that is right given the gradients it reads, but reads a wrong one, is judged
 on its own rule ("right rule, but dnum is wrong"): one slip is reported once.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any, Literal
 
@@ -120,7 +121,7 @@ def evaluate(expr: Expr, env: Mapping[str, Any], line: int) -> Any:
             try:
                 values[id(node)] = np.asarray(gate.forward(kit, args), dtype=float)
             except (ArithmeticError, ValueError, FloatingPointError, g.DomainError) as exc:
-                reason = str(exc) or type(exc).__name__
+                reason = _reason(exc)
                 raise InputError(f"line {line}: {gate.name} cannot be computed: {reason}") from None
     return values[id(expr)]
 
@@ -181,12 +182,59 @@ def line_value(line: BackwardLine, env: Mapping[str, Any]) -> Any:
         raise InputError(f"line {line.line}: the rows have different lengths") from None
 
 
-def _apply(op: str, old: Any, amount: Any) -> Any:
+def _apply(op: str, old: Any, amount: Any, line: int = 0) -> Any:
     if op == "=":
         return amount
+    import numpy as np
+
     from backprop_cli.core import gates as g
 
-    return g.BINARY_GATES[op[:-1]]().forward(g.NumpyMath(), [old, amount])
+    gate = g.BINARY_GATES[op[:-1]]()
+    # Under the same errstate as `evaluate`: `dx /= 0` printed numpy's RuntimeWarning.
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        try:
+            return gate.forward(g.NumpyMath(), [old, amount])
+        except (ArithmeticError, ValueError, FloatingPointError, g.DomainError) as exc:
+            raise InputError(
+                f"line {line}: {gate.name} cannot be computed: {_reason(exc)}"
+            ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """numpy's words for a float error ("divide by zero encountered in scalar divide")
+    said as a learner would: what went wrong and that the line should not do it."""
+    text = str(exc) or type(exc).__name__
+    if "divide by zero" in text:
+        return "it divides by zero"
+    if "overflow" in text:
+        return "the number is too large for a float (over 1.8e308)"
+    if "invalid value" in text:
+        return "the result is not a number (0/0, inf - inf or the like)"
+    return text
+
+
+def _accumulating(line: BackwardLine) -> BackwardLine:
+    """`dx = dx + …` (or `dx = … + dx`) as the `dx += …` it is, so it is judged alike."""
+    if line.op != "=" or line.value is None:
+        return line
+    terms: list[Expr] = []
+
+    def flatten(expr: Expr) -> None:
+        if isinstance(expr, BinOp) and expr.op == "+":
+            flatten(expr.left)
+            flatten(expr.right)
+        else:
+            terms.append(expr)
+
+    flatten(line.value)
+    own = [t for t in terms if isinstance(t, Name) and t.id == line.target]
+    if len(own) != 1 or len(terms) < 2:
+        return line
+    rest = [t for t in terms if t is not own[0]]
+    amount = rest[0]
+    for term in rest[1:]:
+        amount = BinOp("+", amount, term, line.line)
+    return replace(line, op="+=", value=amount)
 
 
 # --------------------------------------------------------------------------- comparing
@@ -286,7 +334,9 @@ def check_backward(
     last_line = {line.target: line.line for line in lines}
     report = BackwardReport(output)
 
-    for line in lines:
+    for typed in lines:
+        before = learner.get(typed.target)
+        line = _accumulating(typed) if before is not None else typed
         name = line.target[1:] if line.target.startswith("d") else None
         index = _node_of(trace, name) if name else None
         if given and line.target in given:  # the upstream gradient the code starts from
@@ -304,13 +354,12 @@ def check_backward(
             )
         got = line_value(line, {**forward, **learner})
         got = np.asarray(got, dtype=float)
-        before = learner.get(line.target)
         if line.op != "=" and before is None:
             raise InputError(
                 f"line {line.line}: {line.target} {line.op} … needs a value in "
                 f"{line.target} first: its first line is {line.target} = …"
             )
-        learner[line.target] = np.asarray(_apply(line.op, before, got), dtype=float)
+        learner[line.target] = np.asarray(_apply(line.op, before, got, line.line), dtype=float)
         if index is None or name is None:  # the learner's own helper: computed, not judged
             report.lines.append(
                 LineVerdict(line.line, line.text, line.target, None, "unchecked", got, None, "")
@@ -505,6 +554,11 @@ def _judge(
                     break
             if match:
                 break
+    # `dx *= 1`, `dx += 0*x`: no rule, but nothing changes either, so nothing is wrong.
+    if before is not None and line.op != "=" and (match is None or line.op != "+="):
+        after = np.asarray(_apply(line.op, before, got, line.line), dtype=float)
+        if _close(after, before, tolerance):
+            return verdict("right", f"right: changes nothing, {line.target} stays {_n(after)}")
     if line.op not in ("=", "+="):
         wrong = f"{line.target} {line.op} … changes the gradient in a way no rule does"
         return verdict("wrong", f"{wrong}; gradients add up: write {line.target} += …")
