@@ -222,3 +222,18 @@ def test_a_wrong_rule_away_from_any_kink_still_disagrees(monkeypatch: pytest.Mon
     result = trace_text("relu(a*x + b)", parse_bindings(["a=1", "x=0.3", "b=0.4"]))
     assert result.checks[0].status == "disagree"
     assert result.failed
+
+
+@pytest.mark.parametrize("args", [["x+y", "x=[1e308, 1]", "y=[1,2]"], ["x", "x=[1e308, -1e308]"]])
+def test_overflow_in_the_finite_difference_judge_is_said_not_warned(
+    runner: CliRunner, args: list[str]
+) -> None:
+    """1e308·1 + 1·1 passes the float range (≈1.8e308): numpy warned on stderr."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would now fail the trace
+        result = runner.invoke(app, ["trace", *args])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert "finite differences: skipped" in result.stdout and "float range" in result.stdout
