@@ -109,11 +109,7 @@ def check_backward_text(
 
     forward, lines = split_backward(text, limits=limits)
     if not lines:
-        raise InputError(
-            "found no backward pass: after the forward pass, assign the gradients as the "
-            "notes do, one dNAME per value NAME, for example  ddot = (1 - f) * f  then  "
-            "dx = w * ddot"
-        )
+        raise InputError(_no_backward_pass(text, limits))
     # The sigmoid fused, as the notes' backward code treats it (ddot = (1 - f) * f):
     # gradients on every named value are the same, and σ's own slip can be named.
     result = trace_text(
@@ -150,6 +146,41 @@ def check_backward_text(
             f"sum({out} * {target}): its gradients are what {target} sends back"
         )
     return CheckedBackward(result, report)
+
+
+def _no_backward_pass(text: str, limits: Limits) -> str:
+    """What to say when `split_backward` finds no `dNAME` lines: an empty file, a
+    gradient with no forward pass before it, a gradient of a name the forward pass
+    does not have (`dz` after `f = x*y`), or no gradient at all."""
+    from backprop_cli.core.language import python_source, stray_gradient
+    from backprop_cli.core.text import did_you_mean
+
+    how = (
+        "after the forward pass, assign the gradients as the notes do, one dNAME per value "
+        "NAME, for example  ddot = (1 - f) * f  then  dx = w * ddot"
+    )
+    code = [line.split("#", 1)[0].strip() for line in python_source(text).splitlines()]
+    if not any(code):
+        return (
+            "the file is empty: there is no forward pass and no backward pass to check. "
+            "Write the forward pass, then your gradients, one dNAME per value NAME, for "
+            "example  f = x*y  then  dx = y  and  dy = x"
+        )
+    stray = stray_gradient(text, limits=limits)
+    if stray is None:
+        return f"found no backward pass: {how}"
+    target, line, names = stray
+    if not names:
+        return (
+            f"line {line}: {target} comes before any forward pass: write the forward pass "
+            f"first (the values and stages, for example  f = x*y), then the gradients"
+        )
+    hint = did_you_mean(target, [f"d{n}" for n in names])
+    return (
+        f"line {line}: {target} looks like a gradient, but {target[1:]} is not a name of "
+        f"the forward pass ({', '.join(names)}), so there is no backward pass to "
+        f"check.{hint}"
+    )
 
 
 def _upstream(trace: engine.Trace, line: Any) -> Any:

@@ -331,3 +331,38 @@ def test_division_by_zero_is_a_clear_error_without_numpy_warnings(line: str, nth
             InputError, match=f"^line {nth}: div cannot be computed: it divides by zero$"
         ):
             check_backward_text(f"x = 2\ny = 3\nf = x*y\n{line}\n", {})
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# a comment only\n"])
+def test_an_empty_file_is_said_to_be_empty(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.py"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["check-backward", str(path)])
+    assert result.exit_code == 2
+    assert "the file is empty" in result.stderr and "found no backward pass" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("program", "message"),
+    [
+        (
+            "x = 2\ny = 3\nf = x*y\ndz = 1\n",
+            "line 4: dz looks like a gradient, but z is not a name of the forward pass "
+            "(x, y, f), so there is no backward pass to check.",
+        ),
+        (
+            "x = 2\ny = 3\nf = x*y\ndff = 1\n",
+            "line 4: dff looks like a gradient, but ff is not a name of the forward pass "
+            "(x, y, f), so there is no backward pass to check. Did you mean df?",
+        ),
+    ],
+)
+def test_a_gradient_of_a_name_the_forward_pass_lacks_is_named(program: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_backward_text(program, {})
+    assert str(caught.value) == message
+
+
+def test_a_forward_output_that_starts_with_d_is_not_taken_for_a_gradient() -> None:
+    with pytest.raises(InputError, match=r"^found no backward pass"):
+        check_backward_text("x = 2\ny = 3\ndist = x*y\n", {})

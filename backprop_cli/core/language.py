@@ -478,6 +478,46 @@ def split_backward(
     return forward, tuple(backward)
 
 
+def stray_gradient(
+    text: str, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, int, tuple[str, ...]] | None:
+    """Why `split_backward` found no backward part, when a line looks like one: the first
+    `dNAME = …` whose NAME is no value before it (`dz = 1` after `f = x*y`, a typo), as
+    (dNAME, its line, the values before it). Only after a stage (or on the first line):
+    `x = 2; y = 3; dist = x*y` is a forward pass whose output starts with d. None when
+    no line looks like a gradient."""
+    if len(text) > limits.max_chars or "\x00" in text:
+        return None
+    try:
+        module = ast.parse(python_source(text), mode="exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    seen: dict[str, None] = {}  # the values so far, in order, for the did-you-mean hint
+    staged = False  # a stage that computes from values came before
+    for index, stmt in enumerate(module.body):
+        target = _assigned_name(stmt)
+        if (
+            target
+            and len(target) > 1
+            and target.startswith("d")
+            and target[1:] not in seen
+            and (index == 0 or staged)
+            and not _read_by_forward(module.body[index:])
+        ):
+            return target, stmt.lineno, tuple(seen)
+        modules = {  # math in math.exp is not a value
+            n.value.id
+            for n in ast.walk(stmt)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+        }
+        names = [n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)]
+        staged = staged or (target is not None and len(names) > 1)
+        for name in names:
+            if name not in modules:
+                seen.setdefault(name)
+    return None
+
+
 def _read_by_forward(rest: list[ast.stmt]) -> bool:
     """Whether a stage that is not a gradient reads a d-name assigned here: then the
     d-name is a forward value (`dx = x - x0; f = dx*y`), not a gradient."""
