@@ -107,6 +107,22 @@ def test_alias_assignment_reuses_the_node() -> None:
     assert list(graph.inputs) == ["x", "y"]
 
 
+def test_an_output_that_copies_a_stage_goes_by_the_output_name() -> None:
+    graph = stage("q = x*y\ng = q")
+    assert graph.nodes[graph.output].ref == "g"
+    assert graph.warnings == ()
+
+
+def test_an_unused_alias_is_warned_about_like_an_unused_stage() -> None:
+    graph = stage("f = x\ng = y")
+    assert list(graph.inputs) == ["y"]
+    assert graph.warnings == (
+        "stage 'f' (line 1) is not used by the output 'g', so it is left out",
+    )
+    # An alias of a stage already warned about adds no second warning.
+    assert len(stage("a = x*2\nb = a\ng = y*3").warnings) == 1
+
+
 def test_constant_output_is_an_error() -> None:
     with pytest.raises(InputError, match="constant"):
         stage("a = x * 2\nf = 3")

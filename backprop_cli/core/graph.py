@@ -215,12 +215,15 @@ def build_graph(program: Program, *, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Stage a parsed program into a graph of gates, pruning stages the output ignores."""
     builder = _Builder(program, limits)
     label_line: dict[int, int] = {}
+    aliases: list[tuple[str, int, int]] = []  # `f = x`: a name for a node made before
     for stmt in program.statements:
         before = len(builder.drafts)
         result = builder.statement_value(stmt.target, stmt.op, stmt.value, stmt.line)
         if isinstance(result, int) and result >= before and builder.drafts[result].kind == "gate":
             builder.drafts[result].label = stmt.target  # a new stage takes the user's name
             label_line[result] = stmt.line
+        elif isinstance(result, int):
+            aliases.append((stmt.target, result, stmt.line))
         builder.env[stmt.target] = result
 
     out = builder.env[program.output]
@@ -229,11 +232,19 @@ def build_graph(program: Program, *, limits: Limits = DEFAULT_LIMITS) -> Graph:
             f"the output {program.output!r} is the constant {g.number_text(out.value)}: "
             "it does not depend on any variable"
         )
-    return _finish(program, builder.drafts, out, label_line)
+    if builder.drafts[out].kind == "gate":
+        # `q = x*y; g = q`: the output stage goes by the output's name, as the header
+        # and --json say "output g" (an input's name stays its own).
+        builder.drafts[out].label = program.output
+    return _finish(program, builder.drafts, out, label_line, aliases)
 
 
 def _finish(
-    program: Program, drafts: list[_Draft], output: int, label_line: dict[int, int]
+    program: Program,
+    drafts: list[_Draft],
+    output: int,
+    label_line: dict[int, int],
+    aliases: list[tuple[str, int, int]] | None = None,
 ) -> Graph:
     # Keep only what the output depends on; walk backwards without recursion.
     live = [False] * len(drafts)
@@ -247,6 +258,14 @@ def _finish(
         f"{program.output!r}, so it is left out"
         for i in label_line
         if not live[i]
+    ]
+    # `f = x` names no new stage, but an unused f is as much a slip as an unused f = x*y;
+    # a stage already warned about under its own name is not warned about twice.
+    warnings += [
+        f"stage {name!r} (line {line}) is not used by the output {program.output!r}, "
+        "so it is left out"
+        for name, i, line in aliases or []
+        if not live[i] and i not in label_line
     ]
 
     kept = [i for i in range(len(drafts)) if live[i]]
