@@ -80,6 +80,27 @@ def test_wrong_answers_get_the_rule_and_a_review(runner: CliRunner) -> None:
     assert last_line(out) == "Score: 6/7"  # 6 right of 7 answered; the skip apart
 
 
+def test_stats_count_skips_apart_as_the_quiz_does(runner: CliRunner) -> None:
+    result = quiz(runner, *SUM_TIMES, answers=[*NOTES_ANSWERS[:2], "skip", "skip"])
+    assert "Answered 2 of 8 questions in 0s (saved); 2 skipped, 4 not reached" in result.stdout
+    assert last_line(result.stdout) == "Score: 2/2"
+    data = stats_json(runner)
+    assert (data["attempts"], data["correct"], data["skipped"]) == (2, 2, 2)
+    assert data["streaks"]["current"] == 2  # a skip breaks no streak
+    assert [(t["name"], t["attempts"]) for t in data["by_mode"]] == [("backward", 2)]
+    out = runner.invoke(app, ["stats"]).stdout
+    assert "2 answers, 2 right (100%), 2 skipped, 1 quiz on 1 problem" in out
+    assert "Streaks: 2 right in a row now (best 2)" in out
+
+
+def test_a_quiz_of_one_question_says_question(runner: CliRunner) -> None:
+    # x*2 at x = 3 has one stage, so forward mode asks one question: 3*2 = 6.
+    out = quiz(runner, "x*2", "x=3", "--mode", "forward", answers=["6"]).stdout
+    assert "1 question on " in out and "1 questions" not in out
+    assert "Answered 1 of 1 question in " in out
+    assert last_line(out) == "Score: 1/1"
+
+
 def test_end_of_input_ends_the_quiz_and_saves(runner: CliRunner) -> None:
     result = quiz(runner, *SUM_TIMES, answers=NOTES_ANSWERS[:3])
     assert result.exit_code == 0, result.stderr

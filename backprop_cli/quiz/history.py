@@ -608,6 +608,7 @@ class Stats:
     as_of: datetime = field(default_factory=lambda: datetime.now(UTC))  # "now" for the above
     # How often each catalog slip gave a wrong answer, over all attempts, most frequent first.
     slips: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0  # questions skipped; not in `attempts`, as the quiz's score leaves them out
 
     @property
     def accuracy(self) -> float:
@@ -616,8 +617,11 @@ class Stats:
 
 def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
     now = now or datetime.now(UTC)
-    by_gate = tally(rows, "gate")
-    current, best = _streaks(rows)
+    # A skipped question is not an answer, as the quiz's own "Answered 2 of 8 … 2
+    # skipped, Score: 2/2" says: it counts in no accuracy and breaks no streak.
+    answered = [r for r in rows if not r.skipped]
+    by_gate = tally(answered, "gate")
+    current, best = _streaks(answered)
     weak = sorted(
         (t for t in by_gate if t.attempts >= MIN_ATTEMPTS and t.recent < WEAK),
         key=lambda t: (t.recent, -t.attempts, t.name),
@@ -628,14 +632,15 @@ def compute_stats(rows: Sequence[Row], now: datetime | None = None) -> Stats:
     later = [r for r in (*problems.values(), *gates.values()) if r.due > now]
     upcoming = sorted(later, key=lambda r: (r.due, r.problem))[:UPCOMING]
     return Stats(
-        attempts=len(rows),
-        correct=sum(r.correct for r in rows),
+        attempts=len(answered),
+        correct=sum(r.correct for r in answered),
+        skipped=len(rows) - len(answered),
         sessions=len({r.session for r in rows}),
         problems=len({r.problem for r in rows}),
         seconds=sum(r.seconds for r in rows),
         by_gate=by_gate,
-        by_mode=tally(rows, "mode"),
-        by_kind=tally(rows, "kind"),
+        by_mode=tally(answered, "mode"),
+        by_kind=tally(answered, "kind"),
         streak=current,
         best_streak=best,
         day_streak=_day_streak(rows, now.astimezone().date()),

@@ -146,6 +146,7 @@ def stats_dict(stats: Stats, database: str) -> dict[str, Any]:
         "schema": HISTORY_SCHEMA_VERSION,
         "attempts": stats.attempts,
         "correct": stats.correct,
+        "skipped": stats.skipped,
         "accuracy": round(stats.accuracy, 4),
         "sessions": stats.sessions,
         "problems": stats.problems,

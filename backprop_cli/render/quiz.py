@@ -70,7 +70,9 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
     for kink in trace.kinks:  # say which convention the answers follow
         how.append("note: ", style="bold yellow")
         how.append(f"{kink}\n")
-    how.append(f"{len(quiz.questions)} questions on {MODE_WORDS[quiz.mode]}.\n")
+    how.append(
+        f"{_plural(len(quiz.questions), 'question', 'questions')} on {MODE_WORDS[quiz.mode]}.\n"
+    )
     if trace.kind == "arrays":
         how.append("Entries of vectors and matrices count from 0: x[0] is the first.\n")
     how.append(f"Type a number or a calculation (-1/1.37**2), {quiz.tolerance.describe()}.\n")
@@ -164,7 +166,8 @@ def summary_view(summary: Summary, *, interrupted: bool = False, saved: bool = T
             text.append(f"  {q.step}  {q.asked}\n")
             text.append(f"      the answer is {q.answer_text}\n")
     text.append(
-        f"Answered {summary.answered} of {summary.total} questions in {_duration(summary.seconds)}"
+        f"Answered {summary.answered} of "
+        f"{_plural(summary.total, 'question', 'questions')} in {_duration(summary.seconds)}"
     )
     if summary.answered or summary.skipped:
         text.append(" (saved)" if saved else " (not saved)", style="dim")
@@ -229,7 +232,7 @@ def _slips_table(counts: dict[str, int]) -> Table:
 
 
 def stats_view(stats: Stats, where: str) -> RenderableType:
-    if not stats.attempts:
+    if not stats.attempts and not stats.skipped:
         return Text(f"No quiz answers saved yet (in {where}). Start with:  backprop quiz")
     title = Text("backprop stats", style="bold", no_wrap=True, overflow="ignore")  # a path
     title.append(f"  {shown(where)}", style="dim")
@@ -237,7 +240,8 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
     head.append(
         f"{_plural(stats.attempts, 'answer', 'answers')}, {stats.correct} right "
         f"({_percent(stats.accuracy)}), "
-        f"{_plural(stats.sessions, 'quiz', 'quizzes')} on "
+        + (f"{stats.skipped} skipped, " if stats.skipped else "")
+        + f"{_plural(stats.sessions, 'quiz', 'quizzes')} on "
         f"{_plural(stats.problems, 'problem', 'problems')}, {_duration(stats.seconds)}\n"
     )
     head.append(
