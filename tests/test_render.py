@@ -61,6 +61,17 @@ def test_sum_times_trace_renders_exactly() -> None:
     assert render("(x + y) * z", {"x": -2, "y": 5, "z": -4}) == EXPECTED
 
 
+def test_a_file_of_one_statement_is_headed_as_a_program() -> None:
+    # Its raw lines (a comment here) would wrap the heading; 1 statement, not "1 statements".
+    out = render("# hi\nf = x*y\n", {"x": 3, "y": 4})
+    assert out.splitlines()[:3] == [
+        "backprop trace  a program of 1 statement, output f",
+        "at x = 3, y = 4",
+        "f = 12",
+    ]
+    assert render("f = x*y", {"x": 3, "y": 4}).startswith("backprop trace  f = x*y\n")
+
+
 def test_forks_table_lists_each_contribution() -> None:
     out = render("x*y + x", {"x": 3, "y": 4})
     # d/dx (xy + x) = y + 1 = 5: 4 from the mul gate, 1 from the add gate

@@ -290,10 +290,15 @@ def header(trace: Trace, digits: int) -> Text:
     text = Text()
     program = trace.graph.program
     text.append("backprop trace  ", style="bold")
-    if program.is_single_expression:
+    # Only a one-line source is shown as typed: a file that reduces to one statement
+    # (comments, `W = np.random.randn(5, 10)`) would wrap its raw lines over the heading.
+    if program.is_single_expression and "\n" not in program.source.strip():
         text.append(shown(program.source.strip()))
     else:
-        text.append(f"a program of {len(program.statements)} statements, output {program.output}")
+        count = len(program.statements)
+        text.append(
+            f"a program of {count} statement{'' if count == 1 else 's'}, output {program.output}"
+        )
     if trace.bindings:
         first = list(trace.bindings.items())[:12]
         values = ", ".join(f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in first)
