@@ -160,6 +160,15 @@ def test_judging_a_prediction() -> None:
     other = judge(model.trace, s1, "3")
     assert other.outcome == "wrong" and other.slip is None and "Try again" in other.message
     assert judge(model.trace, s1, "minus two").outcome == "invalid"
+    # The parser's "(column 1):" announced caret lines the panel leaves out: no ":." here.
+    big = judge(model.trace, s1, "1e999")
+    assert big.outcome == "invalid"
+    assert big.message == (
+        "this number is too large (column 1). Type a number or a small calculation."
+    )
+    assert judge(model.trace, s1, "(2,)").message.startswith(
+        "tuples are not part of the language (column 1). Type a number"
+    )
 
 
 # --------------------------------------------------------------------------- panels

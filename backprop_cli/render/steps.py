@@ -413,7 +413,9 @@ def judge(
     try:
         value = evaluate_number(typed)
     except InputError as exc:
-        first = str(exc).splitlines()[0]
+        # The first line of "this number is too large (column 1):" + the caret lines
+        # below it; the colon announced those lines, so it goes with them.
+        first = str(exc).splitlines()[0].rstrip(":. ")
         return Verdict("invalid", None, f"{first}. Type a number or a small calculation.")
     if limit.accepts(value, question.answer):
         return Verdict("right", value, f"Right: {question.answer_text}.")
