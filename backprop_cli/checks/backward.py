@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.language import BackwardLine, BinOp, Call, Expr, Name, Neg, Num, postorder
+from backprop_cli.core.language import children as operands
 from backprop_cli.core.numbers import show
 from backprop_cli.errors import InputError
 
@@ -109,7 +110,7 @@ def evaluate(expr: Expr, env: Mapping[str, Any], line: int) -> Any:
                     )
                 values[id(node)] = env[node.id]
                 continue
-            children = _children(node)
+            children = operands(node)
             args = [values[id(child)] for child in children]
             gate = _gate_for(node, g, vg)
             if not gate.elementwise:  # shapes that do not fit, said as the trace says them
@@ -124,16 +125,6 @@ def evaluate(expr: Expr, env: Mapping[str, Any], line: int) -> Any:
                 reason = _reason(exc)
                 raise InputError(f"line {line}: {gate.name} cannot be computed: {reason}") from None
     return values[id(expr)]
-
-
-def _children(node: Expr) -> tuple[Expr, ...]:
-    if isinstance(node, BinOp):
-        return (node.left, node.right)
-    if isinstance(node, Neg):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return node.args
-    return ()
 
 
 def _gate_for(node: Expr, g: Any, vg: Any) -> Any:
