@@ -107,7 +107,36 @@ def call(name: str, *args: object) -> Src:
     return Src(f"{name}({', '.join(lift(a).text for a in args)})")
 
 
-class SourceMath:
+class _SourceFunctions:
+    """What both source kits write alike: a constant, and the functions of one
+    argument as calls into their module (`math.exp(x)`, `np.exp(x)`)."""
+
+    module = "math"
+
+    @staticmethod
+    def const(c: float) -> Src:
+        return number(c)
+
+    def exp(self, x: Src) -> Src:
+        return call(f"{self.module}.exp", x)
+
+    def log(self, x: Src) -> Src:
+        return call(f"{self.module}.log", x)
+
+    def sqrt(self, x: Src) -> Src:
+        return call(f"{self.module}.sqrt", x)
+
+    def sin(self, x: Src) -> Src:
+        return call(f"{self.module}.sin", x)
+
+    def cos(self, x: Src) -> Src:
+        return call(f"{self.module}.cos", x)
+
+    def tanh(self, x: Src) -> Src:
+        return call(f"{self.module}.tanh", x)
+
+
+class SourceMath(_SourceFunctions):
     """The gates' math kit, writing Python source instead of computing.
 
     `prelude` collects statements a piece of source needs before the line that uses
@@ -116,34 +145,6 @@ class SourceMath:
 
     def __init__(self) -> None:
         self.prelude: list[str] = []
-
-    @staticmethod
-    def const(c: float) -> Src:
-        return number(c)
-
-    @staticmethod
-    def exp(x: Src) -> Src:
-        return call("math.exp", x)
-
-    @staticmethod
-    def log(x: Src) -> Src:
-        return call("math.log", x)
-
-    @staticmethod
-    def sqrt(x: Src) -> Src:
-        return call("math.sqrt", x)
-
-    @staticmethod
-    def sin(x: Src) -> Src:
-        return call("math.sin", x)
-
-    @staticmethod
-    def cos(x: Src) -> Src:
-        return call("math.cos", x)
-
-    @staticmethod
-    def tanh(x: Src) -> Src:
-        return call("math.tanh", x)
 
     @staticmethod
     def sigmoid(x: Src) -> Src:
@@ -210,39 +211,12 @@ class _NumpyNames:
         return write
 
 
-class NumpySourceMath:
+class NumpySourceMath(_SourceFunctions):
     """The gates' math kit for arrays, writing numpy source (`backprop code` on vectors):
     the same forms as `gates.NumpyMath`, so the code computes what the engine computes."""
 
+    module = "np"
     np = _NumpyNames()
-
-    @staticmethod
-    def const(c: float) -> Src:
-        return number(c)
-
-    @staticmethod
-    def exp(x: Src) -> Src:
-        return call("np.exp", x)
-
-    @staticmethod
-    def log(x: Src) -> Src:
-        return call("np.log", x)
-
-    @staticmethod
-    def sqrt(x: Src) -> Src:
-        return call("np.sqrt", x)
-
-    @staticmethod
-    def sin(x: Src) -> Src:
-        return call("np.sin", x)
-
-    @staticmethod
-    def cos(x: Src) -> Src:
-        return call("np.cos", x)
-
-    @staticmethod
-    def tanh(x: Src) -> Src:
-        return call("np.tanh", x)
 
     @staticmethod
     def sigmoid(x: Src) -> Src:
