@@ -9,8 +9,12 @@ Each pair is measured side by side, alternating runs, in fresh processes:
   a two-command Typer app whose command imports sympy (the aim: within 1.15x), and
   against `python -c "import sympy"`: the one import a checked trace cannot avoid.
 
-Prints the median of each and the ratio. Run it from the repository root with the
-project installed (`pip install -e .`); `backprop` is found next to the Python used.
+Prints the median of each and the ratio. `--breakdown` then times, in fresh processes
+(medians of --runs), the phases of a checked neuron trace one after the other, beside
+the baseline app's own phases: where the gap between the two goes.
+
+Run it from the repository root with the project installed (`pip install -e .`);
+`backprop` is found next to the Python used.
 """
 
 from __future__ import annotations
@@ -58,6 +62,88 @@ def command_path() -> str:
     return str(path) if path.exists() else "backprop"
 
 
+# The phases of `backprop trace NEURON`, in the order the command runs them, each
+# timed with perf_counter in one fresh process; printed as "phase seconds" lines.
+BREAKDOWN = """
+import time, io
+t = time.perf_counter()
+def lap(label):
+    global t
+    now = time.perf_counter(); print(label, now - t); t = now
+import typer
+lap("import typer")
+from backprop_cli import cli
+typer.main.get_command(cli.app)
+lap("our modules, and Typer building our commands")
+import sympy
+lap("import sympy")
+from backprop_cli import pipeline
+from backprop_cli.checks.numeric import numeric_check
+from backprop_cli.checks.symbolic import sympy_check
+result = pipeline.trace_text(%r, %r, check=False)
+lap("parse and trace")
+checks = [sympy_check(result.trace)]
+lap("the sympy judge, cold caches")
+checks.append(numeric_check(result.trace))
+lap("finite differences")
+from rich.console import Console
+from backprop_cli.render.table import trace_view
+lap("import rich.console and our tables")
+Console(file=io.StringIO(), width=80).print(trace_view(result.trace, checks, 4, ""))
+lap("draw the tables")
+"""
+BASELINE_BREAKDOWN = """
+import time
+t = time.perf_counter()
+def lap(label):
+    global t
+    now = time.perf_counter(); print(label, now - t); t = now
+import typer
+lap("import typer")
+app = typer.Typer(rich_markup_mode="rich")
+@app.command()
+def hello(name: str = "x") -> None:
+    import sympy
+    lap("import sympy")
+    typer.echo(sympy.Symbol(name))
+@app.command()
+def bye() -> None:
+    pass
+typer.main.get_command(app)
+lap("our modules, and Typer building our commands")
+app(["hello"], standalone_mode=False)
+"""
+
+
+def breakdown(runs: int) -> None:
+    """Median seconds of each phase, ours beside the baseline app's."""
+    python = sys.executable
+    names = NEURON[1:]
+    bindings = {k: float(v) for k, v in (n.split("=") for n in names)}
+    scripts = {"ours": BREAKDOWN % (NEURON[0], bindings), "baseline": BASELINE_BREAKDOWN}
+    laps: dict[str, dict[str, list[float]]] = {"ours": {}, "baseline": {}}
+    for _ in range(runs):
+        for who, script in scripts.items():
+            out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+            for line in out.stdout.splitlines():
+                label, _, seconds = line.rpartition(" ")
+                if label and seconds.replace(".", "").replace("e-", "").isdigit():
+                    laps[who].setdefault(label, []).append(float(seconds))
+    print(f"{'phase':>46}  {'ours':>7}  {'baseline':>8}")
+    totals = {"ours": 0.0, "baseline": 0.0}
+    for label in laps["ours"]:
+        row = {}
+        for who in ("ours", "baseline"):
+            got = laps[who].get(label)
+            row[who] = statistics.median(got) * 1000 if got else 0.0
+            totals[who] += row[who]
+        print(f"{label:>46}  {row['ours']:5.1f} ms  {row['baseline']:6.1f} ms")
+    print(
+        f"{'total after the interpreter starts':>46}  {totals['ours']:5.1f} ms  "
+        f"{totals['baseline']:6.1f} ms"
+    )
+
+
 def timed(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -77,7 +163,9 @@ def compare(label: str, ours: list[str], baseline: list[str], runs: int) -> None
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser.add_argument("--breakdown", action="store_true", help="time the phases as well")
+    args = parser.parse_args()
+    runs = args.runs
     backprop, python = command_path(), sys.executable
     # As an installed wheel would be: compiled once (PYTHONDONTWRITEBYTECODE=1 would
     # otherwise make every run compile the package from source).
@@ -115,6 +203,8 @@ def main() -> None:
         [python, "-c", "import sympy"],
         runs,
     )
+    if args.breakdown:
+        breakdown(runs)
 
 
 if __name__ == "__main__":
