@@ -216,7 +216,7 @@ FuseOption = Annotated[
     typer.Option(
         "--fuse",
         parser=choice(Fuse),
-        metavar=choices(Fuse),
+        metavar=choices(Fuse, "WHICH"),
         autocompletion=complete(Fuse),
         help="Collapse 1/(1+exp(-z)) into one sigmoid gate (all: also x*x into x^2).",
     ),
@@ -372,7 +372,7 @@ def trace(
         typer.Option(
             "--format",
             parser=choice(TraceFormat),
-            metavar=choices(TraceFormat),
+            metavar=choices(TraceFormat, "FORMAT"),
             autocompletion=complete(TraceFormat),
             help="table; markdown or latex for homework; html for a page to share "
             "(default: from -o's suffix, .html .md .tex, else table).",
@@ -563,7 +563,7 @@ def check(
         typer.Option(
             "--format",
             parser=choice(CheckFormat),
-            metavar=choices(CheckFormat),
+            metavar=choices(CheckFormat, "FORMAT"),
             autocompletion=complete(CheckFormat),
             help="table, json, junit (JUnit XML) or github (annotations).",
         ),
@@ -779,9 +779,9 @@ def quiz(
             "--mode",
             "-m",
             parser=choice(QuizMode),
-            metavar=choices(QuizMode),
+            metavar=choices(QuizMode, "MODE"),
             autocompletion=complete(QuizMode),
-            help="What to work out (the modes above).",
+            help="What to work out: backward, forward, local, gradients or full (the modes above).",
             show_default=True,
         ),
     ] = QuizMode.backward,
@@ -1075,7 +1075,7 @@ def graph(
         typer.Option(
             "--format",
             parser=choice(GraphFormat),
-            metavar=choices(GraphFormat),
+            metavar=choices(GraphFormat, "FORMAT"),
             autocompletion=complete(GraphFormat),
             help="tree (the terminal), dot, mermaid, svg, png or html (a page that steps "
             "through it); default: from -o's suffix.",

@@ -14,12 +14,21 @@ arguments, `[EXPR ...]...` in the usage line, and answers `--format html` with
   plain sentence (`'html' is not one of table, markdown, latex`), the same on every
   Typer, instead of Typer's or pydantic's wording.
 
-tests/test_help.py fails if any command's help shows a type name.
+Typer lays an options panel out in six columns (long name, short name, the `--no-`
+name, its short form, metavar, description); at 80 columns `trace --help` kept 21 of
+them for the description and folded `backward|forward|local|gradients|full` mid-word.
+`Command` and `Group` print their help through `_help_tables()`, which gives each
+options table two columns instead: the names as one unbroken cell (`--file, -f FILE`,
+`--check / --no-check`) and the description taking the rest, wrapped at spaces.
+
+tests/test_help.py fails if any command's help shows a type name, breaks a word, or
+squeezes a description.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -57,12 +66,73 @@ def _help_option(option: Any) -> Any:
     return option
 
 
+def _options_table() -> type[Any]:
+    """rich's Table, laying an options panel out as names | description (see above)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    class OptionsTable(Table):
+        # Typer adds an options row as [required,] long, short, --no-long, --no-short,
+        # metavar, description, with no columns declared; the commands table declares
+        # its own columns first and is left as Typer made it.
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            if len(cells) < 6 or (self.columns and len(self.columns) not in (2, 3)):
+                super().add_row(*cells, **kwargs)
+                return
+            *required, long, short, no_long, no_short, metavar, description = cells
+            if not self.columns:
+                for _ in required:
+                    self.add_column(no_wrap=True)
+                self.add_column(no_wrap=True)  # an option's name is never broken
+                self.add_column(ratio=1)  # the description takes what is left
+            if not str(long) and str(metavar):
+                short = ""  # an argument on Typer < 0.27: its name (args), then its metavar
+            names = Text()
+            for part, before in (
+                (long, ""),
+                (short, ", " if str(long) else ""),
+                (no_long, " / "),
+                (no_short, ", "),
+                (metavar, " "),
+            ):
+                if str(part):
+                    names.append(before if str(names) else "")
+                    names.append(part if isinstance(part, Text) else Text(str(part)))
+            super().add_row(*required, names, description, **kwargs)
+
+    return OptionsTable
+
+
+@contextmanager
+def _help_tables() -> Iterator[None]:
+    """While help prints, Typer's options panels are `_options_table()`s."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # Typer without rich prints click's plain help
+        yield
+        return
+    table = getattr(rich_utils, "Table", None)
+    if table is None:
+        yield
+        return
+    # Typer builds its tables by the name Table in rich_utils, on every version in range.
+    setattr(rich_utils, "Table", _options_table())  # noqa: B010 (not an exported name)
+    try:
+        yield
+    finally:
+        setattr(rich_utils, "Table", table)  # noqa: B010
+
+
 class Command(TyperCommand):
     """A command whose help shows no type names (see the module's docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _clean(self.params)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _help_tables():
+            super().format_help(ctx, formatter)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return _usage(self, ctx)
@@ -78,6 +148,10 @@ class Group(TyperGroup):
         params: list[Any] = super().get_params(ctx)  # completion options are added late
         _clean(params)
         return params
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _help_tables():
+            super().format_help(ctx, formatter)
 
     def get_help_option(self, ctx: Any) -> Any:
         return _help_option(super().get_help_option(ctx))
@@ -107,9 +181,16 @@ def choice(enum: type[E]) -> Callable[[str | E], E]:
     return parse
 
 
-def choices(enum: type[Enum]) -> str:
-    """The metavar of a choice: its values, as the help shows them (table|json)."""
-    return "|".join(member.value for member in enum)
+def choices(enum: type[Enum], name: str) -> str:
+    """The metavar of a choice: its values when short (sigmoid|all), else `name`.
+
+    An option's names are one unbroken cell of the help (see `_help_tables`), so a long
+    list of values takes its width from the description: `--mode, -m
+    backward|forward|local|gradients|full` left the description 25 of 80 columns. Past
+    12 characters the metavar is `name` (FORMAT) and the option's help lists the values.
+    """
+    values = "|".join(member.value for member in enum)
+    return values if len(values) <= 12 else name
 
 
 def complete(enum: type[Enum]) -> Callable[[str], list[str]]:

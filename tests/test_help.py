@@ -29,6 +29,9 @@ TYPE_NAMES = re.compile(
 )
 
 
+BOX = str.maketrans("", "", "│╭╮╰╯─")  # a help panel's border
+
+
 def commands() -> list[str]:
     group = typer.main.get_command(app)
     return sorted(group.commands)  # type: ignore[attr-defined]
@@ -98,7 +101,7 @@ def test_help_texts_say_what_the_issue_asked() -> None:
     stats = " ".join(help_of("stats").split())
     assert "backprop stats --json" in stats and "BACKPROP_HOME" in stats
     assert "~/.local/share/backprop/history.sqlite3" in stats
-    quiz = " ".join(help_of("quiz").split())
+    quiz = " ".join(help_of("quiz").translate(BOX).split())  # wrapped in its panel
     assert "below" not in quiz and "(the modes above)" in quiz
     problems = help_of("problems")
     examples = [line for line in problems.splitlines() if line.strip().startswith("backprop pro")]
@@ -154,3 +157,64 @@ def test_install_completion_writes_the_script(tmp_path: Path) -> None:
     script = tmp_path / ".bash_completions" / "backprop.sh"
     assert "_BACKPROP_COMPLETE" in script.read_text()
     assert str(script) in (tmp_path / ".bashrc").read_text()
+
+
+# --------------------------------------------------------------- help at 80 and 60 columns
+# Typer's six-column options table kept 21 of 80 columns for `trace --help`'s
+# descriptions and folded quiz's `backward|forward|local|gr / adients|full` mid-word.
+
+
+def help_at(width: int, *argv: str) -> str:
+    result = CliRunner().invoke(app, [*argv, "--help"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def words(text: str) -> set[str]:
+    return set(text.translate(BOX).split())
+
+
+def test_the_word_check_catches_a_word_broken_in_two() -> None:
+    """The check below can fail: this is the quiz help that Typer's table printed."""
+    wide = "│ --mode  -m  backward|forward|local|gradients|full  What to work out │"
+    narrow = "│ --mode  -m  backward|forward|local|gr  What to work out │\n│ adients|full │"
+    assert words(narrow) - words(wide) == {"backward|forward|local|gr", "adients|full"}
+
+
+@pytest.mark.parametrize("width", [80, 60])
+@pytest.mark.parametrize("argv", [[], *([name] for name in commands())])
+def test_help_breaks_no_word(argv: list[str], width: int) -> None:
+    narrow = help_at(width, *argv)
+    assert max(len(line) for line in narrow.splitlines()) <= width
+    broken = words(narrow) - words(help_at(300, *argv))
+    assert broken == set(), f"`backprop {' '.join(argv)} --help` at {width} columns"
+
+
+# An options row: the names (one space between their parts), two or more spaces, the
+# description. The description's first letter is where the description column starts.
+ROW = re.compile(r"^│ (?:\* +)?(?:\S+(?: \S+)*)( {2,})\S")
+
+
+@pytest.mark.parametrize("argv", [[], *([name] for name in commands())])
+def test_help_descriptions_have_room_at_80_columns(argv: list[str]) -> None:
+    starts = {
+        found.end(1)
+        for line in help_at(80, *argv).splitlines()
+        if line.startswith("│ -") and (found := ROW.match(line))
+    }
+    assert starts, "no options rows found"
+    # 80 less the panel's border and padding (4) less the widest names cell: the
+    # widest names are 20 characters (--check / --no-check), so 54 are left.
+    assert 80 - 2 - max(starts) >= 50, starts
+
+
+def test_quiz_modes_read_whole_at_80_columns() -> None:
+    lines = help_at(80, "quiz").splitlines()
+    mode = next(i for i, line in enumerate(lines) if line.startswith("│ --mode"))
+    assert lines[mode : mode + 2] == [
+        "│ --mode, -m MODE     What to work out: backward, forward, local, gradients or │",
+        "│                     full (the modes above).                                  │",
+    ]
+    assert "│ --check / --no-check  Cross-check with sympy and finite differences.         │" in (
+        help_at(80, "trace").splitlines()
+    )
