@@ -533,6 +533,7 @@ def problem_bindings(problem: Problem, overrides: dict[str, float]) -> dict[str,
 
 
 def problem_header(problem: Problem) -> object:
+    from rich.console import Group
     from rich.text import Text
 
     from backprop_cli.core.text import shown
@@ -540,11 +541,23 @@ def problem_header(problem: Problem) -> object:
 
     text = Text()
     text.append(f"problem {shown(problem.id)}", style="bold cyan")
-    text.append(f"  {shown(problem.title)}  ({shown(shown_path(problem.file))}:{problem.line})")
+    text.append(f"  {shown(problem.title)}")
+    # The file on a line of its own, never broken: an installed bundle's path
+    # (…/site-packages/backprop_cli/problem_sets/02-worked-examples.toml:113, 90
+    # characters) was cut at 80 columns in the middle of the file's name. Past the
+    # width it runs on (a terminal wraps it softly; a copy of it stays whole).
+    where = Text(
+        f"from {shown(shown_path(problem.file))}:{problem.line}",
+        style="dim",
+        no_wrap=True,
+        overflow="ignore",
+    )
+    parts: list[Text] = [text, where]
     if problem.hint:
-        text.append("\nhint: ", style="bold blue")
-        text.append(shown(problem.hint, lines=True))
-    return text
+        hint = Text("hint: ", style="bold blue")
+        hint.append(shown(problem.hint, lines=True))
+        parts.append(hint)
+    return Group(*parts)
 
 
 @app.command()

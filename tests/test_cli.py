@@ -297,3 +297,27 @@ def test_check_backward_keeps_a_long_path_on_its_first_line(
     first, second = result.stdout.splitlines()[:2]
     assert first == f"backprop check-backward  {target}"
     assert second.startswith("forward pass: f = 0.7311")
+
+
+def test_a_problems_file_is_never_broken_at_80_columns(tmp_path: Path) -> None:
+    # An installed bundle lives at …/site-packages/backprop_cli/problem_sets/: its path
+    # was cut in the middle of the file's name at 80 columns (`…/02` / `-worked-…`).
+    deep = tmp_path / ".venv" / "lib" / "python3.12" / "site-packages" / "backprop_cli"
+    deep = deep / "problem_sets"
+    deep.mkdir(parents=True)
+    (deep / "02-worked-examples.toml").write_text(
+        '[[problem]]\nid = "times"\ntitle = "x times y"\nexpression = "x*y"\n'
+        "bindings = { x = 3, y = 4 }\n"
+        'hint = "The mul gate swaps its inputs: x gets y, y gets x."\n'
+    )
+    result = CliRunner().invoke(
+        app, ["trace", "-p", "times", "--from", str(deep)], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    where = f"from {deep / '02-worked-examples.toml'}:1"
+    assert len(where) > 80
+    assert result.stdout.splitlines()[:3] == [
+        "problem times  x times y",
+        where,
+        "hint: The mul gate swaps its inputs: x gets y, y gets x.",
+    ]

@@ -75,12 +75,27 @@ INLINE_ARRAY = 20
 BACKWARD_INLINE_ARRAY = 12  # six columns beside it: [0.44, 0.52] fits, [-0.112, 0.636] not
 
 
+# A symbolic gradient longer than this goes under its table, numbered: at 80 columns
+# the neuron's ∂f/∂w0 (62 characters) wrapped in its cell, leaving `w2)))²` on a line
+# of its own; the input and staged columns leave the gradient about 50.
+INLINE_FORMULA = SHORT_SYMBOLIC
+
+
 class Blocks:
-    """Arrays too wide for a cell, numbered, to print under the table."""
+    """Arrays and formulas too wide for a cell, numbered, to print under the table."""
 
     def __init__(self, inline: int = INLINE_ARRAY) -> None:
         self.inline = inline
         self.items: list[tuple[str, str]] = []
+        self.formulas: set[int] = set()  # the items that wrap as text, not array rows
+
+    def formula(self, text: str, label: str) -> str:
+        """A formula in its cell, or under the table when longer than INLINE_FORMULA."""
+        if len(text) <= INLINE_FORMULA:
+            return text
+        self.formulas.add(len(self.items))
+        self.items.append((label, text))
+        return f"({len(self.items)})"
 
     def cell(self, value: object, digits: int, label: str) -> str:
         text = show(value, digits)
@@ -96,14 +111,24 @@ class Blocks:
         """The table, then its blocks: `(1) dW from q, shape (2, 2):` and the rows."""
         if not self.items:
             return table
+        from rich.padding import Padding
+
+        parts: list[RenderableType] = [table]
         text = Text()
         for number, (label, value) in enumerate(self.items, start=1):
             text.append(f"  ({number}) ", style="bold")
             text.append(f"{label}\n")
+            if number - 1 in self.formulas:  # wraps at its spaces, each line indented
+                text.rstrip()
+                parts += [text, Padding(Text(value), (0, 0, 0, 6))]
+                text = Text()
+                continue
             for row in value.splitlines():  # numpy's layout: rows after the first indented
                 text.append(f"      {row}\n")
         text.rstrip()
-        return Group(table, text, Text(""))
+        if text.plain:
+            parts.append(text)
+        return Group(*parts, Text(""))
 
 
 def forward_table(trace: Trace, digits: int) -> RenderableType:
@@ -221,14 +246,18 @@ def gradients_table(trace: Trace, digits: int) -> RenderableType:
             row.append(blocks.cell(value, digits, f"{name}, shape {shape_text(value)}"))
         else:
             staged = show(trace.grads[trace.graph.inputs[name]], digits)
-            row.append(staged if staged != show(gradient, digits) else "")
+            same = staged == show(gradient, digits)
+            row.append("" if same else blocks.formula(staged, f"∂{output}/∂{name} as staged"))
+            row.append(blocks.formula(show(gradient, digits), f"∂{output}/∂{name}"))
+            table.add_row(*row)
+            continue
         shape = shape_text(gradient)
         row.append(blocks.cell(gradient, digits, f"∂{output}/∂{name}, shape {shape}"))
         table.add_row(*row)
     return blocks.view(table)
 
 
-def forks_table(trace: Trace, digits: int) -> Table | None:
+def forks_table(trace: Trace, digits: int) -> RenderableType | None:
     """Every value used more than once, with what each use sends back and the sum."""
     forks = trace.graph.forks()
     if not forks:
@@ -240,15 +269,22 @@ def forks_table(trace: Trace, digits: int) -> Table | None:
     )
     table.add_column("value", style="bold")
     table.add_column("receives")
-    table.add_column("sum", justify="right", style="red")
+    symbols = trace.kind == "symbols"
+    # A symbolic sum stays on one line (a longer one goes under the table): at 80
+    # columns `… + 2·x²` kept its `+ y` for a line of its own.
+    table.add_column("sum", justify="right", style="red", no_wrap=symbols)
+    blocks = Blocks()
     nodes = trace.graph.nodes
     for index in forks:
         parts = [
             f"{show(c.amount, digits)} from {nodes[c.consumer].ref}"
             for c in trace.contributions[index]
         ]
-        table.add_row(nodes[index].ref, ", ".join(parts), show(trace.grads[index], digits))
-    return table
+        total = show(trace.grads[index], digits)
+        if symbols:
+            total = blocks.formula(total, f"sum at {nodes[index].ref}")
+        table.add_row(nodes[index].ref, ", ".join(parts), total)
+    return blocks.view(table)
 
 
 def checks_view(checks: Sequence[Check]) -> Text:
