@@ -7,6 +7,7 @@ commands, so `backprop --help` starts fast.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -1509,3 +1510,11 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INTERNAL)
+    finally:
+        # The process ends here. While tearing the modules down CPython runs several
+        # full garbage collections over every object still tracked: after a checked
+        # trace that is about 74,000 objects (sympy's import most of them), 20 ms a
+        # collection, and exiting took about 110 ms of the neuron trace's 480 ms of
+        # CPU. Frozen objects are left out of those collections; they are still freed
+        # by reference counting, files still close and atexit handlers still run.
+        gc.freeze()

@@ -907,11 +907,16 @@ def _check_in_workers(
     problems: Sequence[Problem], symbolic: bool, jobs: int
 ) -> list[ProblemResult]:
     import functools
+    import gc
     import multiprocessing
 
     # The first problem is checked here, before the fork: it loads sympy, numpy and the
     # judges (0.4 s of imports) once, and every worker inherits them.
     first = _check_in_worker(problems[0], symbolic=symbolic)
+    # What is loaded now lives as long as the workers: frozen before the fork, it is
+    # left out of their garbage collections (and their pages stay shared), as
+    # Python's gc documentation advises for fork without exec.
+    gc.freeze()
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     # Small chunks keep every core busy to the end (a vector problem costs up to 8
