@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 
 from rich.console import Console
 
+from backprop_cli.core.language import parse_bindings
 from backprop_cli.core.numbers import show, to_json
 from backprop_cli.pipeline import trace_text
-from backprop_cli.render.table import trace_view
+from backprop_cli.render.table import trace_view, value_lines
 
 EXPECTED = """\
 backprop trace  (x + y) * z
@@ -48,7 +50,7 @@ Gradients (∂f/∂input)
 """
 
 
-def render(text: str, bindings: dict[str, float], width: int = 80) -> str:
+def render(text: str, bindings: Mapping[str, object], width: int = 80) -> str:
     result = trace_text(text, bindings)
     console = Console(file=io.StringIO(), width=width, color_system=None)
     console.print(trace_view(result.trace, result.checks, 4, "backprop trace ..."))
@@ -155,4 +157,48 @@ def test_a_symbolic_fork_sum_stays_on_one_line() -> None:
         "  x       s7 from s8, x² from s7, x²       s3·s4·y + s3·cos(x) + s7 + 2·x² + y",
         "          from s7, s3·cos(x) from s4,",
         "          s3·s4·y from s2, y from s1",
+    ]
+
+
+def test_a_matrix_heading_keeps_its_rows_whole_at_80_columns() -> None:
+    # At 80 columns the heading was cut inside the last row: `[1, 2, 3, 4,` / `5]], x = …`.
+    # W @ x by hand: 0.5 - 0.625 - 2 + 7 + 4 = 8.875, 4 + 2.5 - 6 + 14 + 8 = 22.5,
+    # 7 + 4 - 9 + 2 + 2 = 6, 1 + 1 - 3 + 8 + 5 = 12.
+    w = "[[0.5,-1.25,2,3.5,4],[4,5,6,7,8],[7,8,9,1,2],[1,2,3,4,5]]"
+    out = render("W @ x", parse_bindings([f"W={w}", "x=[1,0.5,-1,2,1]"]))
+    assert out.splitlines()[:7] == [
+        "backprop trace  W @ x",
+        "at W = [[0.5, -1.25, 2, 3.5, 4],",
+        "        [4, 5, 6, 7, 8],",
+        "        [7, 8, 9, 1, 2],",
+        "        [1, 2, 3, 4, 5]],",
+        "   x = [1, 0.5, -1, 2, 1]",
+        "f = [8.875, 22.5, 6, 12]",
+    ]
+    # A matrix output's rows stand under its first (2W), not at the margin.
+    assert render("W*2", parse_bindings(["W=[[1,2],[3,4]]"])).splitlines()[2:4] == [
+        "f = [[2, 4],",
+        "     [6, 8]]",
+    ]
+    # What fits stays on one line, as before: 1·1 + 2·1 = 3, 3·1 + 4·1 = 7.
+    assert render("W @ x", parse_bindings(["W=[[1,2],[3,4]]", "x=[1,1]"])).splitlines()[1:3] == [
+        "at W = [[1, 2], [3, 4]], x = [1, 1]",
+        "f = [3, 7]",
+    ]
+
+
+def test_value_lines_break_between_values_never_inside_one() -> None:
+    values = ["W = [[0.123, 2.5, 3],\n [4, 5, 6],\n [7, 8, 9]]", "x = [1, 1, 1]", "b = [0.1, 0.2]"]
+    assert value_lines(values, 80) == [
+        "at W = [[0.123, 2.5, 3], [4, 5, 6], [7, 8, 9]], x = [1, 1, 1], b = [0.1, 0.2]"
+    ]
+    assert value_lines(values, 60) == [
+        "at W = [[0.123, 2.5, 3], [4, 5, 6], [7, 8, 9]],",
+        "   x = [1, 1, 1], b = [0.1, 0.2]",
+    ]
+    assert value_lines(values, 40) == [
+        "at W = [[0.123, 2.5, 3],",
+        "        [4, 5, 6],",
+        "        [7, 8, 9]],",
+        "   x = [1, 1, 1], b = [0.1, 0.2]",
     ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -322,30 +322,86 @@ def notes_view(trace: Trace, example: str) -> Text | None:
     return text if text.plain else None
 
 
-def header(trace: Trace, digits: int) -> Text:
-    text = Text()
-    program = trace.graph.program
-    text.append("backprop trace  ", style="bold")
-    # Only a one-line source is shown as typed: a file that reduces to one statement
-    # (comments, `W = np.random.randn(5, 10)`) would wrap its raw lines over the heading.
-    if program.is_single_expression and "\n" not in program.source.strip():
-        text.append(shown(program.source.strip()))
-    else:
-        count = len(program.statements)
-        text.append(
-            f"a program of {count} statement{'' if count == 1 else 's'}, output {program.output}"
-        )
-    if trace.bindings:
+def value_lines(values: Sequence[str], width: int, prefix: str = "at ") -> list[str]:
+    """`at` and the values, laid out for `width` columns: one line when it fits, else a
+    line per value that does not, never broken inside a value (a matrix too wide for its
+    line goes one row a line, each row under the one above).
+
+    At 80 columns `at W = [[0.5, -1.25, 2, 3.5, 4], …, [1, 2, 3, 4,` was cut inside a
+    row, `5]], x = …` on the next line. `values` are `name = value` with a matrix's rows
+    on lines of their own, as `show` writes them.
+    """
+    flat = [value.replace("\n", "") for value in values]
+    if len(prefix) + len(", ".join(flat)) <= width:
+        return [prefix + ", ".join(flat)]
+    indent = " " * len(prefix)
+    lines: list[str] = []
+    start = prefix  # what the current line starts with: `at `, then the indent
+    line = ""  # the values on it so far
+    for position, (value, one_line) in enumerate(zip(values, flat, strict=True)):
+        comma = "," if position < len(values) - 1 else ""
+        piece = one_line + comma
+        if line and len(start) + len(line) + 1 + len(piece) <= width:
+            line += " " + piece
+            continue
+        if line:
+            lines.append(start + line)
+            start, line = indent, ""
+        if len(start) + len(piece) <= width or "\n" not in value:
+            line = piece  # a vector wider than the line (7 entries at most) wraps
+            continue
+        name, _, matrix = value.partition(" = ")
+        rows = matrix.split("\n")
+        lines.append(f"{start}{name} = {rows[0]}")
+        under = " " * (len(start) + len(name) + 3)  # rows after the first start with " ["
+        lines.extend(under + row for row in rows[1:-1])
+        lines.append(under + rows[-1] + comma)
+        start = indent
+    if line:
+        lines.append(start + line)
+    return lines
+
+
+class Heading:
+    """The source, `at` its values and the output's value, laid out when printed (the
+    values' lines depend on the width: `value_lines`)."""
+
+    def __init__(self, trace: Trace, digits: int) -> None:
+        self.title = Text()
+        program = trace.graph.program
+        self.title.append("backprop trace  ", style="bold")
+        # Only a one-line source is shown as typed: a file that reduces to one statement
+        # (comments, `W = np.random.randn(5, 10)`) would wrap its raw lines over the
+        # heading.
+        if program.is_single_expression and "\n" not in program.source.strip():
+            self.title.append(shown(program.source.strip()))
+        else:
+            count = len(program.statements)
+            self.title.append(
+                f"a program of {count} statement{'' if count == 1 else 's'}, "
+                f"output {program.output}"
+            )
         first = list(trace.bindings.items())[:12]
-        values = ", ".join(f"{k} = {show(v, digits).replace(chr(10), '')}" for k, v in first)
+        self.values = [f"{k} = {show(v, digits)}" for k, v in first]
         if len(trace.bindings) > len(first):
-            values += f", … ({len(trace.bindings):,} values in all)"
-        text.append(f"\nat {values}")
-    value = show(trace.value, digits)
-    text.append(f"\n{trace.output.ref} = ", style="bold")
-    text.append(value, style="bold green")
-    text.append("\n")
-    return text
+            self.values.append(f"… ({len(trace.bindings):,} values in all)")
+        self.output = trace.output.ref
+        self.value = show(trace.value, digits)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = self.title.copy()
+        if self.values:
+            text.append("\n" + "\n".join(value_lines(self.values, options.max_width)))
+        text.append(f"\n{self.output} = ", style="bold")
+        # a matrix's rows under its first, not at the margin
+        under = "\n" + " " * len(f"{self.output} = ")
+        text.append(self.value.replace("\n", under), style="bold green")
+        text.append("\n")
+        yield text
+
+
+def header(trace: Trace, digits: int) -> Heading:
+    return Heading(trace, digits)
 
 
 def trace_view(trace: Trace, checks: Sequence[Check], digits: int, example: str) -> Group:
