@@ -355,6 +355,7 @@ def test_backprop_equals_sympy_equals_finite_differences(
     tree: Tree, point: dict[str, float]
 ) -> None:
     text = tree.text
+    assume(text.strip("()") not in VARIABLES)  # a variable alone has no gate: refused
     try:
         program = parse_program(text)
     except InputError:

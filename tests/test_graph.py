@@ -114,13 +114,27 @@ def test_an_output_that_copies_a_stage_goes_by_the_output_name() -> None:
 
 
 def test_an_unused_alias_is_warned_about_like_an_unused_stage() -> None:
-    graph = stage("f = x\ng = y")
+    graph = stage("f = x\ng = 2*y")
     assert list(graph.inputs) == ["y"]
     assert graph.warnings == (
         "stage 'f' (line 1) is not used by the output 'g', so it is left out",
     )
     # An alias of a stage already warned about adds no second warning.
     assert len(stage("a = x*2\nb = a\ng = y*3").warnings) == 1
+
+
+@pytest.mark.parametrize("program", ["g = x", "a = x\ng = a", "x", "g = +x"])
+def test_an_output_that_is_an_input_itself_is_refused(program: str) -> None:
+    # No gate between them: nothing to trace (the tables were empty, the header said
+    # ∂x/∂input). ∂g/∂x = 1 by hand, and the message says it.
+    out = "f" if program == "x" else "g"
+    with pytest.raises(InputError) as caught:
+        stage(program)
+    assert str(caught.value) == (
+        f"the output '{out}' is the input 'x' itself, with no gate between them: there is "
+        f"nothing to trace (∂{out}/∂x = 1). Give it at least one operation, for example  "
+        f"{out} = 2*x"
+    )
 
 
 def test_constant_output_is_an_error() -> None:

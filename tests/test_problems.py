@@ -443,8 +443,8 @@ def test_without_sympy_the_claims_are_still_compared(tmp_path: Path) -> None:
 
 
 def test_summary_status_orders_errors_above_failures(tmp_path: Path) -> None:
-    good = one_problem(tmp_path, 'expression = "x"\nbindings = { x = 1 }', "value = 1")
-    bad = one_problem(tmp_path, 'expression = "x"\nbindings = { x = 1 }', "value = 2")
+    good = one_problem(tmp_path, 'expression = "2*x"\nbindings = { x = 1 }', "value = 2")
+    bad = one_problem(tmp_path, 'expression = "2*x"\nbindings = { x = 1 }', "value = 3")
     broken = one_problem(tmp_path, 'expression = "log(x)"\nbindings = { x = -1 }')
     assert summarize(check_problems([good])).exit_status == "ok"
     assert summarize(check_problems([good, bad])).exit_status == "failed"

@@ -135,8 +135,8 @@ def test_select_by_tag(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".toml",
         tagged=(
-            '[set]\n[[problem]]\nid = "a"\nexpression = "x"\ntags = ["fork"]\n\n'
-            '[[problem]]\nid = "b"\nexpression = "x"\ntags = ["add"]\n'
+            '[set]\n[[problem]]\nid = "a"\nexpression = "2*x"\ntags = ["fork"]\n\n'
+            '[[problem]]\nid = "b"\nexpression = "2*x"\ntags = ["add"]\n'
         ),
     )
     result = pytester.runpytest("-k", "fork")

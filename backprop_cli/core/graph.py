@@ -232,6 +232,15 @@ def build_graph(program: Program, *, limits: Limits = DEFAULT_LIMITS) -> Graph:
             f"the output {program.output!r} is the constant {g.number_text(out.value)}: "
             "it does not depend on any variable"
         )
+    if builder.drafts[out].kind == "input":
+        # `g = x` (or `a = x; g = a`): no gate, so the trace's tables were empty and its
+        # header said ∂x/∂x. A circuit is gates; the one number there is is said here.
+        name = builder.drafts[out].name
+        raise InputError(
+            f"the output {program.output!r} is the input {name!r} itself, with no gate "
+            f"between them: there is nothing to trace (∂{program.output}/∂{name} = 1). "
+            f"Give it at least one operation, for example  {program.output} = 2*{name}"
+        )
     if builder.drafts[out].kind == "gate":
         # `q = x*y; g = q`: the output stage goes by the output's name, as the header
         # and --json say "output g" (an input's name stays its own).
