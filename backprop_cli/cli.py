@@ -494,7 +494,13 @@ def trace(
                 write_output(out, sink.getvalue(), force=force, inputs=read_from)
             stderr_note(f"wrote the trace to {out}")
     if result.failed:
-        error("a cross-check disagreed with the backward pass (see the checks above)")
+        if trace_result.float_losses:  # float range, not a wrong rule: said once more
+            error(
+                "a cross-check disagreed with the backward pass: float64's range, not the "
+                "rule (see the warnings and the checks above)"
+            )
+        else:
+            error("a cross-check disagreed with the backward pass (see the checks above)")
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 

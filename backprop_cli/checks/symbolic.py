@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backprop_cli.checks.numeric import all_entries, rounding_scale
-from backprop_cli.checks.verdict import Check, not_differentiable, skipped
+from backprop_cli.checks.verdict import Check, float_range_note, not_differentiable, skipped
 from backprop_cli.core import budget, engine
 from backprop_cli.core.language import BinOp, Call, Name, Neg, Num, Program, exact_number, postorder
 
@@ -53,7 +53,24 @@ SYMPY_WORK_LIMIT = 40_000
 # ... and whatever slips through all of these gets this long (budget.py).
 SYMPY_SECONDS = 5.0
 SYMPY_RTOL = 1e-9
-SYMPY_ATOL = 1e-12  # for gradients that are zero (sympy's 30 digits leave 1e-165 behind)
+# The absolute floor, for values that are zero: where exact arithmetic gives 0, float
+# rounding leaves a little behind (the engine's 2e-16 for (x+1)² - x² - 2x), and so can
+# sympy's 30 digits where its form does not cancel symbolically (1e-30 of its terms).
+SYMPY_ATOL = 1e-12
+# ... but an absolute floor hides every value below it: at x = -373 the staged sigmoid's
+# gradient is e^-373 = 4.4e-163, and the engine's 0 (1/s² overflowed at s = 9.8e161)
+# was "agree". So a value that is not zero must also be within this share of itself:
+# min(1e-12, 0.1·|want|) tells 0 from 4.4e-163 (and a factor of 1.1 or more, a sign),
+# yet lets through the float rounding of a saturated σ(1−σ) at z = 20 (2e-16 of its
+# 2.1e-9, 1e-7 of itself; the engine's 1−σ keeps only 7 digits there). Past z ≈ 34 the
+# engine keeps less than 10% (it is 0 from z ≈ 37, σ rounds to 1): "disagree", and the
+# engine's warning says float64 lost it (core/engine.py, FloatLoss).
+SYMPY_TINY_SHARE = 0.1
+# Whether a value is zero: 30 digits leave a residue of about 1e-30 of the terms for a
+# zero sympy did not cancel symbolically, and 60 digits leave 1e-60; a value that is not
+# zero moves by less than 1e-25 of itself. A value that moves by more than this share
+# of itself from 30 to 60 digits is a zero.
+ZERO_RESIDUE_SHARE = 1e-3
 _EPS = 2.220446049250313e-16
 _TINY = 1e-300
 
@@ -357,21 +374,25 @@ def _compare_numeric(
     scale = rounding_scale(trace)
     lost = min(64 * _EPS * scale / max(abs(value), _TINY), 1e-6) if math.isfinite(scale) else 1e-6
     got_value = _total(trace.value)
-    pairs = [(trace.output.ref, got_value, value, SYMPY_RTOL, 8 * _EPS * scale)]
+    pairs = [(trace.output.ref, got_value, value, SYMPY_RTOL, 8 * _EPS * scale, expr)]
     for entry, want in wanted.items():
         assert want is not None
         name, index = entry
         node = trace.graph.inputs[name]
         fork = sum(abs(_entry(c.amount, index)) for c in trace.contributions[node])
         got = _entry(trace.gradients[name], index)
-        pairs.append((_where(entry), got, want, SYMPY_RTOL + lost, 8 * _EPS * fork))
+        slack = 8 * _EPS * fork
+        pairs.append((_where(entry), got, want, SYMPY_RTOL + lost, slack, derivatives[entry]))
     worst = 0.0
     failures = []
-    for where, got, want, rtol, slack in pairs:
+    for where, got, want, rtol, slack, form in pairs:
         error = abs(got - want)
         worst = max(worst, error / max(abs(want), 1.0))
-        if error > rtol * abs(want) + slack + SYMPY_ATOL:
-            failures.append(f"{where}: got {got:.6g}, sympy {want:.6g}")
+        if error <= rtol * abs(want) + slack + min(SYMPY_ATOL, SYMPY_TINY_SHARE * abs(want)):
+            continue
+        if error <= rtol * abs(want) + slack + SYMPY_ATOL and _is_zero(form, point, want):
+            continue  # a zero that sympy's 30 digits left a residue of
+        failures.append(f"{where}: got {got:.6g}, sympy {want:.6g}")
     if not failures:
         how = f"a symbol per entry, {len(symbols)} entries, " if arrays else ""
         return Check("sympy", "agree", f"agree ({how}largest error {worst:.1e})", worst, expected)
@@ -379,7 +400,24 @@ def _compare_numeric(
     if near:  # the two sides of a kink that float rounding put the engine on
         return not_differentiable("sympy", near, expected=expected)
     shown = "; ".join(failures[:3]) + ("; …" if len(failures) > 3 else "")
-    return Check("sympy", "disagree", f"disagree on {shown}", worst, expected)
+    return Check(
+        "sympy", "disagree", f"disagree on {shown}{float_range_note(trace)}", worst, expected
+    )
+
+
+def _is_zero(form: Any, point: dict[Any, Any], want: float) -> bool:
+    """Whether sympy's `want` is a zero evaluated in 30 digits: 60 digits move it by
+    more than ZERO_RESIDUE_SHARE of itself (a residue shrinks 1e30 times, a value stays)."""
+    import sympy
+
+    if want == 0:
+        return True
+    finer = {s: sympy.Float(str(v), 60) for s, v in point.items()}
+    try:
+        again = complex(form.xreplace(finer).evalf(60))
+    except SYMPY_FAILURES:
+        return False
+    return abs(again.real - want) > ZERO_RESIDUE_SHARE * abs(want)
 
 
 def _entry(value: Any, index: tuple[int, ...]) -> float:

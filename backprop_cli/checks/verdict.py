@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from backprop_cli.core.numbers import to_json
+
+if TYPE_CHECKING:
+    from backprop_cli.core.engine import Trace
 
 Status = Literal["agree", "disagree", "not-differentiable", "skipped"]
 
@@ -40,4 +43,21 @@ def skipped(name: Literal["sympy", "numeric"], why: str) -> Check:
 def not_differentiable(name: Literal["sympy", "numeric"], kinks: list[str], **extra: Any) -> Check:
     return Check(
         name, "not-differentiable", "not differentiable here: " + "; ".join(kinks), **extra
+    )
+
+
+def float_range_note(trace: Trace) -> str:
+    """What a disagreeing judge adds when float64 lost a gradient in the backward pass
+    (the engine's `float_losses`): the rule is right, the float is not enough."""
+    if not trace.float_losses:
+        return ""
+    steps = list(dict.fromkeys(loss.step for loss in trace.float_losses))
+    where = ", ".join(steps[:3]) + (", …" if len(steps) > 3 else "")
+    if any(loss.beyond_range for loss in trace.float_losses):
+        what = "went below the smallest float"
+    else:
+        what = "was lost to float rounding"
+    return (
+        f". A number {what} at step {where} (see the warning): the chain rule is right, "
+        "float64 is not enough for these numbers"
     )

@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from backprop_cli.core import gates as g
 from backprop_cli.core.budget import time_budget
+from backprop_cli.core.floatrange import SMALL_LOCAL, FloatLoss, backward_losses, forward_losses
 from backprop_cli.core.graph import Graph, Node
 from backprop_cli.core.language import is_array
 from backprop_cli.core.text import did_you_mean
@@ -71,6 +72,8 @@ class Trace:
     products: list[tuple[Any, ...]]  # per node: upstream × local for each input
     contributions: list[list[Contribution]]  # per node: what each consumer sent back
     kinks: list[str] = field(default_factory=list)  # non-differentiable points met
+    # gradients float64 lost in the backward pass (underflow, overflow in s², rounding)
+    float_losses: list[FloatLoss] = field(default_factory=list)
     full: list[Any] | None = None  # symbolic: each node's value in terms of the inputs
     symbols: list[Any] | None = None  # symbolic: the symbol that stands for each node
     # symbolic: the expanded, simplified gradients, worked out once (simplify is slow)
@@ -371,7 +374,8 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
         locals_: list[tuple[Any, ...]] = [()] * n
         products: list[tuple[Any, ...]] = [()] * n
         contributions: list[list[Contribution]] = [[] for _ in range(n)]
-        finite_all, fits, fit = k.finite_all, k.fits, k.fit
+        finite_all, fits, fit, tiny = k.finite_all, k.fits, k.fit, k.tiny
+        losses: list[FloatLoss] = []
         for node in reversed(graph.nodes):
             gate = node.gate
             if gate is None:
@@ -399,6 +403,10 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
                     xs,
                     lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o),
                 )
+            # A 0 or denormal product, a local gradient below 1e-12: float64's doing?
+            if tiny(prods, g.MIN_NORMAL) or tiny(local, SMALL_LOCAL):
+                refs = [graph.nodes[j].ref for j in node.inputs]
+                losses.extend(backward_losses(node, refs, k.kind, xs, upstream, local, prods))
             if fits:
                 local, prods = fit(local, prods, xs)
             locals_[index] = tuple(local)
@@ -406,6 +414,8 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
             for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
                 grads[j] = grads[j] + amount  # not +=: that would change an array in place
                 contributions[j].append(Contribution(index, position, amount))
+    if k.kind != "symbols":
+        losses[:0] = forward_losses(graph, values, k)
     shapes = [tuple(np_shape(v)) for v in values] if k.kind == "arrays" else None
     return Trace(
         graph,
@@ -417,6 +427,7 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
         products,
         contributions,
         kinks,
+        losses,
         full=full,
         symbols=stand if full is not None else None,
         shapes=shapes,

@@ -21,6 +21,10 @@ from backprop_cli.core.numbers import shape_text
 from backprop_cli.errors import InputError
 
 Kind = Literal["numbers", "arrays", "symbols"]  # what a trace's values are
+# The smallest normal float64 (sys.float_info.min). Below it a float keeps fewer than
+# 16 digits (5e-324 keeps one), and below 2.5e-324 it is 0: where a gradient can be
+# lost to float range.
+MIN_NORMAL = 2.2250738585072014e-308
 Shape = tuple[int, ...]
 
 
@@ -88,6 +92,11 @@ class ValueKit(MathKit, Protocol):
         """The same for a gate's chain-rule products."""
         ...
 
+    def tiny(self, values: Sequence[Any], below: float) -> bool:
+        """Whether some value (or entry) is smaller than `below` in size: only then does
+        the engine look closer for a number float64 lost (`core/floatrange.py`)."""
+        ...
+
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         """A gate's kink() or singular() at these values (entry by entry for arrays)."""
         ...
@@ -136,6 +145,10 @@ class FloatMath:
     @staticmethod
     def finite_all(values: Sequence[Any]) -> bool:
         return math.isfinite(math.fsum(values))  # inf - inf raises: the careful path
+
+    @staticmethod
+    def tiny(values: Sequence[Any], below: float) -> bool:
+        return min(map(abs, values), default=below) < below
 
     @staticmethod
     def seed(out: Any) -> Any:
@@ -258,6 +271,9 @@ class SympyMath:
     def finite_all(self, values: Sequence[Any]) -> bool:
         return True
 
+    def tiny(self, values: Sequence[Any], below: float) -> bool:
+        return False  # symbols have no float range
+
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         return None  # kinks and singular points are questions about numbers
 
@@ -373,6 +389,10 @@ class NumpyMath:
 
     def finite_all(self, values: Sequence[Any]) -> bool:
         return all(v is None or self.finite(v) for v in values)
+
+    def tiny(self, values: Sequence[Any], below: float) -> bool:
+        np = self.np
+        return any(v is not None and bool(np.any(np.abs(v) < below)) for v in values)
 
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         """An elementwise gate is asked entry by entry (after broadcasting)."""
@@ -566,6 +586,13 @@ class Gate:
     cancels_itself: bool = False  # sub, div: x - x and x / x are constants in disguise
     scale: float | None = None  # ·c and /c: the constant factor the gradient is scaled by
     picks: tuple[int, ...] | None = None  # an index gate (w[0]): the entry it reads
+    # Its local gradients are constants, 0/1 steps, routes or its inputs' own values, so
+    # a 0 among them is a true 0 (relu below 0, x*0), never float64 running out of
+    # range: the engine does not recompute them in 30 digits (`core/floatrange.py`).
+    exact_locals: bool = False
+    # Its value is an input, a sum or a difference: a 0 or a denormal one is exact (float
+    # addition is exact down there), so it is not recomputed either.
+    exact_forward: bool = False
 
     @property
     def plain_chain(self) -> bool:
@@ -658,6 +685,8 @@ class Gate:
 
 class Add(Gate):
     name, arity = "add", 2
+    exact_locals = True
+    exact_forward = True
     pattern = "add distributes: each input receives the upstream gradient unchanged"
 
     def forward(self, k: Any, xs: Sequence[Any]) -> Any:
@@ -675,6 +704,8 @@ class Add(Gate):
 
 class Sub(Gate):
     name, arity = "sub", 2
+    exact_locals = True
+    exact_forward = True
     cancels_itself = True
     pattern = "sub distributes, flipping the sign for the input it subtracts"
 
@@ -693,6 +724,7 @@ class Sub(Gate):
 
 class Mul(Gate):
     name, arity = "mul", 2
+    exact_locals = True
     switches = True
     pattern = "mul switches: each input's local gradient is the other input's value"
 
@@ -775,6 +807,8 @@ class Pow(Gate):
 class AddConst(Gate):
     """x + c, drawn as the notes draw `+1`."""
 
+    exact_locals = True
+    exact_forward = True
     pattern = "adding a constant passes the upstream gradient through unchanged"
 
     def __init__(self, c: float) -> None:
@@ -798,6 +832,8 @@ class AddConst(Gate):
 class ConstSub(Gate):
     """c - x."""
 
+    exact_locals = True
+    exact_forward = True
     pattern = "subtracting from a constant flips the gradient's sign"
 
     def __init__(self, c: float) -> None:
@@ -819,6 +855,8 @@ class ConstSub(Gate):
 
 class MulConst(Gate):
     """c · x, drawn as the notes draw `*-1` (also used for unary minus)."""
+
+    exact_locals = True
 
     def __init__(self, c: float) -> None:
         self.c = c
@@ -1075,6 +1113,8 @@ class Sigmoid(Gate):
 class _KinkAtZero(Gate):
     """relu and abs: one kink, at 0, where PyTorch's derivative is 0."""
 
+    exact_locals = True
+    exact_forward = True
     kinked = True
 
     def kink(self, xs: Sequence[float]) -> str | None:
@@ -1126,6 +1166,8 @@ class Abs(_KinkAtZero):
 class _Extreme(Gate):
     """max or min of two or more inputs: routes the gradient to the winner."""
 
+    exact_locals = True
+    exact_forward = True
     arity = None
     largest = True
     kinked = True

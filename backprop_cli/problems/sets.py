@@ -546,6 +546,7 @@ def _check_problem(problem: Problem, *, symbolic: bool = True) -> ProblemResult:
     result.trace = trace
     result.warnings.extend(graph.warnings)
     result.warnings.extend(f"not differentiable here: {kink}" for kink in trace.kinks)
+    result.warnings.extend(loss.message for loss in trace.float_losses)
     if trace.kind != "symbols":
         magnitudes = [_largest(v) for v in (*trace.values, *trace.grads) if v is not None]
         if magnitudes and max(magnitudes) > 1e150:

@@ -68,7 +68,12 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
         "gradients": {k: to_json(v) for k, v in trace.gradients.items()},
         "steps": steps,
         "forks": forks,
-        "warnings": [*graph.warnings, *trace.kinks, *(a.message for a in advice)],
+        "warnings": [
+            *graph.warnings,
+            *trace.kinks,
+            *(loss.message for loss in trace.float_losses),
+            *(a.message for a in advice),
+        ],
         "advice": [a.as_dict() for a in advice],
         "checks": {check.name: check.as_dict() for check in checks},
     }

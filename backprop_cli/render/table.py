@@ -302,7 +302,8 @@ def notes_view(trace: Trace, example: str) -> Text | None:
     """Warnings and the symbolic-mode note, one line each."""
     text = Text()
     advice = [a.message for a in advise(trace)]  # the notes' cautions (advice.py)
-    for warning in (*trace.graph.warnings, *trace.kinks, *advice):
+    losses = [loss.message for loss in trace.float_losses]  # float64's range (engine.py)
+    for warning in (*trace.graph.warnings, *trace.kinks, *losses, *advice):
         text.append("warning: ", style="bold yellow")
         text.append(warning + "\n")
     if trace.shape(trace.graph.output):

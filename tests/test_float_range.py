@@ -1,0 +1,304 @@
+"""Gradients float64 cannot hold: the engine says where it lost them, the judges say so.
+
+The notes' staged sigmoid at x = -373: s3 = 1 + e^373 = 9.8e161 is a float, but the
+local gradient of 1/x there, -1/s3², is -1.04e-324, below the smallest float, so
+backprop sends 0 back while the true gradient e^-373 = 1.02e-162 is a float. Every
+expected number here comes from `math` (floats) or `fractions` (exact), never from the
+program.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+from typer.testing import CliRunner
+
+from backprop_cli.checks import numeric, symbolic
+from backprop_cli.cli import app
+from backprop_cli.core import engine
+from backprop_cli.core.language import parse_bindings
+from backprop_cli.pipeline import trace_text
+
+STAGED = "1/(1+exp(-x))"
+
+
+def checked(text: str, *bindings: str) -> tuple[engine.Trace, list[str], list[str]]:
+    """The trace, the two judges' statuses, and their messages."""
+    result = trace_text(text, parse_bindings(list(bindings)))
+    return (
+        result.trace,
+        [c.status for c in result.checks],
+        [c.message for c in result.checks],
+    )
+
+
+def sigmoid_slope(x: float) -> float:
+    """σ'(x) = e^-|x| / (1 + e^-|x|)², which never overflows."""
+    z = math.exp(-abs(x))
+    return z / (1 + z) ** 2
+
+
+def wide(value: Fraction) -> str:
+    """A number past the float range in 3 digits, by exact arithmetic: -1.04e-324."""
+    size = abs(value)
+    exponent = len(str(size.numerator)) - len(str(size.denominator))
+    while size >= Fraction(10) ** (exponent + 1):
+        exponent += 1
+    while size < Fraction(10) ** exponent:
+        exponent -= 1
+    hundredths = round(size / Fraction(10) ** exponent * 100)  # 3 digits: d.dd
+    if hundredths == 1000:
+        hundredths, exponent = 100, exponent + 1
+    sign = "-" if value < 0 else ""
+    return f"{sign}{hundredths // 100}.{hundredths % 100:02d}e{exponent:+03d}"
+
+
+NOTE = (
+    "A number went below the smallest float at step f (see the warning): the chain "
+    "rule is right, float64 is not enough for these numbers"
+)
+
+
+# --------------------------------------------------------------------------- the judges
+
+
+def test_the_sympy_judge_disagrees_with_a_gradient_lost_below_the_float_range() -> None:
+    trace, statuses, messages = checked(STAGED, "x=-373")
+    want = sigmoid_slope(-373)  # e^-373 / (1 + e^-373)² = 1.02e-162, a float
+    assert want > 0 and trace.gradients["x"] == 0  # the engine's 0: what was "agree"
+    assert statuses == ["disagree", "disagree"]
+    assert messages[0] == f"disagree on x: got 0, sympy {want:.6g}. {NOTE}"
+
+
+@pytest.mark.parametrize(
+    ("text", "bindings"),
+    [
+        ("x*0", ["x=3"]),  # true zeros: exactly 0, in floats and in sympy
+        ("relu(x)", ["x=-2"]),
+        ("x - x", ["x=0.3"]),
+        ("(x+1)**2 - x*x - 2*x", ["x=0.1"]),  # 0 up to float rounding (2e-16)
+        ("(x + y) * z", ["x=-2", "y=5", "z=-4"]),  # the notes' first circuit
+        ("sigmoid(x)", ["x=20"]),  # σ'(20) = 2.1e-9: 1 - σ keeps 7 digits, within 10%
+        (STAGED, ["x=-30"]),  # e^-30: far out, in range
+        ("sum(relu(x))", ["x=[-1,2]"]),
+    ],
+)
+def test_both_judges_still_agree_on_ordinary_traces_and_true_zeros(
+    text: str, bindings: list[str]
+) -> None:
+    trace, statuses, _ = checked(text, *bindings)
+    assert statuses == ["agree", "agree"]
+    assert trace.float_losses == []
+
+
+def test_a_zero_that_sympy_leaves_a_residue_of_is_still_zero() -> None:
+    # tanh(x) - (2σ(2x) - 1) is 0 for every x, but sympy does not cancel it: 30 digits
+    # leave a residue about 1e-30 of its terms, 60 digits about 1e-60.
+    x = sympy.Symbol("x", real=True)
+    zero = sympy.diff(sympy.tanh(x) - 2 / (1 + sympy.exp(-2 * x)) + 1, x)
+    point = {x: sympy.Float("0.3", 30)}
+    residue = float(zero.xreplace(point).evalf(30))
+    assert abs(residue) < 1e-25
+    assert symbolic._is_zero(zero, point, residue)
+    # e^-x at 373 is 1.02e-162 at any precision: not a zero
+    real = sympy.exp(-x)
+    at = {x: sympy.Float("373", 30)}
+    assert not symbolic._is_zero(real, at, float(real.xreplace(at).evalf(30)))
+
+
+def test_finite_differences_no_longer_round_a_tiny_gradient_to_agreement() -> None:
+    # 1/(x*x) at x = 1e102: the true gradient -2/x³ = -2e-306 is a float, backprop's 0
+    # (1/s² of s = 1e204) is not it. The old floor of 1e-300 made their difference a
+    # "relative error" of 2e-6, under the 1e-5 tolerance: "agree".
+    trace, statuses, messages = checked("1/(x*x)", "x=1e102")
+    want = -2 / 1e102**3
+    assert trace.gradients["x"] == 0
+    assert statuses == ["disagree", "disagree"]
+    assert messages[1].startswith(f"disagree on x: backprop 0, finite differences {want:.6g}")
+    assert numeric._TINY == 5e-324  # only for 0/0
+
+
+# --------------------------------------------------------------------------- the warning
+
+
+def test_the_warning_names_the_stage_and_the_numbers() -> None:
+    trace, _, _ = checked(STAGED, "x=-373")
+    s3 = 1 + math.exp(373)  # the float the engine has at s3
+    local = -Fraction(1) / Fraction(s3) ** 2  # -1/s3², exactly
+    assert [(loss.step, loss.beyond_range) for loss in trace.float_losses] == [("f", True)]
+    assert trace.float_losses[0].message == (
+        f"the local gradient at f, -1/s3², is below the smallest float (s3 = {s3:.3g}): "
+        f"it is {wide(local)} in exact arithmetic and -0.0 in floats, so the gradient it "
+        "sends back to s3 is 0 in float arithmetic, not in exact arithmetic. The rule is "
+        "right; float64 cannot hold the number. Keep every stage in range: one gate "
+        "instead of a staged form that overflows (sigmoid(x) for 1/(1+exp(-x)), x**-2 "
+        "for 1/(x*x)), or smaller inputs"
+    )
+    assert wide(local) == "-1.04e-324"  # the oracle's own formatting, checked once
+
+
+def test_a_product_below_the_float_range_is_named() -> None:
+    # d/dx of (x·1e-200)·1e-200 = 1e-400: upstream 1e-200 × local 1e-200 at s1
+    trace, statuses, _ = checked("(x*1e-200)*1e-200", "x=1")
+    assert statuses == ["agree", "agree"]  # 1e-400 is 0 in floats for sympy too
+    messages = [loss.message for loss in trace.float_losses]
+    assert any(
+        m.startswith(
+            "at s1 the product upstream 1e-200 × local 1e-200 = 1.00e-400 is below the "
+            "smallest float: it is 0 in floats, so the gradient it sends back to x is 0"
+        )
+        for m in messages
+    )
+
+
+def test_a_value_below_the_float_range_is_named() -> None:
+    # x*y at x = y = 1e-200 is 1e-400 exactly, 0 in floats: f = x*y*z is 0, not 1e-200
+    trace, statuses, messages = checked("x*y*z", "x=1e-200", "y=1e-200", "z=1e200")
+    assert statuses[0] == "disagree"
+    assert messages[0].startswith(f"disagree on f: got 0, sympy {1e-200:.6g}. A number went")
+    assert trace.float_losses[0].step == "s1"
+    assert trace.float_losses[0].message.startswith(
+        "the value of s1 = x * y is below the smallest float (x = 1e-200, y = 1e-200): it "
+        "is 1.00e-400 in exact arithmetic and 0 in floats."
+    )
+
+
+def test_a_local_gradient_lost_to_rounding_is_named_too() -> None:
+    # 1 - tanh²(20) = sech²(20) = 1.7e-17, but tanh(20) is 1.0 in floats: 0
+    trace, statuses, messages = checked("tanh(x)", "x=20")
+    want = 1 / math.cosh(20) ** 2
+    assert statuses[0] == "disagree"  # was "agree": 1.7e-17 was under the 1e-12 floor
+    assert messages[0].startswith(f"disagree on x: got 0, sympy {want:.6g}. A number was lost")
+    (loss,) = trace.float_losses
+    assert not loss.beyond_range
+    assert loss.message.startswith(
+        f"the local gradient at f, 1 - f², is lost to rounding in float64 (x = 20): it is "
+        f"{want:.2e} in exact arithmetic and 0 in floats"
+    )
+
+
+def test_an_upstream_zero_is_reported_once_where_it_was_lost() -> None:
+    # 1/(x*x) at 1e100: lost at f (1/s1² of 1e200); s1 then gets an upstream 0 and
+    # says nothing more
+    trace, _, _ = checked("1/(x*x)", "x=1e100")
+    assert [loss.step for loss in trace.float_losses] == ["f"]
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def test_a_vector_loses_and_says_it_as_a_number_does() -> None:
+    trace, statuses, messages = checked(f"sum({STAGED})", "x=[-373,1]")
+    gradient = trace.gradients["x"]
+    assert gradient[0] == 0
+    assert gradient[1] == pytest.approx(sigmoid_slope(1), rel=1e-12)  # the other entry
+    assert statuses[0] == "disagree"
+    assert messages[0].startswith(f"disagree on x[0]: got 0, sympy {sigmoid_slope(-373):.6g}.")
+    assert NOTE.replace("step f", "step s4") in messages[0]  # the 1/x gate is s4 here
+    (loss,) = trace.float_losses
+    assert loss.step == "s4"
+    assert "-1/s3², is below the smallest float" in loss.message
+    assert "(entry [0])" in loss.message
+
+
+def test_many_lost_entries_are_counted() -> None:
+    trace, _, _ = checked(f"sum({STAGED})", "x=[-373,-380,-390,1]")
+    (loss,) = trace.float_losses
+    assert "(entry [0]) (3 entries in all)" in loss.message
+    assert np.count_nonzero(trace.gradients["x"]) == 1
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def screen(result_output: str) -> str:
+    lines = [line.rstrip() for line in result_output.splitlines()]
+    return re.sub(r"\(± [0-9.e+-]+\)", "(± U)", "\n".join(lines))
+
+
+def test_backprop_trace_at_minus_373_exits_1_and_says_why(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", STAGED, "x=-373"], terminal_width=80)
+    assert result.exit_code == 1
+    want = f"{sigmoid_slope(-373):.6g}"  # 1.01896e-162
+    s3 = f"{1 + math.exp(373):.3g}"  # 9.81e+161
+    local = wide(-Fraction(1) / Fraction(1 + math.exp(373)) ** 2)  # -1.04e-324
+    tail = screen(result.stdout).split("Gradients (∂f/∂input)\n", 1)[1]
+    assert tail == (
+        "\n"
+        "  input   value   gradient\n"
+        " ──────────────────────────\n"
+        "  x        -373          0\n"
+        "\n"
+        "warning: the local gradient at f, -1/s3², is below the smallest float (s3 =\n"
+        f"{s3}): it is {local} in exact arithmetic and -0.0 in floats, so the\n"
+        "gradient it sends back to s3 is 0 in float arithmetic, not in exact arithmetic.\n"
+        "The rule is right; float64 cannot hold the number. Keep every stage in range:\n"
+        "one gate instead of a staged form that overflows (sigmoid(x) for 1/(1+exp(-x)),\n"
+        "x**-2 for 1/(x*x)), or smaller inputs\n"
+        "warning: the sigmoid 1/(1+exp(-z)) ending at step f (σ(1−σ)) is saturated: its\n"
+        f"input is -373, so its local gradient is {sigmoid_slope(-373):.3g} (below 0.001) "
+        "and the gradient\n"
+        "vanishes behind it\n"
+        f"✗ sympy: disagree on x: got 0, sympy {want}. A number went below the\n"
+        "smallest float at step f (see the warning): the chain rule is right, float64 is\n"
+        "not enough for these numbers\n"
+        f"✗ finite differences: disagree on x: backprop 0, finite differences {want}\n"
+        "(± U). A number went below the smallest float at step f (see the warning):\n"
+        "the chain rule is right, float64 is not enough for these numbers"
+    )
+    assert "float64's range, not the rule" in result.stderr
+
+
+def test_the_fused_sigmoid_keeps_the_gradient_in_range(runner: CliRunner) -> None:
+    # what the warning advises: one gate, whose local gradient σ(1-σ) = 1.02e-162 is a float
+    result = runner.invoke(app, ["trace", STAGED, "x=-373", "--fuse", "sigmoid", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert not any("float" in warning for warning in document["warnings"])
+    assert document["gradients"]["x"] == pytest.approx(sigmoid_slope(-373), rel=1e-12)
+
+
+def test_the_json_warnings_carry_the_loss(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "1/(x*x)", "x=1e100", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["warnings"][0].startswith(
+        "the local gradient at f, -1/s1², is below the smallest float (s1 = 1e+200)"
+    )
+    assert document["checks"]["sympy"]["status"] == "disagree"
+
+
+LOST = """\
+[set]
+title = "Far out"
+
+[[problem]]
+id = "staged-sigmoid-far"
+expression = "1/(1+exp(-x))"
+bindings = { x = -373 }
+"""
+
+
+def test_a_problem_row_shows_the_warning(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "far.toml"
+    path.write_text(LOST, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    (row,) = json.loads(result.stdout)["problems"]
+    assert row["status"] == "fail"
+    assert "A number went below the smallest float at step f" in row["message"]
+    assert row["warnings"][0].startswith(
+        "the local gradient at f, -1/s3², is below the smallest float"
+    )
+    table = runner.invoke(app, ["check", str(path)], terminal_width=200)
+    assert table.exit_code == 1
+    assert "warning: the local gradient at f, -1/s3², is below the smallest float" in " ".join(
+        table.stdout.split()
+    )
