@@ -635,32 +635,27 @@ def check(
     import time
 
     from backprop_cli.problems.sets import (
-        ProblemFileError,
         available_cores,
         bundled_path,
-        check_problems,
-        load_problems,
+        check_each,
+        load_each,
+        shown_path,
         summarize,
     )
 
     started = time.perf_counter()
     with reported_errors():
         paths = paths or [bundled_path()]
-        try:
-            problems = load_problems(paths)
-        except ProblemFileError as exc:
-            if output_format is CheckFormat.github:  # point at the line in the PR too
-                from backprop_cli.render.problems import github_file_error
-
-                typer.echo(github_file_error(exc.path, exc.line, exc.what))
-            raise
-        if not problems:
+        # A file that cannot be loaded is an error row in its place, not the end of the
+        # run: every other file is still checked, and the exit code is 2 at the end.
+        loaded = load_each(paths)
+        if not loaded:
             raise InputError(
                 f"found no problems in {', '.join(map(str, paths))} "
                 "(looked for *.toml files with [[problem]] tables)"
             )
-    results = check_problems(
-        problems, symbolic=sympy, jobs=jobs if jobs is not None else available_cores()
+    results = check_each(
+        loaded, symbolic=sympy, jobs=jobs if jobs is not None else available_cores()
     )
     seconds = time.perf_counter() - started
     if output_format is CheckFormat.json:
@@ -680,6 +675,11 @@ def check(
 
         console = stdout_console()
         console.print(check_view(results, quiet=quiet))
+    # stdout may be a report file (--format junit > report.xml): stderr still says, as
+    # before, which file cannot be loaded and why, after the other files were checked.
+    for result in results:
+        if result.unreadable:
+            error(f"{shown_path(result.problem.file)}:{result.problem.line}: {result.message}")
     status = summarize(results).exit_status
     if status != "ok":
         raise typer.Exit(EXIT_BAD_INPUT if status == "error" else EXIT_CHECK_FAILED)

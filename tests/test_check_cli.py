@@ -78,7 +78,13 @@ def test_check_json(runner: CliRunner, wrong: Path) -> None:
     result = runner.invoke(app, ["check", str(wrong), "--format", "json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert data["summary"] == {"passed": 1, "failed": 1, "errors": 0, "warnings": 0}
+    assert data["summary"] == {
+        "passed": 1,
+        "failed": 1,
+        "errors": 0,
+        "warnings": 0,
+        "unreadable_files": 0,
+    }
     first, second = data["problems"]
     assert {k: first[k] for k in ("id", "line", "status")} == {
         "id": "mul-wrong",
@@ -117,7 +123,7 @@ def test_check_malformed_file_exits_2_with_file_and_line(runner: CliRunner, tmp_
     path.write_text('[[problem]]\nid = "a"\nexpression = "x"\nbindngs = { x = 1 }\n')
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 2
-    assert f"{path}:4: unknown key 'bindngs'" in result.stderr
+    assert "unknown key 'bindngs'" in result.stdout and "     4   (file)   error" in result.stdout
     assert "Traceback" not in result.output
 
 
@@ -127,7 +133,91 @@ def test_check_malformed_file_is_annotated_for_github(runner: CliRunner, tmp_pat
     result = runner.invoke(app, ["check", str(path), "--format", "github"])
     assert result.exit_code == 2
     assert result.stdout.startswith(f"::error file={path},line=4,title=backprop check::")
-    assert "1 to 5" in result.stdout and f"{path}:4:" in result.stderr
+    assert "1 to 5" in result.stdout
+
+
+# A folder with a broken file between two good ones (files are checked in name order).
+# d(2x)/dx = 2 at x = 1 by hand; the broken file's key is misspelt on its line 3.
+GOOD = '[set]\n[[problem]]\nid = "{id}"\nexpression = "2*x"\nbindings = {{ x = 1 }}\n' + (
+    "[problem.expect]\ngradients = {{ x = 2 }}\n"
+)
+BROKEN = '[[problem]]\nid = "b"\nexpresion = "2*x"\n'
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "a.toml").write_text(GOOD.format(id="first"))
+    (tmp_path / "b.toml").write_text(BROKEN)
+    (tmp_path / "c.toml").write_text(GOOD.format(id="last"))
+    return tmp_path
+
+
+def test_one_unreadable_file_does_not_hide_the_others(runner: CliRunner, folder: Path) -> None:
+    result = CliRunner().invoke(app, ["check", str(folder)], terminal_width=80)
+    assert result.exit_code == 2
+    out = "\n".join(line.rstrip() for line in result.stdout.splitlines())
+    broken = folder / "b.toml"
+    assert f"{broken}  cannot be loaded" in out
+    assert (
+        "  line   id       status   details\n"
+        " ──────────────────────────────────────────────────────────────────────────────\n"
+        "     3   (file)   error    unknown key 'expresion' in [[problem]]. Did you\n"
+        "                           mean 'expression'? Known keys: id, title,\n"
+        "                           expression, bindings, difficulty, tags, hint,\n"
+        "                           expect\n"
+    ) in out
+    assert out.index("first") < out.index("cannot be loaded") < out.index("last")
+    assert out.endswith("2 problems: 2 passed, 0 failed, 0 errors; 1 file cannot be loaded")
+    assert result.stderr == (
+        f"error: {broken}:3: unknown key 'expresion' in [[problem]]. Did you mean "
+        "'expression'? Known keys: id, title, expression, bindings, difficulty, tags, hint, "
+        "expect\n"
+    )
+
+
+def test_an_unreadable_file_in_every_format(runner: CliRunner, folder: Path) -> None:
+    broken = folder / "b.toml"
+    reason = "unknown key 'expresion' in [[problem]]. Did you mean 'expression'?"
+    as_json = runner.invoke(app, ["check", str(folder), "--format", "json"])
+    assert as_json.exit_code == 2
+    data = json.loads(as_json.stdout)
+    assert data["summary"] == {
+        "passed": 2,
+        "failed": 0,
+        "errors": 0,
+        "warnings": 0,
+        "unreadable_files": 1,
+    }
+    assert [p["id"] for p in data["problems"]] == ["first", None, "last"]
+    entry = data["problems"][1]
+    assert (entry["file"], entry["line"], entry["status"]) == (str(broken), 3, "error")
+    assert entry["message"].startswith(reason) and entry["title"] is None
+
+    junit = runner.invoke(app, ["check", str(folder), "--format", "junit"])
+    assert junit.exit_code == 2
+    root = ET.fromstring(junit.stdout)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "0", "1")
+    suites = root.findall("./testsuite")
+    assert [s.get("errors") for s in suites] == ["0", "1", "0"]
+    (case,) = suites[1].findall("testcase")
+    assert (case.get("name"), case.get("line")) == ("(file cannot be loaded)", "3")
+    error = case.find("error")
+    assert error is not None and (error.text or "").startswith(reason)
+
+    github = runner.invoke(app, ["check", str(folder), "--format", "github"])
+    assert github.exit_code == 2
+    lines = github.stdout.splitlines()
+    assert lines[0].startswith(f"::error file={broken},line=3,title=backprop check::{reason}")
+    assert lines[-1] == "2 problems: 2 passed, 0 failed, 0 errors; 1 file cannot be loaded"
+
+
+def test_a_file_that_cannot_be_read_is_a_row_too(runner: CliRunner, folder: Path) -> None:
+    (folder / "d.toml").write_bytes(b'[[problem]]\nid = "\xff"\n')
+    result = runner.invoke(app, ["check", str(folder), "--format", "json"])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["summary"]["unreadable_files"] == 2 and data["summary"]["passed"] == 2
+    assert data["problems"][-1]["message"] == "not UTF-8 text; save the file as UTF-8"
 
 
 def test_check_problem_error_exits_2(runner: CliRunner, tmp_path: Path) -> None:

@@ -108,6 +108,27 @@ class ProblemResult:
     diverges_at: str = ""  # with claims on stages: the first wrong one from the output back
     trace: Any = None  # engine.Trace when the expression could be traced
     checks: list[Any] = field(default_factory=list)  # verify.Check
+    # A file that cannot be loaded, as one result in its place (`problem` is a stand-in
+    # with no id, at the line that is wrong): the other files' results still show.
+    unreadable: bool = False
+
+
+def file_error_result(error: ProblemFileError) -> ProblemResult:
+    """A file that cannot be loaded, as an error result at the line that is wrong."""
+    stand_in = Problem(
+        id="",
+        title="",
+        expression="",
+        bindings={},
+        difficulty=1,
+        tags=(),
+        hint="",
+        expect=None,
+        file=error.path,
+        line=error.line,
+        set_title="cannot be loaded",
+    )
+    return ProblemResult(stand_in, "error", message=error.what, unreadable=True)
 
 
 # --------------------------------------------------------------------------- finding files
@@ -182,9 +203,11 @@ def _read(path: Path) -> str:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        raise ProblemFileError(path, 1, f"cannot be read: {exc.strerror}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes; split it into sets")
+        raise ProblemFileError(
+            path, 1, f"the file is larger than {MAX_FILE_BYTES:,} bytes; split it into sets"
+        )
     try:
         # One leading byte-order mark is dropped (Windows editors save UTF-8 so); tomllib
         # refuses it as "Invalid statement" at line 1
@@ -207,6 +230,35 @@ def load_problems(paths: Sequence[Path]) -> list[Problem]:
 
 def load_file(path: Path) -> list[Problem]:
     return _FileLoader(path, _read(path)).load()
+
+
+def load_each(paths: Sequence[Path]) -> list[list[Problem] | ProblemFileError]:
+    """Each problem file's problems, or why it cannot be used, in file order: one bad
+    file does not hide the others (`backprop check` reports it and goes on). A path
+    that does not exist is still an InputError at once: nothing under it can be read."""
+    loaded: list[list[Problem] | ProblemFileError] = []
+    for path in problem_files([Path(p) for p in paths]):
+        try:
+            loaded.append(load_file(path))
+        except ProblemFileError as exc:
+            loaded.append(exc)
+    return loaded
+
+
+def check_each(
+    loaded: Sequence[list[Problem] | ProblemFileError], *, symbolic: bool = True, jobs: int = 1
+) -> list[ProblemResult]:
+    """`check_problems` on every loaded file's problems at once (one pool of workers),
+    with each unloadable file's error result in its place, in file order."""
+    problems = [p for item in loaded if not isinstance(item, ProblemFileError) for p in item]
+    checked = iter(check_problems(problems, symbolic=symbolic, jobs=jobs) if problems else [])
+    results: list[ProblemResult] = []
+    for item in loaded:
+        if isinstance(item, ProblemFileError):
+            results.append(file_error_result(item))
+        else:
+            results.extend(next(checked) for _ in item)
+    return results
 
 
 class _FileLoader:
@@ -953,6 +1005,7 @@ class Summary:
     failed: int
     errors: int
     warnings: int
+    unreadable: int = 0  # files that cannot be loaded (their problems are not counted)
 
     @property
     def total(self) -> int:
@@ -961,15 +1014,19 @@ class Summary:
     @property
     def exit_status(self) -> Literal["ok", "failed", "error"]:
         """Errors (input that cannot be used) outrank failures (a wrong claim)."""
-        if self.errors:
+        if self.errors or self.unreadable:
             return "error"
         return "failed" if self.failed else "ok"
 
 
 def summarize(results: Sequence[ProblemResult]) -> Summary:
-    counts = Counter(r.status for r in results)
+    counts = Counter(r.status for r in results if not r.unreadable)
     return Summary(
-        counts["pass"], counts["fail"], counts["error"], sum(len(r.warnings) for r in results)
+        counts["pass"],
+        counts["fail"],
+        counts["error"],
+        sum(len(r.warnings) for r in results),
+        sum(1 for r in results if r.unreadable),
     )
 
 

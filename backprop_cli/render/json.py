@@ -106,13 +106,15 @@ def check_dict(results: Sequence[ProblemResult]) -> dict[str, Any]:
             "failed": summary.failed,
             "errors": summary.errors,
             "warnings": summary.warnings,
+            "unreadable_files": summary.unreadable,
         },
         "problems": [
             {
                 "file": shown_path(r.problem.file),
-                "id": r.problem.id,
+                # a file that cannot be loaded: id and title null, the reason in message
+                "id": None if r.unreadable else r.problem.id,
                 "line": r.problem.line,
-                "title": r.problem.title,
+                "title": None if r.unreadable else r.problem.title,
                 "status": r.status,
                 "diffs": diff_dict(r),
                 "diverges_at": r.diverges_at or None,

@@ -34,8 +34,13 @@ def summary_line(summary: Summary, seconds: float | None = None) -> str:
         f"{summary.total} {noun}: {summary.passed} passed, {summary.failed} failed, "
         f"{summary.errors} {'error' if summary.errors == 1 else 'errors'}"
     )
+    if not summary.total and summary.unreadable:
+        text = "no problems checked"
     if summary.warnings:
         text += f", {summary.warnings} {'warning' if summary.warnings == 1 else 'warnings'}"
+    if summary.unreadable:
+        files = "file" if summary.unreadable == 1 else "files"
+        text += f"; {summary.unreadable} {files} cannot be loaded"
     if seconds is not None:
         text += f" in {seconds:.2f}s"
     return text
@@ -82,7 +87,7 @@ def check_view(
             continue
         # a path is never broken across lines, even past the width of a pipe
         heading = Text(shown(shown_path(file)), style="bold", no_wrap=True, overflow="ignore")
-        heading.append(f"  {shown(group[0].problem.set_title)}", style="")
+        heading.append(f"  {shown(group[0].problem.set_title)}", style="")  # or "cannot be loaded"
         parts.append(heading)
         table = Table(box=box.SIMPLE_HEAD)
         table.add_column("line", justify="right", style="dim")
@@ -92,7 +97,7 @@ def check_view(
         for result in listed:
             table.add_row(
                 str(result.problem.line),
-                Text(shown(result.problem.id)),
+                Text("(file)" if result.unreadable else shown(result.problem.id)),
                 Text(result.status, style=STATUS_STYLE[result.status]),
                 details(result),
             )
@@ -120,9 +125,11 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
         # them visible (a file name with \x01 in it broke the whole report).
         by_file.setdefault(shown(shown_path(result.problem.file)), []).append(result)
     summary = summarize(results)
-    root.set("tests", str(summary.total))
+    # A file that cannot be loaded is one <testcase> with an <error>, as pytest's plugin
+    # makes it one failed item.
+    root.set("tests", str(summary.total + summary.unreadable))
     root.set("failures", str(summary.failed))
-    root.set("errors", str(summary.errors))
+    root.set("errors", str(summary.errors + summary.unreadable))
     root.set("time", f"{seconds:.3f}")
     for file, group in by_file.items():
         part = summarize(group)
@@ -130,9 +137,9 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
             root,
             "testsuite",
             name=file,
-            tests=str(part.total),
+            tests=str(part.total + part.unreadable),
             failures=str(part.failed),
-            errors=str(part.errors),
+            errors=str(part.errors + part.unreadable),
             skipped="0",
         )
         for result in group:
@@ -140,7 +147,7 @@ def junit_xml(results: Sequence[ProblemResult], seconds: float = 0.0) -> str:
                 suite,
                 "testcase",
                 classname=file,
-                name=shown(result.problem.id),
+                name="(file cannot be loaded)" if result.unreadable else shown(result.problem.id),
                 file=file,
                 line=str(result.problem.line),
             )
@@ -173,7 +180,9 @@ def github_annotations(results: Sequence[ProblemResult], seconds: float | None =
         problem = result.problem
         where = f"file={_escape_property(shown_path(problem.file))},line={problem.line}"
         title = _escape_property(f"backprop check {problem.id}")
-        if result.status != "pass":
+        if result.unreadable:
+            lines.append(github_file_error(problem.file, problem.line, result.message))
+        elif result.status != "pass":
             body = result.message
             extra = result_text(result)
             if extra and extra != result.message:
