@@ -211,7 +211,7 @@ def test_a_vector_loses_and_says_it_as_a_number_does() -> None:
 def test_many_lost_entries_are_counted() -> None:
     trace, _, _ = checked(f"sum({STAGED})", "x=[-373,-380,-390,1]")
     (loss,) = trace.float_losses
-    assert "(entry [0]) (3 entries in all)" in loss.message
+    assert "(entry [0], one of 3 entries this small)" in loss.message
     assert np.count_nonzero(trace.gradients["x"]) == 1
 
 
@@ -302,3 +302,39 @@ def test_a_problem_row_shows_the_warning(runner: CliRunner, tmp_path: Path) -> N
     assert "warning: the local gradient at f, -1/s3², is below the smallest float" in " ".join(
         table.stdout.split()
     )
+
+
+# --------------------------------------------------------------------------- overflow, many
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("(1/x)*1e-300", "x=1e-200"), ("sum((1/x)*1e-300)", "x=[1e-200,1]")],
+)
+def test_a_local_gradient_past_the_largest_float_is_said_as_such(
+    runner: CliRunner, text: str, value: str
+) -> None:
+    # -1/x² at x = 1e-200 is -1e400, past 1.8e308 (1/x itself, 1e200, is a float). The
+    # array case said "division by zero": numpy's "overflow encountered in divide".
+    assert math.isinf(-1 / 1e-200 / 1e-200)
+    result = runner.invoke(app, ["trace", text, value])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: the local gradient of 1/x overflowed at step s1 (it got "
+    )
+    assert result.stderr.rstrip().endswith("past the largest float, about 1.8e308")
+
+
+def test_a_zero_divisor_is_still_a_division_by_zero(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["trace", "sum(1/x)", "x=[0,1]"])
+    assert result.exit_code == 2
+    assert "division by zero at step s1" in result.stderr
+
+
+def test_many_losses_are_said_three_in_full_and_the_rest_counted() -> None:
+    # tanh(x_i) at 20, 21, …, 25, summed: six local gradients 1 - tanh² rounded to 0
+    text = " + ".join(f"tanh(x{i})" for i in range(6))
+    trace, _, _ = checked(text, *(f"x{i}={20 + i}" for i in range(6)))
+    assert len(trace.float_losses) == 4
+    assert all("lost to rounding in float64" in loss.message for loss in trace.float_losses[:3])
+    assert trace.float_losses[3].message.startswith("float64 lost 3 more numbers in the same way")

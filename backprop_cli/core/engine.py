@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
+from backprop_cli.core import floatrange
 from backprop_cli.core import gates as g
 from backprop_cli.core.budget import time_budget
-from backprop_cli.core.floatrange import SMALL_LOCAL, FloatLoss, backward_losses, forward_losses
+from backprop_cli.core.floatrange import FloatLoss
 from backprop_cli.core.graph import Graph, Node
 from backprop_cli.core.language import is_array
 from backprop_cli.core.text import did_you_mean
@@ -374,8 +375,7 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
         locals_: list[tuple[Any, ...]] = [()] * n
         products: list[tuple[Any, ...]] = [()] * n
         contributions: list[list[Contribution]] = [[] for _ in range(n)]
-        finite_all, fits, fit, tiny = k.finite_all, k.fits, k.fit, k.tiny
-        losses: list[FloatLoss] = []
+        finite_all, fits, fit = k.finite_all, k.fits, k.fit
         for node in reversed(graph.nodes):
             gate = node.gate
             if gate is None:
@@ -397,16 +397,13 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
             except (ArithmeticError, ValueError, TypeError):
                 plain = False
             if not plain:
-                local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(k, a, o))
+                local = _guard(node, xs, lambda gt=gate, a=xs, o=out: gt.local(k, a, o), "local")
                 prods = _guard(
                     node,
                     xs,
                     lambda gt=gate, a=xs, o=out, u=upstream, lc=local: gt.chain(u, lc, a, o),
+                    "product",
                 )
-            # A 0 or denormal product, a local gradient below 1e-12: float64's doing?
-            if tiny(prods, g.MIN_NORMAL) or tiny(local, SMALL_LOCAL):
-                refs = [graph.nodes[j].ref for j in node.inputs]
-                losses.extend(backward_losses(node, refs, k.kind, xs, upstream, local, prods))
             if fits:
                 local, prods = fit(local, prods, xs)
             locals_[index] = tuple(local)
@@ -414,8 +411,9 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
             for position, (j, amount) in enumerate(zip(node.inputs, prods, strict=True)):
                 grads[j] = grads[j] + amount  # not +=: that would change an array in place
                 contributions[j].append(Contribution(index, position, amount))
-    if k.kind != "symbols":
-        losses[:0] = forward_losses(graph, values, k)
+    losses: list[FloatLoss] = []
+    if k.kind != "symbols":  # where float64 lost a number (floatrange.py)
+        losses = floatrange.losses(graph, k.kind, values, grads, locals_)
     shapes = [tuple(np_shape(v)) for v in values] if k.kind == "arrays" else None
     return Trace(
         graph,
@@ -440,10 +438,21 @@ def np_shape(value: Any) -> tuple[int, ...]:
     return tuple(np.shape(value))
 
 
-def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
-    """Run one gate computation, turning math failures into errors that name the step."""
+def _guard(node: Node, xs: Sequence[Any], compute: Any, part: str = "") -> Any:
+    """Run one gate computation, turning math failures into errors that name the step.
+
+    `part` says which of the gate's numbers it is: "" its value, "local" its local
+    gradient, "product" its chain-rule product (the backward pass can overflow where
+    the forward pass did not: -1/x² at x = 1e-200 is -1e400).
+    """
     assert node.gate is not None
     name, where = node.gate.name, f"step {node.step}"
+    what = {"": name, "local": f"the local gradient of {name}"}.get(
+        part, f"the chain-rule product at {name}"
+    )
+    overflowed = f"{what} overflowed at {where} (it got {_show_args(xs)})" + (
+        ": past the largest float, about 1.8e308" if part else ""
+    )
     try:
         result = compute()
     except g.DomainError as exc:
@@ -451,19 +460,21 @@ def _guard(node: Node, xs: Sequence[Any], compute: Any) -> Any:
     except ZeroDivisionError:
         raise InputError(f"division by zero at {where} ({name} got {_show_args(xs)})") from None
     except OverflowError:
-        raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})") from None
+        raise InputError(overflowed) from None
     except FloatingPointError as exc:  # numpy, under errstate(raise)
         text = str(exc)
+        # "overflow encountered in divide" first: -1/x/x at x = 1e-200 is an overflow, not
+        # a division by zero ("divide by zero encountered in divide")
+        if "overflow" in text:
+            raise InputError(overflowed) from None
         if "divide" in text:
             raise InputError(f"division by zero at {where} ({name} got {_show_args(xs)})") from None
-        if "overflow" in text:
-            raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})") from None
         raise InputError(
             f"{name} at {where} got {_show_args(xs)}: the result is not a real number here"
         ) from None
     values = result if isinstance(result, tuple | list) else (result,)
     if any(not _finite(v) for v in values):
-        raise InputError(f"{name} overflowed at {where} (it got {_show_args(xs)})")
+        raise InputError(overflowed)
     return result
 
 

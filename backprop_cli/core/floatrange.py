@@ -8,10 +8,11 @@ while the true gradient, e^-373 = 4.4e-163, is a float. The rule is right; the f
 not enough. Each loss found is a `FloatLoss`, shown as a warning, and a judge that
 disagrees names it (`checks.verdict.float_range_note`).
 
-The engine calls in only when something is small (a 0 or denormal value or product,
-a local gradient below 1e-12), so ordinary traces pay one size test per gate. A number
-is then recomputed from its float inputs in 30-digit sympy Floats, by the gate's own
-rule (`gate.forward`, `gate.local` with `SympyMath`): sympy Floats have no float range.
+The engine calls `losses` once, after its backward loop. It looks at the smallest
+numbers of the whole trace first, and gate by gate only when something is small (a 0
+or denormal value or product, a local gradient below 1e-12). A number is then
+recomputed from its float inputs in 30-digit sympy Floats, by the gate's own rule
+(`gate.forward`, `gate.local` with `SympyMath`): sympy Floats have no float range.
 A gate whose numbers are exact in floats (`exact_locals`, `exact_forward`: relu's 0,
 max's routes, x - x) is not recomputed: a 0 there is a true 0.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import chain
 from typing import Any, NamedTuple
 
 from backprop_cli.core import gates as g
@@ -34,12 +36,16 @@ from backprop_cli.core.graph import Graph, Node
 # at z ≈ 34 (σ'(z) = 1.7e-15, where 1 - σ keeps a digit), so every local gradient that
 # could lose that much is looked at here first.
 SMALL_LOCAL = 1e-12
+# ... and a product of a larger local gradient is lost only under an upstream this small.
+UPSTREAM_SMALL = g.MIN_NORMAL / SMALL_LOCAL  # 2.2e-296
 # A number that kept this share of its exact value is not reported: one digit lost in
 # the third place (the table shows four) is not said, three digits lost are.
 KEPT = 1e-3
 # Entries of one array looked at closely, per gate input: each is recomputed in sympy
 # (about 0.2 ms). The first loss found is said, with the count of suspect entries.
 LOSS_ENTRIES = 16
+# Losses said in full; the rest are counted in one more line.
+MAX_SAID = 3
 
 BEYOND_RANGE = (
     "float64 cannot hold the number. Keep every stage in range: one gate instead of a "
@@ -61,25 +67,105 @@ class FloatLoss(NamedTuple):
     beyond_range: bool  # below the smallest float (else lost to rounding: 1 − tanh²)
 
 
-# --------------------------------------------------------------------------- forward
+# --------------------------------------------------------------------------- the pass
 
 
-def forward_losses(graph: Graph, values: Sequence[Any], k: g.ValueKit) -> list[FloatLoss]:
+def losses(
+    graph: Graph,
+    kind: g.Kind,
+    values: Sequence[Any],
+    grads: Sequence[Any],
+    locals_: Sequence[tuple[Any, ...]],
+) -> list[FloatLoss]:
+    """Every number float64 lost in a numeric trace: values first, then gradients in
+    backward order.
+
+    One look at the smallest numbers first (C loops, about 25 ns an entry: 45 µs on a
+    300-gate trace of 770 µs), and gate by gate only when something is small: a check
+    of every gate inside the engine's loop made that trace 47% slower (858 → 1,263 µs).
+    A product can only be lost (|u·l| < 2.2e-308) where the local gradient is below
+    1e-12 or the upstream below 2.2e-296.
+    """
+    if kind != "arrays":  # every gate is elementwise: whole lists, in C loops
+        small_value = min(map(abs, values), default=math.inf) < g.MIN_NORMAL
+        small_local = min(map(abs, chain.from_iterable(locals_)), default=math.inf)
+        small_upstream = min(map(abs, filter(None, grads)), default=math.inf)
+        if not small_value and small_local >= SMALL_LOCAL and small_upstream >= UPSTREAM_SMALL:
+            return []  # the common case: not even the list of gates is made
+        nodes = graph.gate_nodes
+    else:  # numpy calls cost microseconds: leave out what cannot be lost (relu's 0s)
+        nodes = [n for n in graph.gate_nodes if n.gate is not None and n.gate.elementwise]
+        computed = [n for n in nodes if n.gate is not None and not n.gate.exact_forward]
+        small_value = _smallest_entry([values[n.index] for n in computed]) < g.MIN_NORMAL
+        exact = [n for n in nodes if n.gate is not None and n.gate.exact_locals]
+        inexact = [n for n in nodes if n.gate is not None and not n.gate.exact_locals]
+        small_local = min(
+            _smallest_entry([v for n in inexact for v in locals_[n.index]]),
+            _smallest_entry([v for n in exact for v in locals_[n.index]], nonzero=True),
+        )
+        small_upstream = _smallest_entry([grads[n.index] for n in nodes], nonzero=True)
+    found: list[FloatLoss] = []
+    if small_value:
+        computed = [n for n in nodes if n.gate is not None and not n.gate.exact_forward]
+        found.extend(_forward_losses(graph, computed, kind, values))
+    if small_local < SMALL_LOCAL or small_upstream < UPSTREAM_SMALL:
+        for node in reversed(nodes):
+            refs = [graph.nodes[j].ref for j in node.inputs]
+            xs = [values[j] for j in node.inputs]
+            found.extend(
+                backward_losses(node, refs, kind, xs, grads[node.index], locals_[node.index])
+            )
+    return _first_said(found)
+
+
+def _first_said(found: list[FloatLoss]) -> list[FloatLoss]:
+    """The first MAX_SAID losses in full, the rest in one line: a saturated recurrent
+    network (20 steps of tanh(W @ h)) lost 15 gradients, 15 warnings of five lines."""
+    if len(found) <= MAX_SAID:
+        return found
+    rest = found[MAX_SAID:]
+    steps = list(dict.fromkeys(loss.step for loss in rest))
+    named = ", ".join(steps[:6]) + (", …" if len(steps) > 6 else "")
+    return [
+        *found[:MAX_SAID],
+        FloatLoss(
+            rest[0].step,
+            f"float64 lost {len(rest)} more numbers in the same way, at {named}",
+            any(loss.beyond_range for loss in rest),
+        ),
+    ]
+
+
+def _smallest_entry(items: Sequence[Any], nonzero: bool = False) -> float:
+    """The smallest |entry| of some arrays (and numbers), inf for none."""
+    import numpy as np
+
+    if not items:
+        return math.inf
+    flat = np.abs(np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in items]))
+    if nonzero:
+        flat = flat[flat != 0]
+    return float(flat.min()) if flat.size else math.inf
+
+
+def _forward_losses(
+    graph: Graph, nodes: Sequence[Node], kind: g.Kind, values: Sequence[Any]
+) -> list[FloatLoss]:
     """Stages whose value is 0 or denormal in floats but not in exact arithmetic:
     x*y at x = y = 1e-200 is 1e-400 exactly, 0 in floats."""
     found = []
-    for node in graph.gate_nodes:
+    for node in nodes:
         gate = node.gate
         assert gate is not None
-        if gate.exact_forward or not gate.elementwise:
-            continue
-        if not k.tiny((values[node.index],), g.MIN_NORMAL):
+        value = values[node.index]
+        size = _smallest_entry([value]) if kind == "arrays" else abs(value)
+        if size >= g.MIN_NORMAL:
             continue
         xs = [values[j] for j in node.inputs]
         refs = [graph.nodes[j].ref for j in node.inputs]
-        for entry, point in _suspects(k.kind, xs, values[node.index]):
+        for entry, point in _suspects(kind, xs, value):
             exact = _exact(gate, point, None)
-            got = float(values[node.index][entry] if entry else values[node.index])
+            got = float(value[entry] if entry else value)
             if exact is None or exact == 0 or _kept(got, exact):
                 continue
             where = f" (entry {list(entry)})" if entry else ""
@@ -107,7 +193,6 @@ def backward_losses(
     xs: Sequence[Any],
     upstream: Any,
     local: Sequence[Any],
-    prods: Sequence[Any],
 ) -> list[FloatLoss]:
     """Where this gate's backward step lost a gradient to float64, input by input.
 
@@ -127,13 +212,12 @@ def backward_losses(
         loss = _first_loss(node, refs, kind, xs, upstream, grad, position)
         if loss is None:
             continue
-        (what, beyond, off), entries = loss
-        more = f" ({entries} entries in all)" if entries > 1 else ""
+        what, beyond, off = loss
         why = BEYOND_RANGE if beyond else ROUNDED_AWAY
         found.append(
             FloatLoss(
                 node.ref,
-                f"{what}{more}, so the gradient it sends back to {refs[position]} is {off} "
+                f"{what}, so the gradient it sends back to {refs[position]} is {off} "
                 f"in float arithmetic, not in exact arithmetic. The rule is right; {why}",
                 beyond,
             )
@@ -152,27 +236,37 @@ def _first_loss(
     upstream: Any,
     grad: Any,
     position: int,
-) -> tuple[Loss, int] | None:
-    """The first entry (in order) that lost its gradient, and how many entries are suspect."""
+) -> Loss | None:
+    """What the first entry (in order) that lost its gradient lost, if one did."""
     if kind != "arrays":
-        found = _loss(node, refs, [float(x) for x in xs], float(upstream), float(grad), position)
-        return (found, 1) if found else None
+        u, local = float(upstream), float(grad)
+        if u == 0 or (abs(local) >= SMALL_LOCAL and abs(u * local) >= g.MIN_NORMAL):
+            return None  # the common case, without a call
+        found = _loss(node, refs, [float(x) for x in xs], u, local, position)
+        return found
     import numpy as np
 
-    *inputs, ups, grads = np.broadcast_arrays(
-        *[np.asarray(x, dtype=float) for x in xs],
-        np.asarray(upstream, dtype=float),
-        np.asarray(grad, dtype=float),
-    )
-    small = (np.abs(grads) < SMALL_LOCAL) | (np.abs(ups * grads) < g.MIN_NORMAL)
-    suspects = [tuple(int(i) for i in index) for index in np.argwhere((ups != 0) & small)]
+    gate = node.gate
+    assert gate is not None
+    ups, grads = np.asarray(upstream, dtype=float), np.asarray(grad, dtype=float)
+    lost = np.abs(ups * grads) < g.MIN_NORMAL
+    if gate.exact_locals:  # only a product can be lost: of a nonzero local
+        suspect = lost & (ups != 0) & (grads != 0)
+    else:
+        suspect = (lost | (np.abs(grads) < SMALL_LOCAL)) & (ups != 0)
+    if not suspect.any():
+        return None
+    *inputs, ups, grads = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs], ups, grads)
+    suspect = np.broadcast_to(suspect, ups.shape)
+    suspects = [tuple(int(i) for i in index) for index in np.argwhere(suspect)]
     for index in suspects[:LOSS_ENTRIES]:
         point = [float(a[index]) for a in inputs]
         found = _loss(node, refs, point, float(ups[index]), float(grads[index]), position)
         if found:
             what, beyond, off = found
-            where = f" (entry {list(index)})" if index else ""
-            return (what + where, beyond, off), len(suspects)
+            many = f", one of {len(suspects)} entries this small" if len(suspects) > 1 else ""
+            where = f" (entry {list(index)}{many})" if index else ""
+            return what + where, beyond, off
     return None
 
 

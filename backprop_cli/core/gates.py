@@ -92,11 +92,6 @@ class ValueKit(MathKit, Protocol):
         """The same for a gate's chain-rule products."""
         ...
 
-    def tiny(self, values: Sequence[Any], below: float) -> bool:
-        """Whether some value (or entry) is smaller than `below` in size: only then does
-        the engine look closer for a number float64 lost (`core/floatrange.py`)."""
-        ...
-
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         """A gate's kink() or singular() at these values (entry by entry for arrays)."""
         ...
@@ -145,10 +140,6 @@ class FloatMath:
     @staticmethod
     def finite_all(values: Sequence[Any]) -> bool:
         return math.isfinite(math.fsum(values))  # inf - inf raises: the careful path
-
-    @staticmethod
-    def tiny(values: Sequence[Any], below: float) -> bool:
-        return min(map(abs, values), default=below) < below
 
     @staticmethod
     def seed(out: Any) -> Any:
@@ -271,9 +262,6 @@ class SympyMath:
     def finite_all(self, values: Sequence[Any]) -> bool:
         return True
 
-    def tiny(self, values: Sequence[Any], below: float) -> bool:
-        return False  # symbols have no float range
-
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         return None  # kinks and singular points are questions about numbers
 
@@ -389,10 +377,6 @@ class NumpyMath:
 
     def finite_all(self, values: Sequence[Any]) -> bool:
         return all(v is None or self.finite(v) for v in values)
-
-    def tiny(self, values: Sequence[Any], below: float) -> bool:
-        np = self.np
-        return any(v is not None and bool(np.any(np.abs(v) < below)) for v in values)
 
     def ask(self, rule: Rule, gate: Gate, xs: Sequence[Any]) -> str | None:
         """An elementwise gate is asked entry by entry (after broadcasting)."""
