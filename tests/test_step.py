@@ -544,3 +544,60 @@ def test_a_learner_predicts_every_number_of_the_neuron() -> None:
     assert len(saved) == len(asked) == 8 + 12 * 2 and all(a.correct for a in saved)
     products = [a for a in saved if a.question.kind == "product"]
     assert [round(a.value or 0, 2) for a in products[-4:]] == [-0.39, -0.59, -0.2, 0.39]
+
+
+# --------------------------------------------------------------------------- kinks
+
+KINK = "relu at step s1: relu is not differentiable at 0; using relu'(0) = 0"
+DEAD = "relu at step s1 is dead: its input is 0 ≤ 0, so no gradient flows back through it"
+
+
+def kinked_model() -> StepModel:
+    # relu(x)·y at x = 0, y = 2: relu sits on its kink (0); s1 = relu(0) = 0, f = 0·2 = 0.
+    return build_steps(trace_text("relu(x)*y", {"x": 0.0, "y": 2.0}, check=False).trace)
+
+
+def test_a_kink_is_warned_of_at_the_start_and_at_each_step_of_its_gate() -> None:
+    model = kinked_model()
+    assert model.warnings[0] == KINK and model.warnings[1].startswith(DEAD)
+    warned = [(s.reveal, model.trace.graph.nodes[s.node].ref) for s in model.steps if s.warnings]
+    assert warned == [("value", "s1"), ("local", "s1"), ("product", "s1")]
+    assert all(s.warnings == (KINK,) for s in model.steps if s.warnings)
+    # The page's step-through says them too: all at the inputs, the kink at relu's steps.
+    from backprop_cli.render.reveal import from_steps
+
+    texts = from_steps(model).texts
+    assert f"Warning: {KINK}." in texts[0] and DEAD in texts[0]
+    assert [i for i, t in enumerate(texts) if KINK in t] == [
+        0,
+        *(s.index for s in model.steps if s.warnings),
+    ]
+    # No kink, no warning: relu(x)·y at x = 1.
+    smooth = build_steps(trace_text("relu(x)*y", {"x": 1.0, "y": 2.0}, check=False).trace)
+    assert smooth.warnings == () and not any(s.warnings for s in smooth.steps)
+
+
+def screen(app: StepApp) -> str:
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
+
+
+def test_the_stepper_shows_a_kink_where_a_learner_looks() -> None:
+    problem = quiz_problem("expr:kink", "relu(x)*y", {"x": 0.0, "y": 2.0})
+    app = StepApp(build_model(problem))
+
+    async def script(pilot: Any) -> None:
+        await pilot.pause()
+        start = screen(app)  # before the first step: every warning the trace prints
+        assert f" warning: {KINK}" in start and " warning: relu at step s1 is dead" in start
+        await pilot.press("right", "right")  # the inputs, then s1 = relu(x) = 0
+        assert f" warning: {KINK}" in screen(app)
+        await pilot.press("right")  # f = s1 * y: not the relu's step, no warning
+        assert "warning" not in screen(app)
+        await pilot.press("home", "p", "right")  # predict mode: asked s1 after the inputs
+        await pilot.press("0", "enter")  # s1 = 0: right; the kink shows, and f is asked
+        shown_now = screen(app)
+        assert f" warning: {KINK}" in shown_now
+        assert " ✓ Right: 0." in shown_now and " Predict value of f" in shown_now
+        await pilot.press("ctrl+q")
+
+    run_app(app, script)

@@ -59,7 +59,10 @@ def from_steps(model: StepModel) -> Marks:
         head = step.title
         if step.value is not None:
             head += f" = {model.number(step.value)}"
-        texts.append(f"{head} — {step.explanation}" if step.explanation else head)
+        # Warnings as the stepper says them: all at the start, a kink at its gate's steps.
+        warnings = model.warnings if step.reveal == "inputs" else step.warnings
+        said = " ".join([step.explanation, *(f"Warning: {w}." for w in warnings)])
+        texts.append(f"{head} — {said.strip()}" if said.strip() else head)
         if step.node is not None:
             focus.setdefault(step.node, []).append(i)
         known = model.known(i)

@@ -52,6 +52,11 @@ class Step:
     title: str  # one line: "s1 = w0 * x0", "local gradient ∂f/∂s7"
     explanation: str  # the notes' sentence(s), shown once the number is revealed
     asks: tuple[q.Question, ...] = ()  # what to predict before it is shown (in order)
+    # A kink `backprop trace` warns of ("relu at step s1: relu is not differentiable at
+    # 0; using relu'(0) = 0"), at each step of its gate (all the trace's warnings are
+    # the model's, for the start). Only kinks here: the explanation panel is 7 lines
+    # at 80×24, and a relu's product step with the next question fills 6 of them.
+    warnings: tuple[str, ...] = ()
 
     @property
     def predictable(self) -> bool:
@@ -73,6 +78,7 @@ class StepModel:
     trace: Trace
     steps: list[Step]
     decimals: int = 2
+    warnings: tuple[str, ...] = ()  # every warning `trace` prints: shown at the start
     _known: list[Known] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
@@ -155,6 +161,24 @@ def build_steps(trace: Trace, decimals: int = 2) -> StepModel:
     return _Builder(trace, decimals).build()
 
 
+def _warnings(trace: Trace) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """Every warning `backprop trace` prints, in its order (the circuit's, the kinks,
+    the advice), and the kinks by their gate's node."""
+    from backprop_cli.core.advice import advise
+
+    advice = (a.message for a in advise(trace))
+    everything = (*trace.graph.warnings, *trace.kinks, *advice)
+    by_gate: dict[int, tuple[str, ...]] = {}
+    for node in trace.graph.gate_nodes:
+        assert node.gate is not None
+        # The engine words a kink "relu at step s1: …" (engine._forward).
+        kink = f"{node.gate.name} at step {node.step}:"
+        found = tuple(k for k in trace.kinks if k.startswith(kink))
+        if found:
+            by_gate[node.index] = found
+    return everything, by_gate
+
+
 class _Builder:
     def __init__(self, trace: Trace, decimals: int) -> None:
         self.trace = trace
@@ -173,6 +197,7 @@ class _Builder:
                 self.sentences.setdefault((sentence.kind, sentence.step), []).append(sentence.text)
             previous = sentence
         self.vector_asks = self._vector_asks() if self.vectors else None
+        self.warnings, self.gate_warnings = _warnings(trace)
 
     def num(self, value: Any) -> str:
         return fixed(value, self.decimals).replace("\n", "")
@@ -183,6 +208,8 @@ class _Builder:
         return found.pop(0) if found else fallback
 
     def add(self, phase: Phase, reveal: Reveal, **fields: Any) -> None:
+        if reveal in ("value", "local", "product"):  # the gate's own steps
+            fields["warnings"] = self.gate_warnings.get(fields["node"], ())
         self.steps.append(Step(len(self.steps), phase, reveal, **fields))
 
     def build(self) -> StepModel:
@@ -242,7 +269,7 @@ class _Builder:
             title="the gradients",
             explanation=" ".join(s for s in (result, shape) if s),
         )
-        return StepModel(trace, self.steps, self.decimals)
+        return StepModel(trace, self.steps, self.decimals, self.warnings)
 
     def forward(self, index: int) -> None:
         node = self.nodes[index]

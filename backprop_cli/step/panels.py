@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.core.numbers import fixed, shape_text, show
+from backprop_cli.core.text import shown
 from backprop_cli.quiz.questions import Question
 from backprop_cli.render.steps import Known, Step, StepModel, hint
 from backprop_cli.render.tree import tree_rows
@@ -278,9 +279,14 @@ def explanation_view(
         text.append("Press → (or space) to start: ", style="bold")
         text.append("the forward pass first, gate by gate, then the backward pass. ")
         text.append("Press p to predict each number before it is shown.")
+        warnings = where.model.warnings
     else:
         text.append(f"{step.title}: ", style="bold cyan")
         text.append(step.explanation)
+        warnings = step.warnings
+    for warning in warnings:  # as `backprop trace` says them, at the start and the gate
+        text.append("\nwarning: ", style="bold yellow")
+        text.append(shown(warning))
     for line in feedback:
         text.append("\n")
         text.append_text(line)
