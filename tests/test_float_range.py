@@ -338,3 +338,23 @@ def test_many_losses_are_said_three_in_full_and_the_rest_counted() -> None:
     assert len(trace.float_losses) == 4
     assert all("lost to rounding in float64" in loss.message for loss in trace.float_losses[:3])
     assert trace.float_losses[3].message.startswith("float64 lost 3 more numbers in the same way")
+
+
+def test_repeated_entries_are_looked_at_once() -> None:
+    # cos'(0) = -sin(0) = 0 exactly, forty times: one recomputation, nothing said
+    trace = trace_text("sum(cos(x))", {"x": np.zeros(40)}).trace
+    assert trace.float_losses == []
+
+
+def test_the_budget_says_what_it_did_not_look_at() -> None:
+    # d/dx cos(x)·y = -sin(0)·y_i = 0 for 40 different upstreams y_i (y_0 = 0 is no
+    # suspect): 16 recomputed, true zeros all, the other 23 not looked at
+    result = trace_text("sum(cos(x)*y)", {"x": np.zeros(40), "y": np.arange(40.0)})
+    (note,) = result.trace.float_losses
+    assert note.unsure and not note.beyond_range
+    assert note.message == (
+        "at s1, 39 entries of the gradient sent back to x are small enough that float64 "
+        "may have lost them; 16 different ones, recomputed in 30 digits, lost nothing, and "
+        "the rest were not recomputed (a budget of 16 a gate input)"
+    )
+    assert all("float64" not in check.message for check in result.checks)

@@ -49,11 +49,12 @@ def not_differentiable(name: Literal["sympy", "numeric"], kinks: list[str], **ex
 def float_range_note(trace: Trace) -> str:
     """What a disagreeing judge adds when float64 lost a gradient in the backward pass
     (the engine's `float_losses`): the rule is right, the float is not enough."""
-    if not trace.float_losses:
+    lost = [loss for loss in trace.float_losses if not loss.unsure]
+    if not lost:
         return ""
-    steps = list(dict.fromkeys(loss.step for loss in trace.float_losses))
+    steps = list(dict.fromkeys(loss.step for loss in lost))
     where = ", ".join(steps[:3]) + (", …" if len(steps) > 3 else "")
-    if any(loss.beyond_range for loss in trace.float_losses):
+    if any(loss.beyond_range for loss in lost):
         what = "went below the smallest float"
     else:
         what = "was lost to float rounding"

@@ -41,8 +41,9 @@ UPSTREAM_SMALL = g.MIN_NORMAL / SMALL_LOCAL  # 2.2e-296
 # A number that kept this share of its exact value is not reported: one digit lost in
 # the third place (the table shows four) is not said, three digits lost are.
 KEPT = 1e-3
-# Entries of one array looked at closely, per gate input: each is recomputed in sympy
-# (about 0.2 ms). The first loss found is said, with the count of suspect entries.
+# Different entries of one array looked at closely, per gate input: each is recomputed
+# in sympy (about 0.2 ms). The first loss found is said, with the count of suspect
+# entries; past the budget, a note says the rest were not looked at.
 LOSS_ENTRIES = 16
 # Losses said in full; the rest are counted in one more line.
 MAX_SAID = 3
@@ -65,6 +66,14 @@ class FloatLoss(NamedTuple):
     step: str  # the gate's step, as the trace names it
     message: str  # what happened and what to do, in plain words
     beyond_range: bool  # below the smallest float (else lost to rounding: 1 − tanh²)
+    # not a loss found, but entries past the budget (LOSS_ENTRIES) that were not looked at
+    unsure: bool = False
+
+
+class _Unlooked(NamedTuple):
+    """Suspect entries of one gate input, none lost among the first LOSS_ENTRIES."""
+
+    suspects: int
 
 
 # --------------------------------------------------------------------------- the pass
@@ -119,19 +128,24 @@ def losses(
 
 
 def _first_said(found: list[FloatLoss]) -> list[FloatLoss]:
-    """The first MAX_SAID losses in full, the rest in one line: a saturated recurrent
-    network (20 steps of tanh(W @ h)) lost 15 gradients, 15 warnings of five lines."""
+    """The first MAX_SAID losses in full (losses found before notes of the budget), the
+    rest in one line: a saturated recurrent network (20 steps of tanh(W @ h)) lost 15
+    gradients, 15 warnings of five lines each."""
     if len(found) <= MAX_SAID:
         return found
-    rest = found[MAX_SAID:]
+    ordered = [loss for loss in found if not loss.unsure] + [loss for loss in found if loss.unsure]
+    said, rest = ordered[:MAX_SAID], ordered[MAX_SAID:]
     steps = list(dict.fromkeys(loss.step for loss in rest))
     named = ", ".join(steps[:6]) + (", …" if len(steps) > 6 else "")
     return [
-        *found[:MAX_SAID],
+        *said,
         FloatLoss(
             rest[0].step,
-            f"float64 lost {len(rest)} more numbers in the same way, at {named}",
+            f"float64 lost {len(rest)} more numbers in the same way, at {named}"
+            if not any(loss.unsure for loss in rest)
+            else f"and {len(rest)} more notes like these, at {named}",
             any(loss.beyond_range for loss in rest),
+            unsure=all(loss.unsure for loss in rest),
         ),
     ]
 
@@ -212,6 +226,20 @@ def backward_losses(
         loss = _first_loss(node, refs, kind, xs, upstream, grad, position)
         if loss is None:
             continue
+        if isinstance(loss, _Unlooked):  # the budget: say what was not looked at
+            found.append(
+                FloatLoss(
+                    node.ref,
+                    f"at {node.ref}, {loss.suspects:,} entries of the gradient sent back to "
+                    f"{refs[position]} are small enough that float64 may have lost them; "
+                    f"{LOSS_ENTRIES} different ones, recomputed in 30 digits, lost nothing, "
+                    "and the rest were not recomputed (a budget of "
+                    f"{LOSS_ENTRIES} a gate input)",
+                    False,
+                    unsure=True,
+                )
+            )
+            continue
         what, beyond, off = loss
         why = BEYOND_RANGE if beyond else ROUNDED_AWAY
         found.append(
@@ -236,8 +264,9 @@ def _first_loss(
     upstream: Any,
     grad: Any,
     position: int,
-) -> Loss | None:
-    """What the first entry (in order) that lost its gradient lost, if one did."""
+) -> Loss | _Unlooked | None:
+    """What the first entry (in order) that lost its gradient lost, if one did; past the
+    budget of LOSS_ENTRIES entries, how many were suspect (the rest are not looked at)."""
     if kind != "arrays":
         u, local = float(upstream), float(grad)
         if u == 0 or (abs(local) >= SMALL_LOCAL and abs(u * local) >= g.MIN_NORMAL):
@@ -259,9 +288,16 @@ def _first_loss(
     *inputs, ups, grads = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs], ups, grads)
     suspect = np.broadcast_to(suspect, ups.shape)
     suspects = [tuple(int(i) for i in index) for index in np.argwhere(suspect)]
-    for index in suspects[:LOSS_ENTRIES]:
+    seen: set[tuple[float, ...]] = set()  # x = zeros(40) into cos: one look, not 40
+    for index in suspects:
         point = [float(a[index]) for a in inputs]
-        found = _loss(node, refs, point, float(ups[index]), float(grads[index]), position)
+        u, local = float(ups[index]), float(grads[index])
+        if (*point, u, local) in seen:
+            continue
+        if len(seen) == LOSS_ENTRIES:
+            return _Unlooked(len(suspects))
+        seen.add((*point, u, local))
+        found = _loss(node, refs, point, u, local, position)
         if found:
             what, beyond, off = found
             many = f", one of {len(suspects)} entries this small" if len(suspects) > 1 else ""
