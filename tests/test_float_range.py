@@ -358,3 +358,12 @@ def test_the_budget_says_what_it_did_not_look_at() -> None:
         "the rest were not recomputed (a budget of 16 a gate input)"
     )
     assert all("float64" not in check.message for check in result.checks)
+
+
+def test_the_stepper_and_the_page_show_the_loss_with_the_other_warnings() -> None:
+    from backprop_cli.render.steps import build_steps
+
+    trace = trace_text(STAGED, {"x": -373.0}, check=False).trace
+    model = build_steps(trace)
+    assert model.warnings[0] == trace.float_losses[0].message  # before the advice
+    assert model.warnings[1].startswith("the sigmoid 1/(1+exp(-z)) ending at step f")

@@ -163,11 +163,12 @@ def build_steps(trace: Trace, decimals: int = 2) -> StepModel:
 
 def _warnings(trace: Trace) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
     """Every warning `backprop trace` prints, in its order (the circuit's, the kinks,
-    the advice), and the kinks by their gate's node."""
+    the numbers float64 lost, the advice), and the kinks by their gate's node."""
     from backprop_cli.core.advice import advise
 
     advice = (a.message for a in advise(trace))
-    everything = (*trace.graph.warnings, *trace.kinks, *advice)
+    losses = (loss.message for loss in trace.float_losses)
+    everything = (*trace.graph.warnings, *trace.kinks, *losses, *advice)
     by_gate: dict[int, tuple[str, ...]] = {}
     for node in trace.graph.gate_nodes:
         assert node.gate is not None
