@@ -366,3 +366,263 @@ def test_a_gradient_of_a_name_the_forward_pass_lacks_is_named(program: str, mess
 def test_a_forward_output_that_starts_with_d_is_not_taken_for_a_gradient() -> None:
     with pytest.raises(InputError, match=r"^found no backward pass"):
         check_backward_text("x = 2\ny = 3\ndist = x*y\n", {})
+
+
+# --------------------------------------------------------------------------- updates
+
+# f = x*y - x at x = 2, y = 3, by hand: ∂f/∂x = y - 1 = 2 (the subtraction sends -1).
+SUB = "x = 2\ny = 3\nf = x*y - x\ndf = 1\ndx = y*df\n"
+
+
+@pytest.mark.parametrize("line", ["dx -= df", "dx = dx - df", "dx = -df + dx", "dx += -df"])
+def test_minus_at_a_subtraction_gate_is_right(line: str) -> None:
+    checked = check_backward_text(f"{SUB}{line}\ndy = x*df\n", {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 4
+    assert (
+        checked.report.lines[2].message
+        == "right: what f sends back; with the lines above, ∂f/∂x = 2"
+    )
+    finals = {f.name: float(f.got) for f in checked.report.finals}
+    assert finals == {"x": 2.0, "y": 2.0} and not checked.failed
+
+
+@pytest.mark.parametrize("line", ["dx -= df", "dx = dx - df"])
+def test_minus_where_the_use_sends_plus_is_the_sign_slip(line: str) -> None:
+    # FORK: f = x*y + x sends +1 to x from the add; taking it away is a sign slip.
+    code, out = render_text(f"{FORK}{line}\ndy = x*df\n")
+    assert code == 1
+    assert (
+        f"line 6   {line}\n"
+        "       ✗ wrong [sign]: Right size, wrong sign. x gets 1 × 1 = 1. (dx += … adds\n"
+        "         -1; it should add 1)\n"
+    ) in out
+    assert "dx ends as 2, but ∂f/∂x = 4" in out  # 3 - 1, where 3 + 1 is right
+
+
+# f = x*x at x = 3, by hand: ∂f/∂x = 2x = 6; each use of x sends x·df = 3.
+SQUARE = "x = 3\nf = x*x\ndf = 1\ndx = x*df\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "op"), [("dx *= 2", "*="), ("dx = 2*dx", "="), ("dx = dx * 2", "=")]
+)
+def test_a_rescale_that_adds_the_uses_left_is_right(line: str, op: str) -> None:
+    checked = check_backward_text(f"{SQUARE}{line}\n", {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 3
+    assert checked.report.lines[2].message == (
+        f"right: dx {op} … adds 3: what f sends back; with the lines above, ∂f/∂x = 6"
+    )
+    assert float(checked.report.finals[0].got) == 6.0
+
+
+@pytest.mark.parametrize(
+    ("line", "op"), [("dx *= 2", "*="), ("dx = 2*dx", "="), ("dx = dx * 2", "=")]
+)
+def test_a_rescale_that_adds_anything_else_is_wrong(line: str, op: str) -> None:
+    # FORK: dx holds 3 (from x*y); the add's use sends 1, doubling adds 3.
+    checked = check_backward_text(f"{FORK}{line}\ndy = x*df\n", {})
+    verdict = checked.report.lines[2]
+    assert verdict.status == "wrong" and checked.failed
+    assert verdict.message == (
+        f"dx {op} … rewrites what dx holds (3 to 6), adding 3; what is left to add is 1. "
+        "No rule rescales a gradient: gradients add up, so write dx += …"
+    )
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("program", "message"),
+    [
+        (  # dff before the backward pass was read as the forward pass's output
+            "x = 2\ny = 3\nf = x*y\ndff = 1\ndx = y*df\ndy = x*df\n",
+            "line 4: dff: there is no input or stage named ff; did you mean df? A gradient "
+            "is d and the name of a value of the forward pass (x, y, f); a helper of your "
+            "own that starts with d is read by a later line",
+        ),
+        (
+            "x = 2\ny = 3\nf = x*y\ndf = 1\ndxx = y*df\ndy = x*df\n",
+            "line 5: dxx: there is no input or stage named xx; did you mean dx? A gradient "
+            "is d and the name of a value of the forward pass (x, y, f); a helper of your "
+            "own that starts with d is read by a later line",
+        ),
+        (
+            "x = 2\ny = 3\nf = x*y\ndf = 1\ndx = y*df\ndzzz = x*df\n",
+            "line 6: dzzz: there is no input or stage named zzz. A gradient is d and the "
+            "name of a value of the forward pass (x, y, f); a helper of your own that "
+            "starts with d is read by a later line",
+        ),
+    ],
+)
+def test_a_mistyped_gradient_name_is_named(program: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_backward_text(program, {})
+    assert str(caught.value) == message
+
+
+def test_a_d_helper_read_by_a_later_line_is_computed_not_refused() -> None:
+    program = "x = 2\ny = 3\nf = x*y\ndf = 1\ndtmp = df\ndx = y*dtmp\ndy = x*df\n"
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right", "unchecked", "right", "right"]
+
+
+# --------------------------------------------------------------------------- numpy forms
+
+NEURON_TOP = (
+    "w = [2,-3,-3]\nx = [-1, -2]\ndot = w[0]*x[0] + w[1]*x[1] + w[2]\n"
+    "f = 1.0 / (1 + math.exp(-dot))\nddot = (1 - f) * f\n"
+)
+
+
+def neuron_by_hand() -> tuple[list[float], list[float]]:
+    ddot = sig(1) * (1 - sig(1))  # dot = 2·(-1) + (-3)·(-2) - 3 = 1
+    return [2 * ddot, -3 * ddot], [-1 * ddot, -2 * ddot, ddot]
+
+
+def test_zeros_then_entry_updates_are_the_notes_neuron() -> None:
+    program = NEURON_TOP + (
+        "dx = np.zeros_like(x)\ndx[0] += w[0] * ddot\ndx[1] += w[1] * ddot\n"
+        "dw = np.zeros(3)\ndw[0] = x[0] * ddot\ndw[1] = x[1] * ddot\ndw[2] = 1.0 * ddot\n"
+    )
+    code, out = render_text(program)
+    assert code == 0
+    assert out.split("\n", 1)[1] == (
+        "forward pass: f = 0.7311 at w = [2, -3, -3], x = [-1, -2]\n"
+        "\n"
+        " line 5   ddot = (1 - f) * f\n"
+        "        ✓ right: ∂f/∂dot = 0.1966\n"
+        " line 6   dx = np.zeros_like(x)\n"
+        "        ✓ starts dx at 0 (shape (2,)): add what each use of x sends back with dx\n"
+        "          += …\n"
+        " line 7   dx[0] += w[0] * ddot\n"
+        "        ✓ right: what dot sends back to x (x is used 2 times: add what dot sends\n"
+        "          with +=)\n"
+        " line 8   dx[1] += w[1] * ddot\n"
+        "        ✓ right: what dot sends back; with the lines above, ∂f/∂x = [0.3932,\n"
+        "          -0.5898]\n"
+        " line 9   dw = np.zeros(3)\n"
+        "        ✓ starts dw at 0 (shape (3,)): add what each use of w sends back with dw\n"
+        "          += …\n"
+        "line 10   dw[0] = x[0] * ddot\n"
+        "        ✓ right: dw[0] = … adds [-0.1966, 0, 0]: what dot sends back to w (w is\n"
+        "          used 3 times: add what dot sends with +=)\n"
+        "line 11   dw[1] = x[1] * ddot\n"
+        "        ✓ right: dw[1] = … adds [0, -0.3932, 0]: what dot sends back to w (w is\n"
+        "          used 3 times: add what dot sends with +=)\n"
+        "line 12   dw[2] = 1.0 * ddot\n"
+        "        ✓ right: dw[2] = … adds [0, 0, 0.1966]: what dot sends back; with the\n"
+        "          lines above, ∂f/∂w = [-0.1966, -0.3932, 0.1966]\n"
+        "\n"
+        "Your gradients: dx = [0.3932, -0.5898], dw = [-0.1966, -0.3932, 0.1966] (the\n"
+        "trace's)\n"
+        "8 of 8 lines right"
+    )
+    finals = {f.name: f.got for f in check_backward_text(program, {}).report.finals}
+    dx, dw = neuron_by_hand()
+    np.testing.assert_allclose(finals["x"], dx)
+    np.testing.assert_allclose(finals["w"], dw)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "dx = np.zeros_like(x)",
+        "dx = np.zeros(2)",
+        "dx = np.zeros(x.shape)",
+        "dx = np.zeros((2,))",
+        "dx = np.zeros_like(x, dtype=float)",
+    ],
+)
+def test_every_zeros_form_starts_a_gradient(start: str) -> None:
+    program = NEURON_TOP + f"{start}\ndx += np.array([w[0] * ddot, w[1] * ddot])\n"
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 3
+    finals = {f.name: f.got for f in checked.report.finals}
+    np.testing.assert_allclose(finals["x"], neuron_by_hand()[0])
+
+
+def test_np_array_values_and_gradients() -> None:
+    program = (
+        NEURON_TOP.replace("w = [2,-3,-3]", "w = np.array([2, -3, -3])").replace(
+            "x = [-1, -2]", "x = np.array([-1.0, -2.0], dtype=float)"
+        )
+        + "dx = np.array([w[0] * ddot, w[1] * ddot])\n"
+        + "dw = np.array([x[0] * ddot, x[1] * ddot, 1.0 * ddot])\n"
+    )
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 3
+    dx, dw = neuron_by_hand()
+    finals = {f.name: f.got for f in checked.report.finals}
+    np.testing.assert_allclose(finals["x"], dx)
+    np.testing.assert_allclose(finals["w"], dw)
+
+
+def test_an_entry_update_to_a_wrong_number_is_wrong() -> None:
+    program = NEURON_TOP + "dx = np.zeros_like(x)\ndx[0] += x[0] * ddot\ndx[1] += w[1] * ddot\n"
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right", "right", "wrong", "right"]
+    assert checked.report.lines[2].slip == "mul-no-switch" and checked.failed
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            "dx[0] += w[0] * ddot",
+            "line 6: dx[0] += … changes one entry of dx, which has no value yet: start it "
+            "first, on a line before, with  dx = np.zeros_like(x)",
+        ),
+        (
+            "dx = np.zeros_like(x)\ndx[2] += ddot",
+            "line 7: dx[2]: dx has shape (2,), so there is no such entry (entries count from 0)",
+        ),
+        (
+            "dx = np.zeros_like(x)\ndx[0] += w",
+            "line 7: dx[0] is one entry, so it takes one number; this line gives shape (3,)",
+        ),
+        (
+            "dx = np.zeros_like(q)",
+            "line 6: q has no value here, so np.zeros_like(q) has no shape: give the name of "
+            "a value of the forward pass",
+        ),
+    ],
+)
+def test_entry_and_zeros_mistakes_say_what_to_write(lines: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_backward_text(NEURON_TOP + lines + "\n", {})
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "dx = w[:2] * ddot",
+            "w[:2] is a slice, and slices are not supported: write the line entry by entry, "
+            "as a list:  dx = [w[0] * ddot, w[1] * ddot] (line 6, column 6):",
+        ),
+        (
+            "dx = np.zeros_like(x) + 1",
+            "np.zeros_like(x) can only start a gradient, on a line of its own after the "
+            "forward pass: dx = np.zeros_like(x), then dx += … for each use (line 6, column 6):",
+        ),
+        (
+            "dx = np.zeros(3, dtype=int)",
+            "np.zeros() takes no keyword here but dtype=float (line 6, column 6):",
+        ),
+    ],
+)
+def test_forms_that_cannot_be_read_say_what_to_write(line: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_backward_text(NEURON_TOP + line + "\n", {})
+    assert str(caught.value).split("\n")[0] == message
+
+
+def render_text(program: str) -> tuple[int, str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.py"
+        path.write_text(program)
+        return render(["check-backward", str(path)])

@@ -178,7 +178,35 @@ def test_e_given_a_value_is_a_variable() -> None:
         ("np.log10(x)", "write log(…), not np.log10()", 1),
         ("lambda*x", "lambda is a Python keyword: rename it", 1),
         ("x = 1\nf = lambda * x", "lambda is a Python keyword: rename it", 5),
-        ("w = [1, 2]\nf = w[0:1]", "slices (w[0:2]) and computed indices are not supported", 5),
+        (
+            "w = [1, 2]\nf = w[0:1]",
+            "w[0:1] is a slice, and slices are not supported: write its entries one by one, w[0]",
+            5,
+        ),
+        (
+            "w = [1, 2, 3]\nf = sum(w[:2])",
+            "w[:2] is a slice, and slices are not supported: write its entries one by one, "
+            "w[0], w[1] (in a backward line, a list of them: [w[0], w[1]])",
+            9,
+        ),
+        (
+            "w = [1, 2, 3]\nf = sum(w[1:])",
+            "w[1:] is a slice, and slices are not supported: write its entries one by one, "
+            "w[1], w[2], … up to the last",
+            9,
+        ),
+        ("w = [1, 2, 3]\nf = w[i]", "slices (w[0:2]) and computed indices are not supported", 5),
+        (
+            "w = [1, 2]\nf = sum(np.zeros(2) * w)",
+            "np.zeros(…) can only start a gradient, on a line of its own after the forward "
+            "pass: dx = np.zeros_like(x), then dx += … for each use",
+            9,
+        ),
+        (
+            "w = [1, 2]\nf = sum(np.array([1, 2]) * w)",
+            "np.array([…]) can only be a value of its own: put it at the top of the program",
+            9,
+        ),
         ("f = x + [1, 2]", "a list can only be a value", 9),
     ],
 )

@@ -13,8 +13,9 @@ or more of NAME's uses send back (`trace.contributions`): a line that assigns th
 gradient matches all of them, a `+=` line one more. A line that matches nothing is
 wrong; the catalog of slips (`checks/slips.py`) says which mistake reproduces its
 number, and the report says the gradient it should be. `dx = …` a second time, where
-the notes write `dx += …`, throws away what dx held: the fork slip (`dx = dx + …` is a
-`+=`, judged as one).
+the notes write `dx += …`, throws away what dx held: the fork slip. A line that
+updates what dx holds (`dx -= …`, `dx = dx + …`, `dx *= 2`, `dx[0] += …`) is judged by
+what it adds (the table above `_accumulating`); `dx = np.zeros_like(x)` starts dx at 0.
 
 A line that is right given the gradients it reads, but reads a wrong one, is judged
 on its own rule ("right rule, but dnum is wrong"): one slip is reported once.
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.language import BackwardLine, BinOp, Call, Expr, Name, Neg, Num, postorder
 from backprop_cli.core.language import children as operands
-from backprop_cli.core.numbers import show
+from backprop_cli.core.numbers import shape_text, show
 from backprop_cli.errors import InputError
 
 Status = Literal["right", "wrong", "unchecked"]
@@ -151,6 +152,15 @@ def line_value(line: BackwardLine, env: Mapping[str, Any]) -> Any:
 
     if line.value is not None:
         return evaluate(line.value, env, line.line)
+    if line.zeros is not None:
+        if isinstance(line.zeros, tuple):
+            return np.zeros(line.zeros)
+        if line.zeros not in env:
+            raise InputError(
+                f"line {line.line}: {line.zeros} has no value here, so np.zeros_like"
+                f"({line.zeros}) has no shape: give the name of a value of the forward pass"
+            )
+        return np.zeros(np.shape(env[line.zeros]))
     assert line.items is not None
 
     def entry(expr: Expr) -> float:
@@ -171,6 +181,40 @@ def line_value(line: BackwardLine, env: Mapping[str, Any]) -> Any:
         return np.array(rows, dtype=float)
     except ValueError:
         raise InputError(f"line {line.line}: the rows have different lengths") from None
+
+
+def _update(line: BackwardLine, old: Any, amount: Any) -> Any:
+    """What the target holds after the line: `dx = …`, `dx += …`, or one entry of it
+    (`dx[0] += …`, the other entries kept)."""
+    import numpy as np
+
+    if line.entry is None:
+        return _apply(line.op, old, amount, line.line)
+    where = f"{line.target}[{', '.join(str(i) for i in line.entry)}]"
+    if old is None:
+        name = line.target[1:] or "x"
+        raise InputError(
+            f"line {line.line}: {where} {line.op} … changes one entry of {line.target}, which "
+            f"has no value yet: start it first, on a line before, with  "
+            f"{line.target} = np.zeros_like({name})"
+        )
+    new = np.array(old, dtype=float, copy=True)
+    if np.ndim(amount) != 0:
+        raise InputError(
+            f"line {line.line}: {where} is one entry, so it takes one number; this line "
+            f"gives shape {shape_text(amount)}"
+        )
+    try:
+        if new.ndim != len(line.entry):
+            raise IndexError
+        new[line.entry] = _apply(line.op, new[line.entry], amount, line.line)
+    except IndexError:
+        has = f"has shape {shape_text(new)}" if new.ndim else "is a plain number"
+        raise InputError(
+            f"line {line.line}: {where}: {line.target} {has}, so there is no such entry "
+            "(entries count from 0)"
+        ) from None
+    return new
 
 
 def _apply(op: str, old: Any, amount: Any, line: int = 0) -> Any:
@@ -204,28 +248,73 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
+# How a line that updates a gradient it already holds is judged (decided here, once):
+#
+# - `dx += a` adds a: right when a is what one or more uses not yet counted send back.
+#   The notes accumulate so ("use += ... to accumulate the gradient").
+# - `dx -= a` adds -a, and is judged as `dx += -a`: `dx -= dq` is right at a
+#   subtraction gate written that way (f = p - x sends -dq to x), and `dx -= …` where a
+#   use sends +a back is the sign slip.
+# - `dx = dx + a`, `dx = a + dx`, `dx = dx - a`, `dx = dx + a - b`: dx plus a signed
+#   sum, written out; judged exactly as the `+=`/`-=` they are.
+# - Any other update reads what dx holds and rewrites it: `dx *= 2`, `dx = 2*dx`,
+#   `dx = dx * 2`, `dx /= 2`, `dx = a - dx`. It adds (after - before), and is right
+#   only when that is what the uses not yet counted send back: `dx = x*df` then
+#   `dx *= 2` at f = x*x (both uses send x*df). A rescale that adds anything else
+#   changes the gradient by no rule, and is wrong; one that adds nothing is a no-op.
+# - `dx[0] += a` (and `dx[0] = a`, `dx[0] -= a`) changes one entry: it adds a vector
+#   that is a there and 0 elsewhere, which is what a use that read x[0] sends back.
+# - `dx = …` that does not read dx replaces what dx held: the fork slip when it held
+#   some uses already.
+
+
 def _accumulating(line: BackwardLine) -> BackwardLine:
-    """`dx = dx + …` (or `dx = … + dx`) as the `dx += …` it is, so it is judged alike."""
-    if line.op != "=" or line.value is None:
+    """`dx = dx + …`, `dx = … - b + dx` and `dx -= …` as the `dx += …` they are (the
+    amount signed), so they are judged alike; any other line comes back as it is."""
+    if line.op == "-=" and line.entry is None and line.value is not None:
+        return replace(line, op="+=", value=Neg(line.value, line.line))
+    if line.op == "-=" and line.entry is None and line.items is not None:
+        return replace(line, op="+=", items=_negated(line.items, line.line))
+    if line.op == "-=" and line.value is not None:  # dx[0] -= a
+        return replace(line, op="+=", value=Neg(line.value, line.line))
+    if line.op != "=" or line.value is None or line.entry is not None:
         return line
-    terms: list[Expr] = []
-
-    def flatten(expr: Expr) -> None:
-        if isinstance(expr, BinOp) and expr.op == "+":
-            flatten(expr.left)
-            flatten(expr.right)
+    terms: list[tuple[int, Expr]] = []  # (sign, term) of a sum written with + and -
+    stack: list[tuple[int, Expr]] = [(1, line.value)]
+    while stack:
+        sign, expr = stack.pop()
+        if isinstance(expr, BinOp) and expr.op in ("+", "-"):
+            stack.append((sign if expr.op == "+" else -sign, expr.right))
+            stack.append((sign, expr.left))
         else:
-            terms.append(expr)
-
-    flatten(line.value)
-    own = [t for t in terms if isinstance(t, Name) and t.id == line.target]
-    if len(own) != 1 or len(terms) < 2:
+            terms.append((sign, expr))
+    own = [t for t in terms if isinstance(t[1], Name) and t[1].id == line.target]
+    if len(own) != 1 or own[0][0] != 1 or len(terms) < 2:
         return line
-    rest = [t for t in terms if t is not own[0]]
-    amount = rest[0]
-    for term in rest[1:]:
-        amount = BinOp("+", amount, term, line.line)
+    amount: Expr | None = None
+    for sign, term in terms:
+        if term is own[0][1]:
+            continue
+        if amount is None:
+            amount = term if sign == 1 else Neg(term, line.line)
+        else:
+            amount = BinOp("+" if sign == 1 else "-", amount, term, line.line)
     return replace(line, op="+=", value=amount)
+
+
+def _negated(items: tuple[Any, ...], line: int) -> tuple[Any, ...]:
+    return tuple(
+        tuple(Neg(e, line) for e in item) if isinstance(item, tuple) else Neg(item, line)
+        for item in items
+    )
+
+
+def _reads_itself(line: BackwardLine) -> bool:
+    return any(
+        isinstance(n, Name) and n.id == line.target
+        for expr in _exprs(line)
+        for n in postorder(expr)
+    )
 
 
 # --------------------------------------------------------------------------- comparing
@@ -325,7 +414,9 @@ def check_backward(
     last_line = {line.target: line.line for line in lines}
     report = BackwardReport(output)
 
-    for typed in lines:
+    program = graph.program
+    values = [*program.inputs(), *dict.fromkeys(st.target for st in program.statements)]
+    for number, typed in enumerate(lines):
         before = learner.get(typed.target)
         line = _accumulating(typed) if before is not None else typed
         name = line.target[1:] if line.target.startswith("d") else None
@@ -343,21 +434,24 @@ def check_backward(
                 f"line {line.line}: random values can only be the upstream gradient of the "
                 f"output, d{output} (the gradients are worked out from it)"
             )
+        if name and name not in values and not _read_later(line.target, lines[number + 1 :]):
+            raise InputError(_no_such_value(line, values))
         got = line_value(line, {**forward, **learner})
         got = np.asarray(got, dtype=float)
-        if line.op != "=" and before is None:
+        if line.op != "=" and before is None and line.entry is None:
             raise InputError(
                 f"line {line.line}: {line.target} {line.op} … needs a value in "
                 f"{line.target} first: its first line is {line.target} = …"
             )
-        learner[line.target] = np.asarray(_apply(line.op, before, got, line.line), dtype=float)
+        after = np.asarray(_update(line, before, got), dtype=float)
+        learner[line.target] = after
         if index is None or name is None:  # the learner's own helper: computed, not judged
             report.lines.append(
                 LineVerdict(line.line, line.text, line.target, None, "unchecked", got, None, "")
             )
             continue
         if index == graph.output:
-            ok = _close(learner[line.target], 1.0)
+            ok = _close(after, 1.0)
             report.lines.append(
                 LineVerdict(
                     line.line,
@@ -369,7 +463,7 @@ def check_backward(
                     None if ok else seed,
                     f"∂{output}/∂{output} = 1"
                     if ok
-                    else f"the output's gradient is 1, not {_n(got)}",
+                    else f"the output's gradient is 1, not {_n(after)}",
                 )
             )
             continue
@@ -381,10 +475,18 @@ def check_backward(
             wire = wires[line.target] = _Wire(index, parts, set(parts))
         true_total = np.asarray(trace.grads[index], dtype=float)
         true[line.target] = true_total
-        # The line judged on its own: the gradients it reads taken from the trace.
-        alone = np.asarray(line_value(line, {**forward, **learner, **true}), dtype=float)
+        # The line judged on its own: the gradients it reads taken from the trace, but
+        # its own target as the learner's lines left it (`dx *= 2` doubles that).
+        own = {line.target: before} if before is not None else {}
+        alone = np.asarray(line_value(line, {**forward, **learner, **true, **own}), dtype=float)
+        kind = _kind(line, before)
+        added = alone
+        if kind == "add" and line.entry is not None:
+            added = np.asarray(_update(line, np.zeros_like(before), alone), dtype=float)
+        elif kind == "update":
+            added = np.asarray(_update(line, before, alone), dtype=float) - before
         verdict = _judge(
-            trace, line, name, wire, got, alone, before, last_line, diagnose, tolerance
+            trace, line, kind, name, wire, got, added, before, after, last_line, diagnose, tolerance
         )
         if verdict.status == "wrong" or not _close(got, alone, tolerance):
             wrong_names.add(line.target)
@@ -416,6 +518,46 @@ def check_backward(
     assigned = {line.target for line in lines}
     report.missing = [n for n in graph.inputs if f"d{n}" not in assigned and n not in (given or {})]
     return report
+
+
+Kind = Literal["set", "add", "update"]
+
+
+def _kind(line: BackwardLine, before: Any) -> Kind:
+    """How a line changes its gradient (the table above `_accumulating`): it sets it,
+    adds to it (`+=`, and `-=` and `dx = dx ± …` made `+=`), or otherwise updates what
+    it holds (`*=`, `dx = 2*dx`, an entry set with `dx[0] = …`)."""
+    if before is None:
+        return "set"
+    if line.op == "+=":
+        return "add"
+    if line.op != "=" or line.entry is not None or _reads_itself(line):
+        return "update"
+    return "set"
+
+
+def _read_later(target: str, rest: tuple[BackwardLine, ...] | list[BackwardLine]) -> bool:
+    """Whether a later line reads `target`: then it is a helper of the learner's."""
+    return any(
+        isinstance(n, Name) and n.id == target
+        for line in rest
+        for expr in _exprs(line)
+        for n in postorder(expr)
+    ) or any(line.zeros == target for line in rest)
+
+
+def _no_such_value(line: BackwardLine, values: list[str]) -> str:
+    """`dxx = 1`: a gradient's name, but no value of the forward pass is called xx."""
+    from backprop_cli.core.text import did_you_mean
+
+    name = line.target[1:]
+    hint = did_you_mean(line.target, [f"d{v}" for v in values], lead="; d") or "."
+    listed = ", ".join(values)
+    return (
+        f"line {line.line}: {line.target}: there is no input or stage named {name}{hint} "
+        f"A gradient is d and the name of a value of the forward pass ({listed}); a helper "
+        f"of your own that starts with d is read by a later line"
+    )
 
 
 @dataclass(frozen=True)
@@ -506,21 +648,25 @@ def _exprs(line: BackwardLine) -> list[Expr]:
 def _judge(
     trace: Trace,
     line: BackwardLine,
+    kind: Kind,
     name: str,
     wire: _Wire,
     got: Any,
-    alone: Any,
+    added: Any,
     before: Any,
+    after: Any,
     last_line: dict[str, int],
     diagnose: Callable[..., Any],
     tolerance: float,
 ) -> LineVerdict:
-    """Right, or wrong with the slip and what it should be."""
+    """Right, or wrong with the slip and what it should be. `added` is what the line
+    puts into the gradient, judged on its own (the whole value for a line that sets it)."""
     import numpy as np
 
     output = trace.output.ref
     forks = len(wire.parts)
     users = list(dict.fromkeys(_user(trace, c) for c, _ in wire.parts))
+    lhs = line.target + (f"[{', '.join(str(i) for i in line.entry)}]" if line.entry else "")
 
     def verdict(
         status: Status, message: str, want: Any = None, slip: str | None = None
@@ -535,32 +681,37 @@ def _judge(
     # Which of the uses not yet accounted for does this line add? All of them first.
     left = sorted(wire.left)
     match: tuple[tuple[int, int], ...] | None = None
-    if left and _close(alone, sum_of(set(left)), tolerance):
+    if left and _close(added, sum_of(set(left)), tolerance):
         match = tuple(left)
     elif 1 < len(left) <= SUBSET_LIMIT:
         for size in range(1, len(left)):
             for subset in combinations(left, size):
-                if _close(alone, sum_of(subset), tolerance):
+                if _close(added, sum_of(subset), tolerance):
                     match = subset
                     break
             if match:
                 break
     # `dx *= 1`, `dx += 0*x`: no rule, but nothing changes either, so nothing is wrong.
-    if before is not None and line.op != "=" and (match is None or line.op != "+="):
-        after = np.asarray(_apply(line.op, before, got, line.line), dtype=float)
-        if _close(after, before, tolerance):
-            return verdict("right", f"right: changes nothing, {line.target} stays {_n(after)}")
-    if line.op not in ("=", "+="):
-        wrong = f"{line.target} {line.op} … changes the gradient in a way no rule does"
-        return verdict("wrong", f"{wrong}; gradients add up: write {line.target} += …")
+    nothing = np.zeros(np.shape(added))
+    if kind != "set" and (match is None or kind == "update") and _close(added, nothing, tolerance):
+        return verdict("right", f"right: changes nothing, {line.target} stays {_n(after)}")
+    if kind == "update" and match is None:
+        should = _n(sum_of(set(left))) if left else "nothing (every use is counted above)"
+        message = (
+            f"{lhs} {'=' if line.op == '=' else line.op} … rewrites what {line.target} holds "
+            f"({_n(before)} to {_n(before + added)}), adding {_n(added)}; what is left to "
+            f"add is {should}. No rule rescales a gradient: gradients add up, so write "
+            f"{line.target} += …"
+        )
+        return verdict("wrong", message)
 
     total = np.asarray(trace.grads[wire.index], dtype=float)
     partial = f"∂{output}/∂{name}"
     if match is not None:
         senders = _words(list(dict.fromkeys(_user(trace, c) for c, _ in match)))
-        if line.op == "=" and before is not None and wire.first_line is not None:
+        if kind == "set" and before is not None and wire.first_line is not None:
             held = " and ".join(wire.said) or "an earlier line"
-            want_total = np.asarray(_apply("+=", before, alone), dtype=float)
+            want_total = np.asarray(_apply("+=", before, added), dtype=float)
             wire.left -= set(match)
             wire.said.append(senders)
             message = (
@@ -574,26 +725,29 @@ def _judge(
         if wire.first_line is None:
             wire.first_line = line.line
         sends = "sends" if len(match) == 1 else "send"
-        if not wire.left and len(match) == forks:
-            message = f"right: {partial} = {_n(alone)}"
-        elif not wire.left and _close(_apply(line.op, before, got), total, tolerance):
+        how = f"{lhs} {line.op} … adds {_n(added)}: " if kind == "update" else ""
+        if not wire.left and len(match) == forks and not how:
+            message = f"right: {partial} = {_n(added)}"
+        elif not wire.left and _close(after, total, tolerance):
             message = (
-                f"right: what {senders} {sends} back; with the lines above, {partial} = {_n(total)}"
+                f"right: {how}what {senders} {sends} back; with the lines above, "
+                f"{partial} = {_n(total)}"
             )
         elif not wire.left:
-            message = f"right: what {senders} {sends} back to {name}"
+            message = f"right: {how}what {senders} {sends} back to {name}"
         else:
             rest = list(dict.fromkeys(_user(trace, c) for c, _ in sorted(wire.left)))
             message = (
-                f"right: what {senders} {sends} back to {name} ({name} is used {forks} times: "
-                f"add what {_words(rest)} {'sends' if len(rest) == 1 else 'send'} with +=)"
+                f"right: {how}what {senders} {sends} back to {name} ({name} is used {forks} "
+                f"times: add what {_words(rest)} {'sends' if len(rest) == 1 else 'send'} "
+                "with +=)"
             )
         return verdict("right", message)
 
     if not left:  # every use of the value is already in the gradient
-        if line.op == "=" and _close(alone, total, tolerance):
+        if kind == "set" and _close(added, total, tolerance):
             return verdict("right", f"right: {partial} = {_n(total)} (again)")
-        if line.op == "+=":
+        if kind == "add":
             return verdict(
                 "wrong",
                 f"{line.target} already holds all of {partial} (line {wire.first_line}): "
@@ -603,6 +757,16 @@ def _judge(
                 "fork-one-branch" if forks > 1 else None,
             )
 
+    # `dx = np.zeros_like(x)` (or `dx = 0`) before the lines that add each use.
+    starts = kind == "set" and before is None and last_line.get(line.target) != line.line
+    if starts and np.shape(added) == np.shape(total) and _close(added, nothing, tolerance):
+        shape = f"shape {shape_text(total)}" if np.ndim(total) else "a number"
+        return verdict(
+            "right",
+            f"starts {line.target} at 0 ({shape}): add what each use of {name} sends back "
+            f"with {line.target} += …",
+        )
+
     # Wrong: which slip gives this number? Asked as the whole gradient when this line
     # is the only one for the name, else as what one use sends back.
     from backprop_cli.checks.slips import Ask
@@ -610,14 +774,14 @@ def _judge(
     expected = sum_of(set(left)) if left else total
     found = None
     asks = []
-    whole_line = line.op == "=" and before is None and last_line.get(line.target) == line.line
+    whole_line = kind == "set" and before is None and last_line.get(line.target) == line.line
     if whole_line:
         asks.append(Ask.gradient(wire.index))
     for consumer, position in left:
         asks.append(Ask.product(consumer, position))
     for ask in asks:
         try:
-            found = diagnose(trace, ask, alone if alone.ndim else float(alone), tolerance * 100)
+            found = diagnose(trace, ask, added if added.ndim else float(added), tolerance * 100)
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError):
             found = None
         if found is not None:
@@ -626,26 +790,30 @@ def _judge(
             break
     if whole_line:
         expected = total
-    if found is None and alone.ndim >= 1 and alone.shape == np.shape(expected):
-        found = _entry_slip(trace, wire.index, alone, expected, diagnose, tolerance)
-    should = f"it should be {_n(expected)}"
+    if found is None and added.ndim >= 1 and added.shape == np.shape(expected):
+        found = _entry_slip(trace, wire.index, added, expected, diagnose, tolerance)
+    should = f"it should {'add' if kind == 'add' else 'be'} {_n(expected)}"
     if not whole_line and len(left) > 1 and found is None:
         options = ", ".join(f"{_n(wire.parts[c])} from {_user(trace, c[0])}" for c in left)
         should = f"each use sends back one part: {options} (together {_n(sum_of(set(left)))})"
     if found is not None:
-        return verdict(
-            "wrong",
-            f"{found.message} ({line.target} should be {_n(expected)})",
-            expected,
-            found.slip,
+        # A line that adds (`dx += …`, `dx -= …`) is told what it should add, not what
+        # dx should be: `dx -= df` at an add gate "should be 1" read as dx's value.
+        op = "=" if line.op == "=" and kind == "set" else line.op
+        should_be = (
+            f"{lhs} {op} … adds {_n(added)}; it should add {_n(expected)}"
+            if kind == "add"
+            else f"{line.target} should be {_n(expected)}"
         )
-    if np.shape(alone) != np.shape(total):
+        return verdict("wrong", f"{found.message} ({should_be})", expected, found.slip)
+    if np.shape(added) != np.shape(total):
         shape = ", ".join(str(n) for n in np.shape(total))
         wanted = f"shape ({shape})" if np.ndim(total) else "a plain number"
         return verdict(
             "wrong",
-            f"{line.target} gives {_n(alone)}, but a gradient has its variable's shape: "
+            f"{line.target} gives {_n(added)}, but a gradient has its variable's shape: "
             f"{name} is {wanted}, and {partial} = {_n(total)}",
             total,
         )
-    return verdict("wrong", f"{line.target} gives {_n(alone)}; {should}", expected)
+    gives = f"{line.target} gives" if kind == "set" else f"{lhs} {line.op} … adds"
+    return verdict("wrong", f"{gives} {_n(added)}; {should}", expected)

@@ -431,6 +431,11 @@ class BackwardLine:
     # `dD = np.random.randn(*D.shape)`: an upstream gradient given at random, as the
     # notes' matrix example does; the name whose shape it takes, or the shape itself.
     random: str | tuple[int, ...] | None = None
+    # `dx = np.zeros_like(x)` / `np.zeros(3)` / `np.zeros(x.shape)`: a gradient started
+    # at zero, to add the uses to; the name whose shape it takes, or the shape itself.
+    zeros: str | tuple[int, ...] | None = None
+    # `dx[0] += …`: one entry updated (the index, as `w[0]` reads one).
+    entry: tuple[int, ...] | None = None
 
 
 def split_backward(
@@ -468,6 +473,23 @@ def split_backward(
                 seen.add(node.id)
     if start is None:
         return text, ()
+    # `df = 1` mistyped `dff = 1` just before the first gradient line: no value is
+    # called ff, so it was read as the forward pass's last stage (the output, the
+    # constant 1). A d-name that reads no value of the forward pass and that the
+    # forward pass does not read is a gradient line; the checker names the typo.
+    while start > 1:
+        stmt = body[start - 1]
+        target = _assigned_name(stmt)
+        reads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {target}
+        if not (
+            target
+            and len(target) > 1
+            and target.startswith("d")
+            and all(name.startswith("d") or name in _MODULES for name in reads)
+            and not _read_by_forward(body[start - 1 :])
+        ):
+            break
+        start -= 1
     lines = text.splitlines()
     first = module.body[start].lineno
     forward = "\n".join(lines[: first - 1]) + "\n"
@@ -532,12 +554,15 @@ def _read_by_forward(rest: list[ast.stmt]) -> bool:
 
 
 def _assigned_name(stmt: ast.stmt) -> str | None:
+    target: ast.expr | None = None
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         target = stmt.targets[0]
-        return target.id if isinstance(target, ast.Name) else None
-    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-        return stmt.target.id
-    return None
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    # `dx[0] += …`: an update of dx (the forward language has no such statement)
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        return target.value.id
+    return target.id if isinstance(target, ast.Name) else None
 
 
 # Characters copied from notes and slides that mean plain ASCII operators; each maps
@@ -670,6 +695,9 @@ class _Converter:
         random = self.random_value(node)
         if random is not None:
             return random
+        listed = self.array_literal(node)  # w = np.array([2, -3, -3]) is w = [2, -3, -3]
+        if listed is not None:
+            node = listed
         if isinstance(node, ast.List):
             text = ast.get_source_segment(self.python_text, node) or ""
             try:
@@ -739,7 +767,13 @@ class _Converter:
                 "the backward part takes assignments only, one name each",
                 "Write each gradient as  dNAME = …  or  dNAME += …",
             )
-        self.check_name(stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target)  # type: ignore[arg-type]
+        assigned = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+        entry: tuple[int, ...] | None = None
+        if isinstance(assigned, ast.Subscript):  # dx[0] += …: one entry of dx
+            entry = self.index_of(assigned)
+            assigned = assigned.value
+        assert isinstance(assigned, ast.Name)
+        self.check_name(assigned)
         op = "="
         if isinstance(stmt, ast.AugAssign):
             symbol = _BINARY_OPS.get(type(stmt.op))
@@ -748,20 +782,93 @@ class _Converter:
             op = _AUG_OPS[symbol]
         value: Expr | None = None
         items: tuple[Any, ...] | None = None
+        text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
+        text = text.split("#", 1)[0].strip()
         random = self.random_shape(stmt.value)
-        if random is not None:
-            self.known.add(target)
-            text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
-            return BackwardLine(
-                target, op, None, None, stmt.lineno, text.split("#", 1)[0].strip(), random
+        zeros = self.zeros_shape(stmt.value)
+        if (random is not None or zeros is not None) and (entry is not None or op != "="):
+            what = "np.random.randn(…)" if random is not None else "np.zeros(…)"
+            raise self.fail(
+                stmt,
+                f"{what} gives a whole gradient: write it as  {target} = {what}",
             )
-        if isinstance(stmt.value, ast.List):
-            items = self.list_items(stmt.value)
+        if random is not None or zeros is not None:
+            self.known.add(target)
+            return BackwardLine(
+                target, op, None, None, stmt.lineno, text, random=random, zeros=zeros
+            )
+        self.sliced_line(stmt, target)
+        listed = self.array_literal(stmt.value)
+        if listed is not None:
+            items = self.list_items(listed)
         else:
             value = self.expr(stmt.value)
         self.known.add(target)
-        text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else target
-        return BackwardLine(target, op, value, items, stmt.lineno, text.split("#", 1)[0].strip())
+        return BackwardLine(target, op, value, items, stmt.lineno, text, entry=entry)
+
+    def array_literal(self, node: ast.expr) -> ast.List | None:
+        """`[…]` or `np.array([…])` (with `dtype=float` at most): a vector or matrix
+        written entry by entry. None for anything else."""
+        if isinstance(node, ast.List):
+            return node
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "array"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in _MODULES
+        ):
+            return None
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.List):
+            raise self.fail(node, "np.array takes one list here, for example np.array([1, 2])")
+        self.float_dtype_only(node)
+        return node.args[0]
+
+    def float_dtype_only(self, node: ast.Call) -> None:
+        """`dtype=float` changes nothing here (every value is a float): allowed alone."""
+        for keyword in node.keywords:
+            dtype = keyword.value
+            floats = (isinstance(dtype, ast.Name) and dtype.id == "float") or (
+                isinstance(dtype, ast.Attribute) and dtype.attr in ("float64", "float_")
+            )
+            if keyword.arg != "dtype" or not floats:
+                raise self.fail(
+                    node, f"{self.segment(node.func)}() takes no keyword here but dtype=float"
+                )
+
+    def zeros_shape(self, node: ast.expr) -> str | tuple[int, ...] | None:
+        """`np.zeros_like(x)` and `np.zeros(x.shape)` -> "x"; `np.zeros(3)` -> (3,),
+        `np.zeros((2, 3))` -> (2, 3): a gradient started at zero. None for anything else."""
+        func = node.func if isinstance(node, ast.Call) else None
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(func, ast.Attribute)
+            and func.attr in ("zeros", "zeros_like")
+            and isinstance(func.value, ast.Name)
+            and func.value.id in _MODULES
+        ):
+            return None
+        self.float_dtype_only(node)
+        arg = node.args[0] if len(node.args) == 1 else None
+        if func.attr == "zeros_like":
+            if isinstance(arg, ast.Name):
+                return arg.id
+            raise self.fail(node, "np.zeros_like takes one name, for example np.zeros_like(x)")
+        if (
+            isinstance(arg, ast.Attribute)
+            and arg.attr == "shape"
+            and isinstance(arg.value, ast.Name)
+        ):
+            return arg.value.id
+        dims = arg.elts if isinstance(arg, ast.Tuple | ast.List) else [arg]
+        sizes = [d.value for d in dims if isinstance(d, ast.Constant) and type(d.value) is int]
+        if arg is not None and len(sizes) == len(dims) and 1 <= len(sizes) <= 2 and min(sizes) > 0:
+            return tuple(sizes)
+        raise self.fail(
+            node,
+            "write the shape as np.zeros(3), np.zeros((2, 3)) or np.zeros(x.shape), or "
+            "use np.zeros_like(x)",
+        )
 
     def random_shape(self, node: ast.expr) -> str | tuple[int, ...] | None:
         """`np.random.randn(*D.shape)` -> "D"; `np.random.randn(5, 3)` -> (5, 3)."""
@@ -917,6 +1024,8 @@ class _Converter:
                 if attr in _ALIASES:
                     name, why = _ALIASES[attr]
                     raise self.fail(node, f"write {name}(…), not {base.id}.{func.attr}(): {why}")
+                if attr in ("zeros", "zeros_like", "array"):
+                    raise self.fail(node, _ARRAY_MAKERS[attr].format(m=base.id))
                 if attr not in FUNCTIONS + VECTOR_FUNCTIONS:
                     hint = _did_you_mean(attr, self.functions)
                     raise self.fail(
@@ -956,6 +1065,8 @@ class _Converter:
         """`w[0]`, `W[1, 2]`, `w[-1]`: entries count from 0, as in Python."""
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         index: list[int] = []
+        if isinstance(node.slice, ast.Slice):
+            raise self.fail(node, self.slice_words(node, node.slice))
         for item in items:
             sign = 1
             if isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
@@ -985,6 +1096,71 @@ class _Converter:
                 "program)",
             )
         return tuple(index)
+
+    def sliced_line(self, stmt: ast.Assign | ast.AugAssign, target: str) -> None:
+        """`dx = w[:2] * ddot`: the line written out entry by entry, as a list, when the
+        slice's entries are known (`dx = [w[0] * ddot, w[1] * ddot]`); else nothing here
+        (`index_of` says what to write)."""
+        rhs = self.segment(stmt.value)
+        slices = [
+            n
+            for n in ast.walk(stmt.value)
+            if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice)
+        ]
+        if len(slices) != 1 or not rhs or stmt.value.lineno != stmt.value.end_lineno:
+            return
+        node, part = slices[0], slices[0].slice
+        assert isinstance(part, ast.Slice)
+        bounds = [part.lower or ast.Constant(0), part.upper]
+        numbers = [b.value if isinstance(b, ast.Constant) else None for b in bounds]
+        low, high = numbers
+        if part.step is not None or type(low) is not int or type(high) is not int:
+            return
+        if not 0 <= low < high or high - low > 12:
+            return
+        base, shown = self.segment(node.value), self.segment(node)
+        if not base or not shown or rhs.count(shown) != 1:
+            return
+        entries = ", ".join(rhs.replace(shown, f"{base}[{i}]") for i in range(low, high))
+        op = "=" if isinstance(stmt, ast.Assign) else _AUG_OPS[_BINARY_OPS[type(stmt.op)]]
+        raise self.fail(
+            node,
+            f"{shown} is a slice, and slices are not supported: write the line entry by "
+            f"entry, as a list:  {target} {op} [{entries}]",
+        )
+
+    def slice_words(self, node: ast.Subscript, part: ast.Slice) -> str:
+        """What to write for `w[:2]`: its entries one by one (a slice would need a gate
+        of its own; the language reads one entry at a time, `w[0]`)."""
+        base = self.segment(node.value) or "w"
+        shown = self.segment(node) or f"{base}[…]"
+
+        def bound(value: ast.expr | None) -> int | None:
+            if value is None:
+                return None
+            number = value.value if isinstance(value, ast.Constant) else None
+            return number if type(number) is int and number >= 0 else -1
+
+        low, high = bound(part.lower), bound(part.upper)
+        step = part.step is None
+        if step and low != -1 and high is not None and high != -1 and high - (low or 0) <= 12:
+            entries = ", ".join(f"{base}[{i}]" for i in range((low or 0), high))
+            if not entries:
+                return f"{shown} is an empty slice"
+            return (
+                f"{shown} is a slice, and slices are not supported: write its entries one "
+                f"by one, {entries} (in a backward line, a list of them: [{entries}])"
+            )
+        if step and low is not None and low != -1 and high is None:
+            return (
+                f"{shown} is a slice, and slices are not supported: write its entries one "
+                f"by one, {base}[{low}], {base}[{low + 1}], … up to the last "
+                f"(in a backward line, a list of them: [{base}[{low}], …])"
+            )
+        return (
+            f"{shown} is a slice, and slices are not supported: write the entries one by "
+            f"one, as {base}[0] reads one"
+        )
 
     def segment(self, node: ast.expr) -> str | None:
         """ast.get_source_segment without re-splitting the whole text for every node."""
@@ -1133,6 +1309,22 @@ class _Converter:
             return Call("transpose", (built[id(node.value)],), pos["line"], pos["col"])  # .T
         raise self.fail(node, "not part of the language")  # pragma: no cover
 
+
+# np.zeros and np.array inside an expression: where they can be written instead.
+_ARRAY_MAKERS = {
+    "zeros": (
+        "{m}.zeros(…) can only start a gradient, on a line of its own after the forward "
+        "pass: dx = {m}.zeros_like(x), then dx += … for each use"
+    ),
+    "zeros_like": (
+        "{m}.zeros_like(x) can only start a gradient, on a line of its own after the forward "
+        "pass: dx = {m}.zeros_like(x), then dx += … for each use"
+    ),
+    "array": (
+        "{m}.array([…]) can only be a value of its own: put it at the top of the program "
+        "(w = {m}.array([2, -3, -3])), or make it a gradient (dx = {m}.array([…]))"
+    ),
+}
 
 _VECTORS_ONLY = (
     "{what} works on vectors and matrices: give array values, for example  W=[[1,2],[3,4]] x=[1,2]"
