@@ -43,6 +43,7 @@ def answer(
     gate: str = "mul",
     session: str = "s1",
     at: datetime = NOW,
+    skipped: bool = False,
 ) -> Row:
     return Row(
         session=session,
@@ -51,10 +52,10 @@ def answer(
         gate=gate,
         kind="local",
         asked="local gradient ∂f/∂x",
-        answer="1" if correct else "2",
+        answer="" if skipped else "1" if correct else "2",
         expected=1.0,
-        correct=correct,
-        skipped=False,
+        correct=correct and not skipped,
+        skipped=skipped,
         hints=hints,
         seconds=seconds,
         mode="backward",
@@ -165,6 +166,47 @@ def test_the_quiz_picks_a_problem_whose_gate_skill_is_due() -> None:
         history.Candidate("uses-mul", 2, ("mul",)),
     ]
     assert history.choose(candidates, rows, NOW).id == "uses-mul"
+
+
+def skip(*, gate: str = "mul", problem: str = "p", session: str = "s1", at: datetime = NOW) -> Row:
+    return answer(False, gate=gate, problem=problem, session=session, at=at, skipped=True)
+
+
+def test_a_skipped_question_is_not_an_answer_in_the_schedule() -> None:
+    # Three right in 5 s and one skipped: rated on the three, all right and fast, Easy
+    # (a first Easy is due in w3 = 8.2956 -> 8 days). Counted as wrong, the skip made
+    # it 3 of 4: Hard, due in 15 minutes, and no clean run.
+    run = [answer(True), answer(True), answer(True), skip()]
+    review = problem_reviews(run)["p"]
+    assert review.rating == "easy" and review.due == NOW + timedelta(days=8)
+    assert review.box == 1 and review.sessions == 1
+    # A run with nothing answered is no review: nothing is scheduled...
+    assert problem_reviews([skip(), skip()]) == {} and gate_reviews([skip()]) == {}
+    # ... and after a Good run (20 s an answer: due in w2 = 2.3065 -> 2 days), a later
+    # run of skips leaves it as it was, not relearning in 10 minutes.
+    good = [answer(True, seconds=20)]
+    later = [skip(session="s2", at=NOW + timedelta(days=1)) for _ in range(3)]
+    review = problem_reviews(good + later)["p"]
+    assert review.due == NOW + timedelta(days=2)
+    assert review.sessions == 1 and review.rating == "good" and not review.missed_last
+
+
+def test_skips_do_not_make_a_gate_look_weak_to_the_quiz() -> None:
+    # mul: 3 right and 3 skipped 20 minutes ago. Counted as wrong, the skips made mul's
+    # recent accuracy 3/6 = 0.5 (and its review Again, due after 10 minutes), so the
+    # quiz chose the mul problem; on its answers mul is 3 of 3 right, and of two new
+    # problems of difficulty 2 the quiz takes the first.
+    then = NOW - timedelta(minutes=20)
+    rows = [answer(True, gate="mul", problem="seen", at=then) for _ in range(3)]
+    rows += [skip(gate="mul", problem="seen", at=then) for _ in range(3)]
+    candidates = [
+        history.Candidate("uses-add", 2, ("add",)),
+        history.Candidate("uses-mul", 2, ("mul",)),
+    ]
+    assert history.choose(candidates, rows, NOW).id == "uses-add"
+    assert [(t.name, t.attempts, t.recent) for t in history.tally(rows, "gate")] == [
+        ("mul", 3, 1.0)
+    ]
 
 
 def test_when_rounds_to_the_nearest_unit() -> None:

@@ -543,9 +543,15 @@ class Tally:
 
 
 def tally(rows: Iterable[Row], key: str) -> list[Tally]:
-    """Accuracy grouped by one column (gate, mode, kind), in order of first appearance."""
+    """Accuracy grouped by one column (gate, mode, kind), in order of first appearance.
+
+    Skipped questions are left out, as in the quiz's score: the quiz's choice of the
+    gate to practise (`choose`, and why it says it chose) reads this, and a skip
+    counted as wrong made a gate look weaker than its answers say."""
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
+        if row.skipped:
+            continue
         name = getattr(row, key)
         if name:
             groups[name].append(row)

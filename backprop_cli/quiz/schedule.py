@@ -9,6 +9,16 @@ out again from the log every time it is needed, so nothing about it is stored an
 the history file is the same as before (earlier versions read it unchanged).
 Replaying needs a deterministic scheduler: fuzzing is off.
 
+A skipped question (the quiz's `skip`, the stepper's Esc) is not an answer here, as it
+is not in the quiz's score ("Answered 2 of 8 … 2 skipped, Score: 2/2") nor in `stats`:
+a run is rated on the questions answered, and a run with none answered is no review,
+so the problem stays as due as it was. FSRS has no rating for "did not try": its
+ratings grade a recall attempt (Again is "forgot"), and Anki, whose scheduler it is,
+leaves a card that was not graded where it was. Rated Again, a skip would send a
+learner's well-known problem back to relearning for one question passed over (the
+bundled problems ask 3 to 12 questions a run). A skip after wrong answers still
+leaves those wrong answers in the run.
+
 Numbers that made the decisions:
 - A miss brings a problem back in 10 minutes (the learning and relearning step), as
   the Leitner boxes this replaced did; FSRS then spaces clean runs out by the
@@ -16,8 +26,8 @@ Numbers that made the decisions:
 - FAST_SECONDS = 10: a learner who knows a gate's rule types its two- or
   three-digit answer in under 10 s (the README's session: 3 to 6 s an answer).
 - SLOW_SECONDS = 45: longer than that, the answer was worked out from scratch.
-- AGAIN_BELOW = 0.75: fewer than 3 in 4 right (skips count as wrong) is a lapse; one
-  slip in an 8-question run is Hard, not Again.
+- AGAIN_BELOW = 0.75: fewer than 3 in 4 of the answers right is a lapse; one slip in
+  an 8-question run is Hard, not Again.
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ class Answer(Protocol):
     @property
     def correct(self) -> bool: ...
     @property
+    def skipped(self) -> bool: ...
+    @property
     def hints(self) -> int: ...
     @property
     def seconds(self) -> float: ...
@@ -59,7 +71,7 @@ class Answer(Protocol):
 
 
 def rating(answers: Sequence[Answer]) -> int:
-    """The FSRS rating of one run: Again, Hard, Good or Easy (1 to 4).
+    """The FSRS rating of one run's answers (not its skips): Again, Hard, Good or Easy.
 
     Again: fewer than 3 in 4 right. Hard: a wrong answer, a hint, or a median answer
     slower than SLOW_SECONDS. Easy: all right, no hints, median under FAST_SECONDS.
@@ -132,6 +144,8 @@ def _replay(runs: Sequence[Sequence[Answer]], name: str, plan: Scheduler) -> Rev
 def _reviews(answers: Iterable[Answer], key: Callable[[Answer], str]) -> dict[str, Review]:
     runs: dict[str, dict[str, list[Answer]]] = {}
     for answer in answers:
+        if answer.skipped:  # not an answer, and no review (the module's docstring)
+            continue
         name = key(answer)
         if name:
             runs.setdefault(name, {}).setdefault(answer.session, []).append(answer)
