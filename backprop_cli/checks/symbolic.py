@@ -62,9 +62,9 @@ SYMPY_ATOL = 1e-12
 # was "agree". So a value that is not zero must also be within this share of itself:
 # min(1e-12, 0.1·|want|) tells 0 from 4.4e-163 (and a factor of 1.1 or more, a sign),
 # yet lets through the float rounding of a saturated σ(1−σ) at z = 20 (2e-16 of its
-# 2.1e-9, 1e-7 of itself; the engine's 1−σ keeps only 7 digits there). Past z ≈ 34 the
-# engine keeps less than 10% (it is 0 from z ≈ 37, σ rounds to 1): "disagree", and the
-# engine's warning says float64 lost it (core/engine.py, FloatLoss).
+# 2.1e-9, 1e-7 of itself; the engine's 1−σ keeps only 7 digits there). Past z ≈ 36.5 the
+# engine is more than 10% off (and 0 from z ≈ 37, σ rounds to 1): "disagree", and the
+# engine's warning says float64 lost it (core/floatrange.py, FloatLoss).
 SYMPY_TINY_SHARE = 0.1
 # Whether a value is zero: 30 digits leave a residue of about 1e-30 of the terms for a
 # zero sympy did not cancel symbolically, and 60 digits leave 1e-60; a value that is not

@@ -4,7 +4,7 @@ A trace is computed in float64, whose range ends at 1.8e308 above and at 2.2e-30
 below (4.9e-324 with fewer digits, then 0). The lecture notes' staged sigmoid at
 x = -373 is the case that made this module: s3 = 1 + e^373 = 9.8e161 is a float, but
 the local gradient of 1/x there, -1/s3² = -1.04e-324, is not, so backprop sends 0 back
-while the true gradient, e^-373 = 4.4e-163, is a float. The rule is right; the float is
+while the true gradient, e^-373 = 1.02e-162, is a float. The rule is right; the float is
 not enough. Each loss found is a `FloatLoss`, shown as a warning, and a judge that
 disagrees names it (`checks.verdict.float_range_note`).
 
@@ -33,8 +33,8 @@ from backprop_cli.core.graph import Graph, Node
 
 # A local gradient this small is recomputed in 30 digits. The sympy judge holds a value
 # below 1e-12 to 10% of itself (checks/symbolic.py); the engine's σ(1−σ) loses that much
-# at z ≈ 34 (σ'(z) = 1.7e-15, where 1 - σ keeps a digit), so every local gradient that
-# could lose that much is looked at here first.
+# from z ≈ 36.5 (σ'(z) = 1.4e-16: 1 - σ keeps a digit), tanh's 1 − tanh² from 18.5
+# (3.4e-16), so every local gradient that could lose that much is looked at here.
 SMALL_LOCAL = 1e-12
 # ... and a product of a larger local gradient is lost only under an upstream this small.
 UPSTREAM_SMALL = g.MIN_NORMAL / SMALL_LOCAL  # 2.2e-296
