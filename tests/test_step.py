@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from backprop_cli.errors import InputError
 from backprop_cli.pipeline import trace_text
@@ -22,7 +23,7 @@ from backprop_cli.quiz.questions import Attempt, quiz_problem
 from backprop_cli.render.steps import StepModel, build_steps, judge
 from backprop_cli.step import build_model
 from backprop_cli.step.app import StepApp
-from backprop_cli.step.panels import Where, circuit_view, table_view
+from backprop_cli.step.panels import Where, circuit_view, explanation_view, table_view
 from tests.notes import NEURON, NEURON_VALUES, STAGED
 
 
@@ -601,3 +602,39 @@ def test_the_stepper_shows_a_kink_where_a_learner_looks() -> None:
         await pilot.press("ctrl+q")
 
     run_app(app, script)
+
+
+def test_a_long_step_with_a_warning_still_shows_the_question() -> None:
+    # max(x, y)·z at x = y = 1, z = 2: a tie, so each input gets half of upstream 2
+    # (local 0.5, product 1). At ∂s1/∂y the sentence, the tie's 2-line warning and the
+    # 2-line question overfilled the 6-line panel: the question was cut off.
+    tie = "warning: max at step s1: max has a tie here; the gradient is split evenly"
+    problem = quiz_problem("expr:tie", "max(x,y)*z", {"x": 1.0, "y": 1.0, "z": 2.0})
+    app = StepApp(build_model(problem))
+
+    async def script(pilot: Any) -> None:
+        await pilot.press(*["right"] * 11, "p")  # at ∂s1/∂y = 0.5, then predict mode
+        assert app.at == 10 and app.asking == 11
+        now = screen(app)
+        assert f" {tie}" in now and " among the tied inputs" in now
+        assert " Predict gradient s1 sends to y (upstream × local)" in now
+        await pilot.press("1", "enter")  # 2 × 0.5 = 1: the gate's last sentence, cut
+        now = screen(app)
+        assert f" {tie}" in now and " ✓ Right: 1." in now
+        await pilot.press("ctrl+q")
+
+    run_app(app, script)
+
+
+def test_a_sentence_too_long_for_the_panel_is_cut_short_not_its_warning() -> None:
+    model = build_steps(trace_text("max(x,y)*z", {"x": 1.0, "y": 1.0, "z": 2.0}, check=False).trace)
+    feedback = [Text("✓ Right: 1.")]
+    view = explanation_view(Where(model, 11), None, feedback, width=78, lines=6)
+    assert render(view, 78).splitlines() == [
+        "gradient s1 sends to y: Chain rule: upstream × local = 2 × 0.5 = 1: s1 sends",
+        "it to y. The max gate receives upstream 2.00; its local gradients are 𝟙(x is",
+        "the largest) = 𝟙(1.00 is the largest) = 0.50 for x and 𝟙(y is the largest) =…",
+        "warning: max at step s1: max has a tie here; the gradient is split evenly",
+        "among the tied inputs",
+        "✓ Right: 1.",
+    ]

@@ -27,6 +27,11 @@ from backprop_cli.render.steps import StepModel, judge
 from backprop_cli.step import panels
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+# The explanation panel's lines at most (its CSS max-height is one more, for its
+# border). 8: the max gate's last step at 80 columns is a 5-line sentence, its tie
+# warning 2 and the question 2 more; the panels above give up rows only while it needs
+# them (height: auto).
+EXPLAIN_LINES = 8
 ORPHAN_CHECK_SECONDS = 0.5
 # From this width the circuit and the trace table sit side by side: the neuron's tree
 # is 66 columns and its backward table 73, so each gets its own at 150.
@@ -53,7 +58,7 @@ class StepApp(App[None]):
     #table-box { height: 1fr; border-top: solid $primary; }
     Screen.wide #panels { layout: horizontal; }
     Screen.wide #circuit-box, Screen.wide #table-box { height: 1fr; width: 1fr; }
-    #explain { height: auto; max-height: 7; min-height: 3; padding: 0 1;
+    #explain { height: auto; max-height: 9; min-height: 3; padding: 0 1;
                border-top: solid $accent; }
     #answer { height: 1; border: none; padding: 0 1; display: none;
               background: $boost; }
@@ -192,7 +197,13 @@ class StepApp(App[None]):
             drawn, self.marks[panel_id] = panels.prerender(view(where), width)
             self.query_one(panel_id, Static).update(drawn)
         self.query_one("#explain", Static).update(
-            panels.explanation_view(where, self.question, self.feedback)
+            panels.explanation_view(
+                where,
+                self.question,
+                self.feedback,
+                width=max(self.size.width, MIN_WIDTH) - 2,  # inside its padding
+                lines=EXPLAIN_LINES,
+            )
         )
         self.query_one("#status", Static).update(
             panels.status_view(self.model, self.at, self.predict, self.asking is not None)

@@ -270,33 +270,76 @@ def _fork_sums(where: Where) -> Table | None:
 
 
 def explanation_view(
-    where: Where, question: Question | None = None, feedback: Sequence[Text] = ()
+    where: Where,
+    question: Question | None = None,
+    feedback: Sequence[Text] = (),
+    *,
+    width: int | None = None,
+    lines: int | None = None,
 ) -> RenderableType:
-    """The current step in the notes' words; in predict mode, the question being asked."""
-    text = Text()
+    """The current step in the notes' words, its warnings, the feedback on the last
+    prediction and, in predict mode, the question being asked.
+
+    Given the panel's `width` and `lines`, the step's sentence is cut short ("…") when
+    all of it would not fit: the warnings, the feedback and the question always show.
+    At 80×24 the max gate's last step (a 5-line sentence) with its tie warning (2
+    lines) pushed the question being asked out of the panel.
+    """
+    head = Text()
     step = where.step
     if step is None:
-        text.append("Press → (or space) to start: ", style="bold")
-        text.append("the forward pass first, gate by gate, then the backward pass. ")
-        text.append("Press p to predict each number before it is shown.")
+        head.append("Press → (or space) to start: ", style="bold")
+        head.append("the forward pass first, gate by gate, then the backward pass. ")
+        head.append("Press p to predict each number before it is shown.")
         warnings = where.model.warnings
     else:
-        text.append(f"{step.title}: ", style="bold cyan")
-        text.append(step.explanation)
+        head.append(f"{step.title}: ", style="bold cyan")
+        head.append(step.explanation)
         warnings = step.warnings
+    rest: list[Text] = []
     for warning in warnings:  # as `backprop trace` says them, at the start and the gate
-        text.append("\nwarning: ", style="bold yellow")
-        text.append(shown(warning))
-    for line in feedback:
-        text.append("\n")
-        text.append_text(line)
+        rest.append(Text.assemble(("warning: ", "bold yellow"), shown(warning)))
+    rest.extend(feedback)
     if question is not None:
-        text.append("\nPredict ", style="bold yellow")
-        text.append(question.asked, style="bold")
+        asked = Text.assemble(("Predict ", "bold yellow"), (question.asked, "bold"))
         if question.shape is not None:
-            text.append(" (a shape such as (2, 3))")
-        text.append(f"   {question.context}", style="dim")
+            asked.append(" (a shape such as (2, 3))")
+        asked.append(f"   {question.context}", style="dim")
+        rest.append(asked)
+    if width is not None and lines is not None:
+        head = _cut(head, width, lines - sum(_height(t, width) for t in rest))
+    text = head
+    for part in rest:
+        text.append("\n")
+        text.append_text(part)
     return text
+
+
+def _height(text: Text, width: int) -> int:
+    from rich.console import Console
+
+    return len(text.wrap(Console(width=width, legacy_windows=False), width))
+
+
+def _cut(text: Text, width: int, lines: int) -> Text:
+    """`text` in at most `lines` lines of `width` (at least one), the last ending in …."""
+    from rich.console import Console
+
+    wrapped = text.wrap(Console(width=width, legacy_windows=False), width)
+    keep = max(1, lines)
+    if len(wrapped) <= keep:
+        return text
+    shown_lines = list(wrapped)[:keep]
+    last = shown_lines[-1]
+    last.rstrip()
+    last.truncate(width - 1)
+    last.append("…")
+    out = Text()
+    for number, line in enumerate(shown_lines):
+        if number:
+            out.append("\n")
+        out.append_text(line)
+    return out
 
 
 def hint_text(question: Question, problem_hint: str = "", count: int = 1) -> Text:
