@@ -202,3 +202,12 @@ def test_value_lines_break_between_values_never_inside_one() -> None:
         "        [7, 8, 9]],",
         "   x = [1, 1, 1], b = [0.1, 0.2]",
     ]
+
+
+def test_value_lines_can_hang_a_long_prefix_by_a_short_indent() -> None:
+    # check-backward's line: at 80 columns `dD` / `= [a (5, 3) matrix]` was split.
+    values = ["W = [a (5, 10) matrix]", "X = [a (10, 3) matrix]", "dD = [a (5, 3) matrix]"]
+    assert value_lines(values, 80, "forward pass: L = -0.5076 at ", indent=3) == [
+        "forward pass: L = -0.5076 at W = [a (5, 10) matrix], X = [a (10, 3) matrix],",
+        "   dD = [a (5, 3) matrix]",
+    ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.checks.backward import BackwardReport, number_text
 from backprop_cli.core.engine import Trace
 from backprop_cli.core.text import shown
+from backprop_cli.render.table import ValueLines
 
 MARKS = {"right": ("✓", "green"), "wrong": ("✗", "bold red"), "unchecked": ("·", "dim")}
 
@@ -25,13 +26,15 @@ def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
     # pushed it to a second line at 80 columns): its line runs past the width instead.
     title = Text("backprop check-backward  ", style="bold", no_wrap=True, overflow="ignore")
     title.append(shown(where))
-    head = Text()
-    at = ", ".join(f"{k} = {_n(v)}" for k, v in trace.bindings.items())
-    head.append(f"forward pass: {trace.output.ref} = {_n(trace.value)}")
-    if at:
-        head.append(f" at {at}")
+    # The values break between values, never inside one (render/table.value_lines):
+    # at 80 columns `dD` / `= [a (5, 3) matrix]` was split over two lines.
+    values = [f"{k} = {_n(v)}" for k, v in trace.bindings.items()]
+    forward = f"forward pass: {trace.output.ref} = {_n(trace.value)}"
+    head: list[RenderableType] = [
+        ValueLines(values, f"{forward} at ", indent=3) if values else Text(forward)
+    ]
     if report.note:
-        head.append(f"\n{report.note}")
+        head.append(Text(report.note))
 
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="dim", no_wrap=True)
@@ -73,7 +76,7 @@ def backward_view(trace: Trace, report: BackwardReport, where: str) -> Group:
             + " (the trace's)\n"
         )
     summary.append(f"{right} of {judged} lines right", style="bold")
-    return Group(title, head, Text(""), table, Text(""), summary)
+    return Group(title, *head, Text(""), table, Text(""), summary)
 
 
 def backward_dict(trace: Trace, report: BackwardReport) -> dict[str, Any]:

@@ -323,10 +323,13 @@ def notes_view(trace: Trace, example: str) -> Text | None:
     return text if text.plain else None
 
 
-def value_lines(values: Sequence[str], width: int, prefix: str = "at ") -> list[str]:
+def value_lines(
+    values: Sequence[str], width: int, prefix: str = "at ", indent: int | None = None
+) -> list[str]:
     """`at` and the values, laid out for `width` columns: one line when it fits, else a
     line per value that does not, never broken inside a value (a matrix too wide for its
-    line goes one row a line, each row under the one above).
+    line goes one row a line, each row under the one above). Lines after the first are
+    indented by `indent` (default: the prefix's length).
 
     At 80 columns `at W = [[0.5, -1.25, 2, 3.5, 4], …, [1, 2, 3, 4,` was cut inside a
     row, `5]], x = …` on the next line. `values` are `name = value` with a matrix's rows
@@ -335,7 +338,7 @@ def value_lines(values: Sequence[str], width: int, prefix: str = "at ") -> list[
     flat = [value.replace("\n", "") for value in values]
     if len(prefix) + len(", ".join(flat)) <= width:
         return [prefix + ", ".join(flat)]
-    indent = " " * len(prefix)
+    indent_text = " " * (len(prefix) if indent is None else indent)
     lines: list[str] = []
     start = prefix  # what the current line starts with: `at `, then the indent
     line = ""  # the values on it so far
@@ -347,7 +350,7 @@ def value_lines(values: Sequence[str], width: int, prefix: str = "at ") -> list[
             continue
         if line:
             lines.append(start + line)
-            start, line = indent, ""
+            start, line = indent_text, ""
         if len(start) + len(piece) <= width or "\n" not in value:
             line = piece  # a vector wider than the line (7 entries at most) wraps
             continue
@@ -357,10 +360,21 @@ def value_lines(values: Sequence[str], width: int, prefix: str = "at ") -> list[
         under = " " * (len(start) + len(name) + 3)  # rows after the first start with " ["
         lines.extend(under + row for row in rows[1:-1])
         lines.append(under + rows[-1] + comma)
-        start = indent
+        start = indent_text
     if line:
         lines.append(start + line)
     return lines
+
+
+class ValueLines:
+    """`value_lines` as a renderable: laid out for the width it is printed at."""
+
+    def __init__(self, values: Sequence[str], prefix: str, indent: int | None = None) -> None:
+        self.values, self.prefix, self.indent = list(values), prefix, indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = value_lines(self.values, options.max_width, self.prefix, self.indent)
+        yield Text("\n".join(lines))
 
 
 class Heading:
