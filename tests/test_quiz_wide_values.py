@@ -37,3 +37,21 @@ def test_a_matrix_stage_is_a_block_under_the_circuit() -> None:
         "",
     ]
     assert "Entries of vectors and matrices count from 0" in text
+
+
+def test_the_values_break_between_values_never_inside_a_row() -> None:
+    # At 80 columns the heading was cut inside W's last row: `[1, 2, 3, 4,` / `5]], x = …`.
+    w = parse_array([[0.5, -1.25, 2, 3.5, 4], [4, 5, 6, 7, 8], [7, 8, 9, 1, 2], [1, 2, 3, 4, 5]])
+    x = parse_array([1, 0.5, -1, 2, 1])
+    quiz = start_quiz(quiz_problem("expr:t", "W @ x", {"W": w, "x": x}))
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(intro(quiz))
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]  # type: ignore[attr-defined]
+    assert lines[:6] == [
+        "backprop quiz  W @ x",
+        "at W = [[0.5, -1.25, 2, 3.5, 4],",
+        "        [4, 5, 6, 7, 8],",
+        "        [7, 8, 9, 1, 2],",
+        "        [1, 2, 3, 4, 5]],",
+        "   x = [1, 0.5, -1, 2, 1]",
+    ]

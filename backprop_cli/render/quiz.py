@@ -13,7 +13,7 @@ from backprop_cli.core.text import elided, shown
 from backprop_cli.quiz.history import MIN_ATTEMPTS, Stats, Tally
 from backprop_cli.quiz.questions import DIGITS, Question, Quiz, Response, Summary
 from backprop_cli.quiz.schedule import when
-from backprop_cli.render.table import Blocks, operand_refs, step_name
+from backprop_cli.render.table import Blocks, ValueLines, operand_refs, step_name
 
 # An answer is echoed back at most this long (a 5 MB pasted line took 12 s to echo).
 ECHO_LIMIT = 200
@@ -40,12 +40,11 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
         head.append(shown(problem.title))
         head.append(f"  [{shown(problem.id)}]\n", style="dim")
     head.append(shown(one_line))
-    values = ", ".join(
-        f"{k} = {show(v, DIGITS).replace(chr(10), '')}" for k, v in trace.bindings.items()
-    )
-    head.append(f"\nat {values}")
+    # The values break between values, never inside a matrix's row (as trace's heading).
+    values = ValueLines([f"{k} = {show(v, DIGITS)}" for k, v in trace.bindings.items()], "at ")
+    after: list[RenderableType] = [values]
     if why and not problem.id.startswith("expr:"):
-        head.append(f"\n({why})", style="dim italic")
+        after.append(Text(f"({why})", style="dim italic"))
 
     hide_values = quiz.mode in ("forward", "full")
     table = Table(box=box.SIMPLE_HEAD, title="Circuit", title_justify="left")
@@ -83,7 +82,7 @@ def intro(quiz: Quiz, why: str = "", *, saved: bool = True) -> Group:
     how.append("q", style="bold")
     # Only say so when it is true: a history that cannot be written keeps nothing.
     how.append(" quit (your answers are saved)" if saved else " quit (answers are not saved)")
-    return Group(head, blocks.view(table), how)
+    return Group(head, *after, blocks.view(table), how)
 
 
 def context(question: Question) -> Text:
