@@ -43,10 +43,36 @@ def _clean(params: Sequence[Any]) -> None:
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""  # a flag takes no value: nothing to show after it
+        if getattr(param, "default", 0) is None and getattr(param, "show_default", 0) is True:
+            # Typer < 0.27 under click 8.3+ printed "[default: None]" for an option
+            # with no default; newer Typers show nothing for it.
+            param.show_default = False
         if param.param_type_name == "argument" and hasattr(param, "display_type_rich"):
             # Typer 0.27+ prints the annotation (<list[str]>) beside an argument's name,
             # whatever its metavar; the metavar already says what to type.
             param.display_type_rich = lambda ctx: None
+
+
+def _argument_help(command: Any) -> None:
+    """Give back the help of arguments that lost it.
+
+    Typer < 0.27 sets an argument's help before calling click's constructor, and click
+    8.3+ (whose Argument takes a help of its own) sets it back to None: on Typer 0.16
+    the Arguments panel showed `EXPR [NAME=VALUE]...` with no description. The help is
+    read again from the command's function, as Typer declared it.
+    """
+    lost = [p for p in command.params if p.param_type_name == "argument" and not p.help]
+    function = getattr(command.callback, "__wrapped__", None)
+    if not lost or function is None:
+        return
+    from typer.utils import get_params_from_function
+
+    declared = get_params_from_function(function)
+    for param in lost:
+        info = declared.get(param.name)
+        said = getattr(getattr(info, "default", None), "help", None)
+        if said:
+            param.help = said
 
 
 def _usage(command: Any, ctx: Any) -> list[str]:
@@ -129,6 +155,7 @@ class Command(TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _clean(self.params)
+        _argument_help(self)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with _help_tables():

@@ -218,3 +218,18 @@ def test_quiz_modes_read_whole_at_80_columns() -> None:
     assert "│ --check / --no-check  Cross-check with sympy and finite differences.         │" in (
         help_at(80, "trace").splitlines()
     )
+
+
+@pytest.mark.parametrize("argv", [[], *([name] for name in commands())])
+def test_arguments_keep_their_help_and_no_default_says_none(argv: list[str]) -> None:
+    # Typer 0.16 under click 8.3+ lost every argument's help (click's constructor set
+    # it back to None) and printed "[default: None]" beside options without a default;
+    # CI runs this file on Typer 0.16 too.
+    text = help_of(*argv)
+    assert "[default: None]" not in text
+    group = typer.main.get_command(app)
+    command = group.commands[argv[0]] if argv else group  # type: ignore[attr-defined]
+    for param in command.params:
+        if param.param_type_name == "argument":
+            assert param.help, f"`backprop {argv[0]}` argument {param.name} has no help"
+            assert " ".join(param.help.split()[:4]) in " ".join(text.translate(BOX).split())
