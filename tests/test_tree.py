@@ -78,3 +78,48 @@ def test_fused_tree() -> None:
         "1/(1+exp(-(w0*x0+w1*x1+w2)))", dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3), fuse="sigmoid"
     )
     assert "f = sigmoid(s4)" in out and "exp" not in out
+
+
+def test_an_array_too_wide_for_its_cell_goes_under_the_tree() -> None:
+    # At 80 columns a 4×5 W wrapped each row over two lines of its cell. By hand:
+    # W @ x = [8.875, 22.5, 6, 12], sum 49.375; ∂f/∂W = ones(4) xᵀ (each row x), and
+    # ∂f/∂x = Wᵀ ones(4), W's column sums [12.5, 13.75, 20, 15.5, 19].
+    from backprop_cli.core.language import parse_bindings
+
+    bindings = parse_bindings(
+        ["W=[[0.5,-1.25,2,3.5,4],[4,5,6,7,8],[7,8,9,1,2],[1,2,3,4,5]]", "x=[1,0.5,-1,2,1]"]
+    )
+    trace = trace_text("sum(W @ x)", bindings, check=False).trace
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(tree_view(trace))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert [line.rstrip() for line in out.splitlines()] == [
+        "The circuit, from the output f back to the inputs",
+        "",
+        " wire from        gate     value     ∂f",
+        "───────────────────────────────────────────",
+        " f = sum(s1)      sum      49.38   1.00",
+        " └── s1 = W @ x   matmul     (1)    (2)",
+        "     ├── W        input      (3)    (4)",
+        "     └── x        input      (5)    (6)",
+        "",
+        "  (1) s1, shape (4,)",
+        "      [8.88, 22.50, 6.00, 12.00]",
+        "  (2) ∂f along s1 → f, shape (4,)",
+        "      [1.00, 1.00, 1.00, 1.00]",
+        "  (3) W, shape (4, 5)",
+        "      [[0.50, -1.25, 2.00, 3.50, 4.00],",
+        "       [4.00, 5.00, 6.00, 7.00, 8.00],",
+        "       [7.00, 8.00, 9.00, 1.00, 2.00],",
+        "       [1.00, 2.00, 3.00, 4.00, 5.00]]",
+        "  (4) ∂f along W → s1, shape (4, 5)",
+        "      [[1.00, 0.50, -1.00, 2.00, 1.00],",
+        "       [1.00, 0.50, -1.00, 2.00, 1.00],",
+        "       [1.00, 0.50, -1.00, 2.00, 1.00],",
+        "       [1.00, 0.50, -1.00, 2.00, 1.00]]",
+        "  (5) x, shape (5,)",
+        "      [1.00, 0.50, -1.00, 2.00, 1.00]",
+        "  (6) ∂f along x → s1, shape (5,)",
+        "      [12.50, 13.75, 20.00, 15.50, 19.00]",
+        "",
+    ]

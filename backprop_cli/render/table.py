@@ -101,19 +101,24 @@ class Blocks:
         text = show(value, digits)
         if getattr(value, "ndim", 0) == 0:
             return text
+        return self.array(text, label)
+
+    def array(self, text: str, label: str) -> str:
+        """An array already written (a matrix a row a line): in its cell, or under."""
         line = text.replace("\n", "")
         if len(line) <= self.inline:
             return line
         self.items.append((label, text))
         return f"({len(self.items)})"
 
-    def view(self, table: Table) -> RenderableType:
-        """The table, then its blocks: `(1) dW from q, shape (2, 2):` and the rows."""
+    def view(self, table: Table, *, gap: bool = False) -> RenderableType:
+        """The table, then its blocks: `(1) dW from q, shape (2, 2):` and the rows
+        (after a blank line when `gap`: a table drawn without its bottom edge)."""
         if not self.items:
             return table
         from rich.padding import Padding
 
-        parts: list[RenderableType] = [table]
+        parts: list[RenderableType] = [table, *([Text("")] if gap else [])]
         text = Text()
         for number, (label, value) in enumerate(self.items, start=1):
             text.append(f"  ({number}) ", style="bold")

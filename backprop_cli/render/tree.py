@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.core.engine import Trace
-from backprop_cli.core.numbers import fixed
-from backprop_cli.render.table import KEEP_ROWS, elided
+from backprop_cli.core.numbers import fixed, shape_text
+from backprop_cli.render.table import KEEP_ROWS, Blocks, elided
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,12 @@ def tree_rows(trace: Trace, decimals: int = 2) -> list[Row]:
 
 
 def tree_view(trace: Trace, decimals: int = 2) -> Group:
-    """The tree as a Rich table, so the numbers line up in columns."""
+    """The tree as a Rich table, so the numbers line up in columns.
+
+    An array wider than a cell goes under the table, numbered, a matrix a row a line,
+    as in the trace's tables: at 80 columns a 4×5 W wrapped each of its rows over two
+    lines of its cell (`[[0.50, -1.25, 2.00,` / `3.50, 4.00],`).
+    """
     graph = trace.graph
     out = trace.output.ref
     # The title sits above the table, so a narrow table does not wrap it.
@@ -111,6 +116,8 @@ def tree_view(trace: Trace, decimals: int = 2) -> Group:
     # A 10,000-gate chain took 10 s to print whole: the first and last wires are
     # drawn, the middle counted (DOT and Mermaid draw every wire, in linear time).
     rows = tree_rows(trace, decimals)
+    blocks = Blocks()
+    arrays = trace.kind == "arrays"
     for row in elided(rows):
         if row is None:
             table.add_row("⋮", "", "⋮", "⋮", "")
@@ -125,9 +132,17 @@ def tree_view(trace: Trace, decimals: int = 2) -> Group:
         else:
             name.append(node.ref, style="bold" if node.kind == "input" else "")
             gate = "input" if node.kind == "input" else "constant"
-        table.add_row(name, gate, row.value, row.gradient, row.note)
+        value, gradient = row.value, row.gradient
+        if arrays:
+            shape = shape_text(trace.values[row.node])
+            value = blocks.array(value, f"{node.ref}, shape {shape}")
+            into = graph.nodes[row.consumer].ref if row.consumer is not None else out
+            wire = f"∂{out} along {node.ref} → {into}" if row.consumer is not None else f"∂{out}"
+            gradient = blocks.array(gradient, f"{wire}, shape {shape}")
+        table.add_row(name, gate, value, gradient, row.note)
+    drawn = blocks.view(table, gap=True)
     if len(elided(rows)) < len(rows):
         left_out = len(rows) - 2 * KEEP_ROWS
         said = f"⋮ {left_out:,} more wires not drawn here; --format mermaid or dot draws them all"
-        return Group(title, table, Text(said, style="dim"))
-    return Group(title, table)
+        return Group(title, drawn, Text(said, style="dim"))
+    return Group(title, drawn)
