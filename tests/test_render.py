@@ -142,11 +142,16 @@ def test_long_symbolic_gradients_go_under_the_table_whole() -> None:
         "      exp(-w0·x0 - w1·x1 - w2)/(1 + exp(-(w0·x0 + w1·x1 + w2)))²"
     )
     assert "✓ sympy: agree" in out
-    # Narrower, a formula wraps at a space, every line of it indented under its label.
+    # Narrower, a formula wraps after an operator, every line of it indented under its
+    # label: the line ends in `+`, so it says it goes on.
     narrow = render("1/(1+exp(-(w0*x0+w1*x1+w2)))", {}, width=50)
-    assert "      x0·exp(-w0·x0 - w1·x1 - w2)/(1 + exp(-(w0·x0\n      + w1·x1 + w2)))²\n" in (
+    assert "      x0·exp(-w0·x0 - w1·x1 - w2)/(1 +\n      exp(-(w0·x0 + w1·x1 + w2)))²\n" in (
         narrow
     )
+    at_40 = render("1/(1+exp(-(w0*x0+w1*x1+w2)))", {}, width=40)
+    assert "      x0·exp(-w0·x0 - w1·x1 - w2)/(1 +\n      exp(-(w0·x0 + w1·x1 + w2)))²\n" in (
+        at_40
+    ), at_40
 
 
 def test_a_symbolic_fork_sum_stays_on_one_line() -> None:

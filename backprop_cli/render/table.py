@@ -81,6 +81,34 @@ BACKWARD_INLINE_ARRAY = 12  # six columns beside it: [0.44, 0.52] fits, [-0.112,
 INLINE_FORMULA = SHORT_SYMBOLIC
 
 
+# A formula is broken after one of these, never before it, so a continued line shows
+# that it goes on (`… + exp(-(w0·x0 +` / `w1·x1 + w2)))²`), as a hand-written formula.
+OPERATORS = frozenset({"+", "-", "·", "*", "/", "=", "×"})
+
+
+class Formula:
+    """A formula as text, wrapped at the width only after a binary operator (the
+    spaces `symbolic_text` puts around + and -); a part longer than a line folds."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        words: list[str] = []
+        for token in self.text.split(" "):
+            if token in OPERATORS and words:
+                words[-1] += " " + token  # the operator stays on the line it ends
+            else:
+                words.append(token)
+        lines: list[str] = []
+        for word in words:
+            if lines and len(lines[-1]) + 1 + len(word) <= options.max_width:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        yield Text("\n".join(lines), overflow="fold")
+
+
 class Blocks:
     """Arrays and formulas too wide for a cell, numbered, to print under the table."""
 
@@ -123,9 +151,9 @@ class Blocks:
         for number, (label, value) in enumerate(self.items, start=1):
             text.append(f"  ({number}) ", style="bold")
             text.append(f"{label}\n")
-            if number - 1 in self.formulas:  # wraps at its spaces, each line indented
+            if number - 1 in self.formulas:  # wraps after an operator, each line indented
                 text.rstrip()
-                parts += [text, Padding(Text(value), (0, 0, 0, 6))]
+                parts += [text, Padding(Formula(value), (0, 0, 0, 6))]
                 text = Text()
                 continue
             for row in value.splitlines():  # numpy's layout: rows after the first indented
