@@ -626,3 +626,30 @@ def render_text(program: str) -> tuple[int, str]:
         path = Path(folder) / "p.py"
         path.write_text(program)
         return render(["check-backward", str(path)])
+
+
+# f = sum(x*y) at x = [1, 2], y = 3, by hand: ∂f/∂x = [y, y] = [3, 3], ∂f/∂y = 1 + 2 = 3.
+# x is used once, as a whole, so no use sends back one entry alone.
+WHOLE = "x = [1.0, 2.0]\ny = 3\nf = sum(x*y)\ndf = 1\ndx = np.zeros_like(x)\n"
+
+
+def test_entries_of_a_vector_used_as_a_whole_are_judged_entry_by_entry() -> None:
+    checked = check_backward_text(f"{WHOLE}dx[1] += y*df\ndx[0] = y*df\ndy = sum(x)*df\n", {})
+    said = [(v.status, v.message) for v in checked.report.lines]
+    assert said[2:] == [
+        ("right", "right: ∂f/∂x[1] = 3"),
+        ("right", "right: with the lines above, ∂f/∂x = [3, 3]"),
+        ("right", "right: ∂f/∂y = 3"),
+    ]
+    assert not checked.failed
+
+
+def test_a_wrong_entry_is_said_as_that_entry() -> None:
+    checked = check_backward_text(f"{WHOLE}dx[1] += x[1]*df\ndx[0] += y*df\n", {})
+    wrong = checked.report.lines[2]
+    assert (wrong.status, wrong.message) == ("wrong", "dx[1] += … makes dx[1] 2; ∂f/∂x[1] = 3")
+
+
+def test_a_huge_zeros_is_refused_before_it_is_made() -> None:
+    with pytest.raises(InputError, match=r"^more than 10,000 entries"):
+        check_backward_text(f"{WHOLE}dx = np.zeros(100000000000)\n", {})

@@ -536,6 +536,43 @@ def _kind(line: BackwardLine, before: Any) -> Kind:
     return "set"
 
 
+def _entry_verdict(
+    trace: Trace,
+    line: BackwardLine,
+    wire: _Wire,
+    added: Any,
+    before: Any,
+    lhs: str,
+    tolerance: float,
+) -> tuple[Status, str] | None:
+    """One entry updated where no use sends back that entry alone: right when the entry
+    now holds its gradient, or what some uses not yet counted send to it; else None
+    (judged as any other line). A gradient whose every entry is right has every use
+    counted."""
+    import numpy as np
+
+    assert line.entry is not None
+    output, name = trace.output.ref, line.target[1:]
+    where = ", ".join(str(i) for i in line.entry)
+    total = np.asarray(trace.grads[wire.index], dtype=float)
+    now = np.asarray(before + added, dtype=float)
+    if _close(now[line.entry], total[line.entry], tolerance):
+        if _close(now, total, tolerance):
+            wire.left.clear()
+            wire.first_line = wire.first_line or line.line
+            return "right", f"right: with the lines above, ∂{output}/∂{name} = {_n(total)}"
+        return "right", f"right: ∂{output}/∂{name}[{where}] = {_n(total[line.entry])}"
+    left = sorted(wire.left)
+    for size in range(1, min(len(left), SUBSET_LIMIT) + 1):
+        for subset in combinations(left, size):
+            part = sum((wire.parts[c] for c in subset), np.zeros(np.shape(total)))
+            if _close(added[line.entry], part[line.entry], tolerance):
+                senders = _words(list(dict.fromkeys(_user(trace, c) for c, _ in subset)))
+                sends = "sends" if size == 1 else "send"
+                return "right", f"right: what {senders} {sends} back to {name}[{where}]"
+    return None
+
+
 def _read_later(target: str, rest: tuple[BackwardLine, ...] | list[BackwardLine]) -> bool:
     """Whether a later line reads `target`: then it is a helper of the learner's."""
     return any(
@@ -695,7 +732,13 @@ def _judge(
     nothing = np.zeros(np.shape(added))
     if kind != "set" and (match is None or kind == "update") and _close(added, nothing, tolerance):
         return verdict("right", f"right: changes nothing, {line.target} stays {_n(after)}")
-    if kind == "update" and match is None:
+    if line.entry is not None and match is None:
+        # `dx[0] += y*df` where x is used as a whole (f = sum(x*y)): no use sends back
+        # one entry alone, so the entry is judged on its own, against the gradient's.
+        entry = _entry_verdict(trace, line, wire, added, before, lhs, tolerance)
+        if entry is not None:
+            return verdict(*entry)
+    if kind == "update" and match is None and line.entry is None:
         should = _n(sum_of(set(left))) if left else "nothing (every use is counted above)"
         message = (
             f"{lhs} {'=' if line.op == '=' else line.op} … rewrites what {line.target} holds "
@@ -813,6 +856,14 @@ def _judge(
             "wrong",
             f"{line.target} gives {_n(added)}, but a gradient has its variable's shape: "
             f"{name} is {wanted}, and {partial} = {_n(total)}",
+            total,
+        )
+    if line.entry is not None:  # one entry: said as that entry, not as the vector
+        e, where = line.entry, ", ".join(str(i) for i in line.entry)
+        now = np.asarray(before + added, dtype=float)[e]
+        return verdict(
+            "wrong",
+            f"{lhs} {line.op} … makes {lhs} {_n(now)}; {partial}[{where}] = {_n(total[e])}",
             total,
         )
     gives = f"{line.target} gives" if kind == "set" else f"{lhs} {line.op} … adds"

@@ -863,6 +863,8 @@ class _Converter:
         dims = arg.elts if isinstance(arg, ast.Tuple | ast.List) else [arg]
         sizes = [d.value for d in dims if isinstance(d, ast.Constant) and type(d.value) is int]
         if arg is not None and len(sizes) == len(dims) and 1 <= len(sizes) <= 2 and min(sizes) > 0:
+            if math.prod(sizes) > MAX_ARRAY_ELEMENTS:  # as np.random.randn(…) is refused
+                raise self.fail(node, f"more than {MAX_ARRAY_ELEMENTS:,} entries")
             return tuple(sizes)
         raise self.fail(
             node,
@@ -1314,7 +1316,8 @@ class _Converter:
 _ARRAY_MAKERS = {
     "zeros": (
         "{m}.zeros(…) can only start a gradient, on a line of its own after the forward "
-        "pass: dx = {m}.zeros_like(x), then dx += … for each use"
+        "pass: dx = {m}.zeros_like(x), then dx += … for each use (a value of zeros is a "
+        "list at the top: b = [0, 0, 0])"
     ),
     "zeros_like": (
         "{m}.zeros_like(x) can only start a gradient, on a line of its own after the forward "
