@@ -653,3 +653,11 @@ def test_a_wrong_entry_is_said_as_that_entry() -> None:
 def test_a_huge_zeros_is_refused_before_it_is_made() -> None:
     with pytest.raises(InputError, match=r"^more than 10,000 entries"):
         check_backward_text(f"{WHOLE}dx = np.zeros(100000000000)\n", {})
+
+
+def test_minus_a_list_is_plus_its_negation() -> None:
+    # FORK at x = 2: the add sends 1 to x; `dx -= [-df]` adds +1, right.
+    program = "x = [2.0]\ny = 3\nf = sum(x*y + x)\ndf = 1\ndx = [y*df]\ndx -= [-df]\n"
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 3
+    assert checked.report.finals[0].got.tolist() == [4.0]  # y + 1

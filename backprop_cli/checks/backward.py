@@ -264,6 +264,10 @@ def _reason(exc: BaseException) -> str:
 #   changes the gradient by no rule, and is wrong; one that adds nothing is a no-op.
 # - `dx[0] += a` (and `dx[0] = a`, `dx[0] -= a`) changes one entry: it adds a vector
 #   that is a there and 0 elsewhere, which is what a use that read x[0] sends back.
+#   Where x is used as a whole (f = sum(x*y)), no use sends one entry alone: the
+#   entry is judged against that entry of the gradient (`_entry_verdict`).
+# - `dx = np.zeros_like(x)` (or `dx = 0`) as a first line, with lines after it, starts
+#   dx at zero: right, whatever the uses send.
 # - `dx = …` that does not read dx replaces what dx held: the fork slip when it held
 #   some uses already.
 
@@ -271,12 +275,10 @@ def _reason(exc: BaseException) -> str:
 def _accumulating(line: BackwardLine) -> BackwardLine:
     """`dx = dx + …`, `dx = … - b + dx` and `dx -= …` as the `dx += …` they are (the
     amount signed), so they are judged alike; any other line comes back as it is."""
-    if line.op == "-=" and line.entry is None and line.value is not None:
+    if line.op == "-=" and line.value is not None:  # dx -= a, dx[0] -= a
         return replace(line, op="+=", value=Neg(line.value, line.line))
-    if line.op == "-=" and line.entry is None and line.items is not None:
+    if line.op == "-=" and line.items is not None:  # dx -= [a, b]
         return replace(line, op="+=", items=_negated(line.items, line.line))
-    if line.op == "-=" and line.value is not None:  # dx[0] -= a
-        return replace(line, op="+=", value=Neg(line.value, line.line))
     if line.op != "=" or line.value is None or line.entry is not None:
         return line
     terms: list[tuple[int, Expr]] = []  # (sign, term) of a sum written with + and -
