@@ -321,3 +321,12 @@ def test_a_problems_file_is_never_broken_at_80_columns(tmp_path: Path) -> None:
         where,
         "hint: The mul gate swaps its inputs: x gets y, y gets x.",
     ]
+
+
+@pytest.mark.parametrize("program", ["g = x", "a = x; g = a"])
+def test_an_output_that_is_an_input_exits_2_and_says_the_one_gradient(
+    runner: CliRunner, program: str
+) -> None:
+    result = runner.invoke(app, ["trace", program, "x=3"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "(∂g/∂x = 1)" in result.stderr and "g = 2*x" in result.stderr
