@@ -630,7 +630,8 @@ def check(
       backprop check problems/ -j 1                (in one process)
 
     [bold]Exit codes[/bold]: 0 all passed, 1 a claim (or a cross-check) failed,
-    2 a file or a problem cannot be used.
+    2 a file or a problem cannot be used (an error row; the other files are still
+    checked).
     """
     import time
 
