@@ -638,3 +638,23 @@ def test_a_sentence_too_long_for_the_panel_is_cut_short_not_its_warning() -> Non
         "among the tied inputs",
         "✓ Right: 1.",
     ]
+
+
+def test_warnings_past_the_panel_are_counted_not_cut_off() -> None:
+    # Four relus at 0: a kink warning and a dead-relu advice each, 8 warnings of one or
+    # two lines. In 4 lines the start's sentence keeps one, two warnings fit, and the
+    # other 6 are counted on the last line (they were clipped mid-sentence before).
+    zeros = {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0}
+    model = build_steps(trace_text("relu(a)+relu(b)+relu(c)+relu(d)", zeros, check=False).trace)
+    assert len(model.warnings) == 8
+    view = explanation_view(Where(model, -1), None, (), width=78, lines=4)
+    kink = "relu is not differentiable at 0; using relu'(0) = 0"
+    assert render(view, 78).splitlines() == [
+        "Press → (or space) to start: the forward pass first, gate by gate, then the…",
+        f"warning: relu at step s1: {kink}",
+        f"warning: relu at step s2: {kink}",
+        "+ 6 more warnings: `backprop trace` with the same input prints them all",
+    ]
+    # with room for them all, all are shown and nothing is counted
+    whole = render(explanation_view(Where(model, -1), None, (), width=78, lines=20), 78)
+    assert whole.count("warning: ") == 8 and "more warning" not in whole

@@ -296,23 +296,56 @@ def explanation_view(
         head.append(f"{step.title}: ", style="bold cyan")
         head.append(step.explanation)
         warnings = step.warnings
-    rest: list[Text] = []
-    for warning in warnings:  # as `backprop trace` says them, at the start and the gate
-        rest.append(Text.assemble(("warning: ", "bold yellow"), shown(warning)))
-    rest.extend(feedback)
+    said = [Text.assemble(("warning: ", "bold yellow"), shown(w)) for w in warnings]
+    last: list[Text] = list(feedback)
     if question is not None:
         asked = Text.assemble(("Predict ", "bold yellow"), (question.asked, "bold"))
         if question.shape is not None:
             asked.append(" (a shape such as (2, 3))")
         asked.append(f"   {question.context}", style="dim")
-        rest.append(asked)
+        last.append(asked)
     if width is not None and lines is not None:
+        # The feedback and the question always show; the warnings get what is left
+        # after a line of the step's sentence. Nine warnings (four saturated tanh and a
+        # staged sigmoid at -373) are 30 lines at 80 columns: those that do not fit are
+        # counted on one line that says where to read them all.
+        room = lines - 1 - sum(_height(t, width) for t in last)
+        said = _fit_warnings(said, width, room)
+        rest = [*said, *last]
         head = _cut(head, width, lines - sum(_height(t, width) for t in rest))
+    else:
+        rest = [*said, *last]
     text = head
     for part in rest:
         text.append("\n")
         text.append_text(part)
     return text
+
+
+def _fit_warnings(said: list[Text], width: int, room: int) -> list[Text]:
+    """The warnings that fit in `room` lines, in order; the rest counted on a last line
+    (the first one cut short with … if even it does not fit)."""
+    kept: list[Text] = []
+    used = 0
+    for number, warning in enumerate(said):
+        left = len(said) - number - 1
+        height = _height(warning, width)
+        if used + height + (1 if left else 0) <= room:
+            kept.append(warning)
+            used += height
+            continue
+        if not kept and room >= 2:  # the first warning, cut short: better than none
+            kept.append(_cut(warning, width, room - 1))
+        more = len(said) - len(kept)
+        kept.append(
+            Text(
+                f"+ {more} more warning{'s' if more != 1 else ''}: "
+                "`backprop trace` with the same input prints them all",
+                style="yellow",
+            )
+        )
+        break
+    return kept
 
 
 def _height(text: Text, width: int) -> int:
