@@ -461,6 +461,19 @@ def test_a_mistyped_gradient_name_is_named(program: str, message: str) -> None:
     assert str(caught.value) == message
 
 
+def test_an_output_named_with_a_d_that_reads_the_forward_pass_stays_its_output() -> None:
+    # dist = (a - b)² at a = 3, b = 1: dist = 4, ∂dist/∂diff = 2·diff = 4, so
+    # ∂dist/∂a = 4 and ∂dist/∂b = -4. `dist` reads `diff`, a value of the forward pass:
+    # it is the output, not a mistyped gradient (it was refused as "no stage named ist").
+    program = (
+        "a = 3.0\nb = 1.0\ndiff = a - b\ndist = diff*diff\n"
+        "ddist = 1\nddiff = 2*diff*ddist\nda = ddiff\ndb = -ddiff\n"
+    )
+    checked = check_backward_text(program, {})
+    assert [v.status for v in checked.report.lines] == ["right"] * 4
+    assert checked.result.trace.gradients == {"a": 4.0, "b": -4.0}
+
+
 def test_a_d_helper_read_by_a_later_line_is_computed_not_refused() -> None:
     program = "x = 2\ny = 3\nf = x*y\ndf = 1\ndtmp = df\ndx = y*dtmp\ndy = x*df\n"
     checked = check_backward_text(program, {})

@@ -302,6 +302,17 @@ def test_a_vector_trace_needs_every_value() -> None:
         run("sum(a * b)", "a=[1,2]")
 
 
+def test_a_vector_gate_with_no_array_value_is_refused_not_an_internal_error() -> None:
+    # The vector at the top is unused, so no array reaches the trace and it would have
+    # been symbolic: sum() on sympy symbols was "internal error: AttributeError".
+    with pytest.raises(InputError, match="'q' has no value: sum at step f works on vectors"):
+        trace_text("x = [1,2]\nf = sum(q)", {})
+    result = CliRunner().invoke(app, ["trace", "x = [1,2]\nW = 2\nf = W @ q"])
+    assert result.exit_code == 2
+    assert "'q' has no value: matmul at step f" in result.output
+    assert "internal error" not in result.output
+
+
 # --------------------------------------------------------------------------- output
 
 

@@ -557,6 +557,8 @@ class Gate:
     # Works entry by entry on arrays (with broadcasting); the vector gates in
     # `vector_gates` are not, and state their own shape rules.
     elementwise: bool = True
+    # a vector gate (sum, @, softmax, w[0]…): it has no meaning on numbers or symbols
+    needs_arrays: bool = False
     pattern: str = ""  # the notes' words for how this gate moves gradients, if any
     # Whether `kink`/`branch` and `singular` can say anything: the engine asks only
     # the gates that can (most gates have neither, and a call is 3% of a gate's time).

@@ -476,15 +476,19 @@ def split_backward(
     # `df = 1` mistyped `dff = 1` just before the first gradient line: no value is
     # called ff, so it was read as the forward pass's last stage (the output, the
     # constant 1). A d-name that reads no value of the forward pass and that the
-    # forward pass does not read is a gradient line; the checker names the typo.
+    # forward pass does not read is a gradient line; the checker names the typo. A
+    # stage that reads a value of the forward pass is the forward pass's, whatever its
+    # name: `dist = diff*diff` (a d-name reading a d-name) is the output, not a typo.
     while start > 1:
         stmt = body[start - 1]
         target = _assigned_name(stmt)
         reads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {target}
+        before = {n.id for s in body[: start - 1] for n in ast.walk(s) if isinstance(n, ast.Name)}
         if not (
             target
             and len(target) > 1
             and target.startswith("d")
+            and not (reads - set(_MODULES)) & before
             and all(name.startswith("d") or name in _MODULES for name in reads)
             and not _read_by_forward(body[start - 1 :])
         ):

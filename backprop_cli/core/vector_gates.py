@@ -24,6 +24,7 @@ from backprop_cli.errors import InputError
 
 class VectorGate(Gate):
     elementwise = False
+    needs_arrays = True
 
     def shape(self, shapes: Sequence[Shape], refs: Sequence[str]) -> Shape:
         """The output's shape, or an InputError naming the shapes that do not fit."""
