@@ -221,8 +221,8 @@ def run(graph: Graph, bindings: Mapping[str, Any]) -> Trace:
         return _run(graph, values, k)
     if len(used) == len(graph.inputs):
         return _run(graph, {name: float(v) for name, v in used.items()}, FLOATS)
-    vector = next((n for n in graph.gate_nodes if n.gate.needs_arrays), None)
-    if vector is not None:  # `x = [1,2]` at the top, unused, left `sum(q)` without arrays
+    vector = next((n for n in graph.gate_nodes if n.gate and n.gate.needs_arrays), None)
+    if vector is not None and vector.gate:  # `x = [1,2]` at the top, unused, `sum(q)`
         missing = [name for name in graph.inputs if name not in used]
         raise InputError(
             f"{missing[0]!r} has no value: {vector.gate.name} at step {vector.ref} works on "
