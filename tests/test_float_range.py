@@ -100,17 +100,140 @@ def test_both_judges_still_agree_on_ordinary_traces_and_true_zeros(
 
 def test_a_zero_that_sympy_leaves_a_residue_of_is_still_zero() -> None:
     # tanh(x) - (2σ(2x) - 1) is 0 for every x, but sympy does not cancel it: 30 digits
-    # leave a residue about 1e-30 of its terms, 60 digits about 1e-60.
+    # leave a residue about 1e-30 of its terms. At the exact point (0.3's binary value as
+    # a rational) evalf raises its precision and finds no digits: 0.
     x = sympy.Symbol("x", real=True)
     zero = sympy.diff(sympy.tanh(x) - 2 / (1 + sympy.exp(-2 * x)) + 1, x)
-    point = {x: sympy.Float("0.3", 30)}
-    residue = float(zero.xreplace(point).evalf(30))
+    residue = float(zero.xreplace({x: sympy.Float("0.3", 30)}).evalf(30))
     assert abs(residue) < 1e-25
-    assert symbolic._is_zero(zero, point, residue)
+    exact = {x: symbolic._exact_rational(0.3)}
+    assert exact[x] == sympy.Rational(5404319552844595, 2**54)  # 0.3 in binary, by hand
+    assert symbolic._tiny_value(zero, exact, residue) == 0
     # e^-x at 373 is 1.02e-162 at any precision: not a zero
     real = sympy.exp(-x)
-    at = {x: sympy.Float("373", 30)}
-    assert not symbolic._is_zero(real, at, float(real.xreplace(at).evalf(30)))
+    assert symbolic._tiny_value(real, {x: sympy.Integer(373)}, 0.0) == pytest.approx(
+        math.exp(-373), rel=1e-15
+    )
+    # 1 - tanh(40)² = 4/(e^40 + e^-40)²: 7.2e-35, which 30-digit Floats give as 0
+    slope = sympy.diff(sympy.tanh(x), x)
+    assert float(slope.xreplace({x: sympy.Float(40, 30)}).evalf(30)) == 0
+    assert symbolic._tiny_value(slope, {x: sympy.Integer(40)}, 0.0) == pytest.approx(
+        4 / (math.exp(40) + math.exp(-40)) ** 2, rel=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "exact"),
+    [
+        # 3·x is 1.0 in floats (the forward pass rounds), so w gets 0; exactly, x is
+        # 6004799503160661/2^54 and 3x - 1 = -2^-54 = -5.6e-17: float rounding, under
+        # the 1e-12 floor
+        ("w*(3*x - 1)", 0.3333333333333333, 3 * Fraction(0.3333333333333333) - 1),
+        # x = 1 + 2^-52 exactly: x - 1 = 2^-52 = 2.22e-16, the engine's number (the
+        # decimal text "1.0000000000000002" would make it 2e-16)
+        ("w*(x - 1)", 1.0000000000000002, Fraction(1.0000000000000002) - 1),
+        # x² - 2 at the binary x nearest √2 is 2.7e-16; x*x in floats is 2 + 2^-51
+        ("w*(x**2 - 2)", 1.4142135623730951, Fraction(1.4142135623730951) ** 2 - 2),
+    ],
+)
+def test_a_gradient_tiny_from_forward_rounding_agrees_and_exits_0(
+    runner: CliRunner, text: str, x: float, exact: Fraction
+) -> None:
+    assert 0 < abs(exact) < Fraction(1, 10**15)  # tiny, and not a zero
+    trace, statuses, _ = checked(text, f"x={x!r}", "w=1")
+    assert trace.float_losses == []  # nothing float64 lost: forward rounding
+    assert statuses[0] == "agree"
+    # sympy's value at the exact binary point, not at the decimal text
+    result = trace_text(text, parse_bindings([f"x={x!r}", "w=1"]))
+    assert result.checks[0].expected["w"] == pytest.approx(float(exact), rel=1e-12)
+    assert runner.invoke(app, ["trace", text, f"x={x!r}", "w=2"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "want"),
+    [
+        # 1 - tanh(x)² = 1/cosh(x)²: 1.2e-29, 7.2e-35, 5.5e-87; 30-digit Floats gave noise
+        # or 0 and "agree" on the engine's 0
+        ("tanh(x)", 34, 1 / math.cosh(34) ** 2),
+        ("tanh(x)", 40, 1 / math.cosh(40) ** 2),
+        ("tanh(x)", 100, 1 / math.cosh(100) ** 2),
+        ("sigmoid(x)", 80, sigmoid_slope(80)),  # 1.8e-35: disagreed with no warning
+    ],
+)
+def test_a_saturated_gradient_far_out_warns_and_disagrees_with_the_note(
+    text: str, x: int, want: float
+) -> None:
+    trace, statuses, messages = checked(text, f"x={x}")
+    assert trace.gradients["x"] == 0
+    (loss,) = trace.float_losses
+    assert not loss.beyond_range
+    formula = "1 - f²" if text == "tanh(x)" else "f·(1 - f)"
+    assert loss.message.startswith(f"the local gradient at f, {formula}, is lost to rounding")
+    assert f"it is {want:.2e} in exact arithmetic and 0 in floats" in loss.message
+    assert statuses[0] == "disagree"
+    assert messages[0] == (
+        f"disagree on x: got 0, sympy {want:.6g}. A number was lost to float rounding at "
+        "step f (see the warning): the chain rule is right, float64 is not enough for "
+        "these numbers"
+    )
+
+
+def test_a_gradient_below_the_float_range_is_float64s_best_0() -> None:
+    # tanh at 1000: 1 - tanh² = 4e^-2000 ≈ 1e-868, below 4.9e-324 / 1.8e308 = 2.7e-632:
+    # no upstream brings it back into range at this step, and the true gradient is no
+    # float either, so 0 is float64's nearest number: no warning, both judges agree
+    assert -2000 * math.log10(math.e) + math.log10(4) < math.log10(5e-324) - math.log10(
+        1.7976931348623157e308
+    )
+    trace, statuses, _ = checked("tanh(x)", "x=1000")
+    assert trace.float_losses == []
+    assert statuses == ["agree", "agree"]
+    # at 400 the local, 4e^-800 = 1.5e-347, is above that edge: said, as at -373; the
+    # judges agree, since the true gradient is itself below the smallest float
+    trace, statuses, _ = checked("tanh(x)", "x=400")
+    (loss,) = trace.float_losses
+    assert loss.beyond_range and "is below the smallest float (x = 400)" in loss.message
+    assert statuses == ["agree", "agree"]
+
+
+def test_a_product_lost_in_one_broadcast_entry_is_kept_by_the_sum() -> None:
+    # ∂/∂b of sum(c·x·b) = c·(x0 + x1) = 1e-200·(1e-200 + 1) = 1e-200 + 1e-400: the
+    # engine's sum over the broadcast entries is 1e-200, which keeps it; entry 0's
+    # product 1e-400 is lost, the gradient sent back to b is not
+    trace, statuses, _ = checked("sum(c*(x*b))", "c=1e-200", "x=[1e-200,1]", "b=1")
+    assert trace.gradients["b"] == 1e-200
+    assert statuses == ["agree", "agree"]
+    assert not any("sends back" in loss.message for loss in trace.float_losses)
+    # the one warning left is true: the value c·s1 at entry 0 is 1e-400, 0 in floats
+    (value,) = trace.float_losses
+    assert value.message.startswith("the value of s2 = c * s1 (entry [0]) is below")
+
+
+def test_an_exact_denormal_is_not_said_to_be_lost() -> None:
+    # a = a*0.1, 300 times from 1e-300: the values pass through the denormals. A value
+    # whose float is its exact value is kept; the losses said are only those whose
+    # float differs from the exact product of the gate's float inputs.
+    text = "; ".join(["a = x*0.1"] + ["a = a*0.1"] * 299)
+    trace = trace_text(text, parse_bindings(["x=1e-300"])).trace
+    said = [loss.message for loss in trace.float_losses if "in exact arithmetic" in loss.message]
+    assert said
+    for message in said:
+        found = re.search(r"it is (\S+) in exact arithmetic and (\S+) in floats", message)
+        assert found is not None
+        assert found[1] != found[2], message
+    # by hand: a value is lost where its float is 0 or off by more than 0.1% of
+    # 0.1 × its float input, exactly; every step named is lost, the first lost is named
+    values = trace.values
+    lost = []
+    for node in trace.graph.gate_nodes:
+        (j,) = node.inputs  # a = a*0.1 is one gate: times a constant
+        exact = Fraction(1, 10) * Fraction(values[j])
+        got = values[node.index]
+        if got == 0 or abs(Fraction(got) - exact) > abs(exact) / 1000:
+            lost.append(node.ref)
+    named = [loss.step for loss in trace.float_losses]
+    assert named[0] == lost[0]
+    assert set(named) <= set(lost)
 
 
 def test_finite_differences_no_longer_round_a_tiny_gradient_to_agreement() -> None:

@@ -421,7 +421,7 @@ def _run(graph: Graph, bindings: dict[str, Any], k: g.ValueKit) -> Trace:
                 contributions[j].append(Contribution(index, position, amount))
     losses: list[FloatLoss] = []
     if k.kind != "symbols":  # where float64 lost a number (floatrange.py)
-        losses = floatrange.losses(graph, k.kind, values, grads, locals_)
+        losses = floatrange.losses(graph, k.kind, values, grads, locals_, products)
     shapes = [tuple(np_shape(v)) for v in values] if k.kind == "arrays" else None
     return Trace(
         graph,

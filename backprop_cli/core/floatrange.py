@@ -13,8 +13,12 @@ numbers of the whole trace first, and gate by gate only when something is small 
 or denormal value or product, a local gradient below 1e-12). A number is then
 recomputed from its float inputs in 30-digit sympy Floats, by the gate's own rule
 (`gate.forward`, `gate.local` with `SympyMath`): sympy Floats have no float range.
-A gate whose numbers are exact in floats (`exact_locals`, `exact_forward`: relu's 0,
-max's routes, x - x) is not recomputed: a 0 there is a true 0.
+Where that gives 0 or less than 1e-20, the rule is evaluated again at the exact point
+(the floats as rationals) with evalf's adaptive precision: 1 − tanh(40)² cancels to 0
+in 30 digits and is 7.2e-35. A gate whose numbers are exact in floats (`exact_locals`,
+`exact_forward`: relu's 0, max's routes, x - x) is not recomputed: a 0 there is a true
+0. What a step sent back is read from the engine (`products`, summed over broadcast
+entries), never multiplied again here.
 
 Vector gates (matmul, softmax, sum, …) are not products entry by entry and are not
 looked at.
@@ -23,6 +27,7 @@ looked at.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from fractions import Fraction
 from itertools import chain
@@ -31,20 +36,38 @@ from typing import Any, NamedTuple
 from backprop_cli.core import gates as g
 from backprop_cli.core.graph import Graph, Node
 
-# A local gradient this small is recomputed in 30 digits. The sympy judge holds a value
-# below 1e-12 to 10% of itself (checks/symbolic.py); the engine's σ(1−σ) loses that much
-# from z ≈ 36.5 (σ'(z) = 1.4e-16: 1 - σ keeps a digit), tanh's 1 − tanh² from 18.5
-# (3.4e-16), so every local gradient that could lose that much is looked at here.
+# A local gradient this small is recomputed. The sympy judge holds a value below 1e-12
+# to 10% of itself in a trace with a loss found here (checks/symbolic.py); the engine's
+# σ(1−σ) loses that much from z ≈ 36.5 (σ'(z) = 1.4e-16: 1 - σ keeps a digit), tanh's
+# 1 − tanh² from 18.5 (3.4e-16), so every local gradient that could lose that much is
+# looked at here.
 SMALL_LOCAL = 1e-12
 # ... and a product of a larger local gradient is lost only under an upstream this small.
 UPSTREAM_SMALL = g.MIN_NORMAL / SMALL_LOCAL  # 2.2e-296
 # A number that kept this share of its exact value is not reported: one digit lost in
 # the third place (the table shows four) is not said, three digits lost are.
 KEPT = 1e-3
+# A 30-digit result this small (or 0) is computed again at the exact point: 30 digits
+# leave about 1e-30 of the terms after cancellation (1 − tanh(34)² came out 1.18e-29 for
+# 1.17e-29; at 40 it was 0 for 7.2e-35), so below 1e-20 fewer than 10 digits are sure.
+RECHECK = 1e-20
+# ... up to this many digits. A number below NO_PRODUCT = 4.9e-324 / 1.8e308 = 2.7e-632
+# (the smallest float over the largest) is 0 for float64 in any product of it at this
+# step: the engine's 0 is float64's best there, not a loss. So tanh(x) at 1000, whose
+# local gradient 4e^-2000 ≈ 1e-868 is below it, says nothing (and the judges agree on 0:
+# the true gradient is no float either), while the staged sigmoid at -373, whose
+# -1/s3² = -1.04e-324 is above it, says float64 lost it (e^373 later brings it back to
+# 1.02e-162). 700 digits reach 1e-632 with 30 digits to spare over 1e-40 of the terms.
+EXACT_DIGITS = 700
+NO_PRODUCT = 5e-324 / sys.float_info.max
 # Different entries of one array looked at closely, per gate input: each is recomputed
 # in sympy (about 0.2 ms). The first loss found is said, with the count of suspect
 # entries; past the budget, a note says the rest were not looked at.
 LOSS_ENTRIES = 16
+# A broadcast input's entry is the engine's sum of this many products at most, each held
+# exactly (Fractions, about 1 µs a term) against what the engine sent back; a larger
+# fan-in is counted with the entries not looked at.
+FAN_IN = 10_000
 # Losses said in full; the rest are counted in one more line.
 MAX_SAID = 3
 
@@ -85,6 +108,7 @@ def losses(
     values: Sequence[Any],
     grads: Sequence[Any],
     locals_: Sequence[tuple[Any, ...]],
+    products: Sequence[tuple[Any, ...]],
 ) -> list[FloatLoss]:
     """Every number float64 lost in a numeric trace: values first, then gradients in
     backward order.
@@ -121,9 +145,8 @@ def losses(
         for node in reversed(nodes):
             refs = [graph.nodes[j].ref for j in node.inputs]
             xs = [values[j] for j in node.inputs]
-            found.extend(
-                backward_losses(node, refs, kind, xs, grads[node.index], locals_[node.index])
-            )
+            i = node.index
+            found.extend(backward_losses(node, refs, kind, xs, grads[i], locals_[i], products[i]))
     return _first_said(found)
 
 
@@ -141,7 +164,8 @@ def _first_said(found: list[FloatLoss]) -> list[FloatLoss]:
         *said,
         FloatLoss(
             rest[0].step,
-            f"float64 lost {len(rest)} more numbers in the same way, at {named}"
+            f"float64 lost {len(rest)} more {'number' if len(rest) == 1 else 'numbers'} "
+            f"in the same way, at {named}"
             if not any(loss.unsure for loss in rest)
             else f"and {len(rest)} more notes like these, at {named}",
             any(loss.beyond_range for loss in rest),
@@ -207,15 +231,21 @@ def backward_losses(
     xs: Sequence[Any],
     upstream: Any,
     local: Sequence[Any],
+    products: Sequence[Any],
 ) -> list[FloatLoss]:
     """Where this gate's backward step lost a gradient to float64, input by input.
 
-    With upstream nonzero (an upstream 0 was lost, or is a true 0, before this step):
-    - the local gradient is 0, denormal or below 1e-12, and the gate's rule in 30
-      digits says float64 lost it: -1/s² at s = 9.8e161 is -1.04e-324 exactly and
-      -0.0 in floats; 1 − tanh² at 20 is 1.7e-17 exactly and 0 in floats;
+    What the step sent back is the engine's own product (`products`, after its sum over
+    broadcast entries), held against the same sum in exact arithmetic, with upstream
+    nonzero (an upstream 0 was lost, or is a true 0, before this step):
+    - the local gradient is 0, denormal or below 1e-12, and the gate's rule at the exact
+      point says float64 lost it: -1/s² at s = 9.8e161 is -1.04e-324 exactly and -0.0
+      in floats; 1 − tanh² at 20 is 1.7e-17 exactly and 0 in floats;
     - the local gradient is a float, but upstream × local is below the float range:
       1e-200 × 1e-200.
+    A product lost at one broadcast entry is no loss where the sum it joins keeps its
+    digits: c*(x*b) at c = 1e-200, x = [1e-200, 1] sends b 1e-200 + 1e-400, which is
+    1e-200 in floats.
     """
     gate = node.gate
     assert gate is not None
@@ -223,7 +253,7 @@ def backward_losses(
         return []
     found = []
     for position, grad in enumerate(local):
-        loss = _first_loss(node, refs, kind, xs, upstream, grad, position)
+        loss = _first_loss(node, refs, kind, xs, upstream, grad, products[position], position)
         if loss is None:
             continue
         if isinstance(loss, _Unlooked):  # the budget: say what was not looked at
@@ -263,6 +293,7 @@ def _first_loss(
     xs: Sequence[Any],
     upstream: Any,
     grad: Any,
+    product: Any,
     position: int,
 ) -> Loss | _Unlooked | None:
     """What the first entry (in order) that lost its gradient lost, if one did; past the
@@ -271,8 +302,7 @@ def _first_loss(
         u, local = float(upstream), float(grad)
         if u == 0 or (abs(local) >= SMALL_LOCAL and abs(u * local) >= g.MIN_NORMAL):
             return None  # the common case, without a call
-        found = _loss(node, refs, [float(x) for x in xs], u, local, position)
-        return found
+        return _loss(node, refs, [float(x) for x in xs], [(u, local)], 0, float(product), position)
     import numpy as np
 
     gate = node.gate
@@ -287,17 +317,26 @@ def _first_loss(
         return None
     *inputs, ups, grads = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs], ups, grads)
     suspect = np.broadcast_to(suspect, ups.shape)
+    # which entry of the input (and of the engine's product) each broadcast entry adds to
+    sent = np.asarray(product, dtype=float)
+    owner = _owners(np.shape(xs[position]), ups.shape)
     suspects = [tuple(int(i) for i in index) for index in np.argwhere(suspect)]
     seen: set[tuple[float, ...]] = set()  # x = zeros(40) into cos: one look, not 40
     for index in suspects:
         point = [float(a[index]) for a in inputs]
         u, local = float(ups[index]), float(grads[index])
-        if (*point, u, local) in seen:
+        mask = owner == owner[index]
+        fan_in = int(np.count_nonzero(mask))
+        key = (*point, u, local) if fan_in == 1 else (*point, u, local, float(owner[index]))
+        if key in seen:
             continue
-        if len(seen) == LOSS_ENTRIES:
+        if len(seen) == LOSS_ENTRIES or fan_in > FAN_IN:
             return _Unlooked(len(suspects))
-        seen.add((*point, u, local))
-        found = _loss(node, refs, point, u, local, position)
+        seen.add(key)
+        terms = list(zip(ups[mask].tolist(), grads[mask].tolist(), strict=True))
+        mine = int(np.count_nonzero(mask.ravel()[: np.ravel_multi_index(index, ups.shape)]))
+        got = float(sent.ravel()[int(owner[index])])
+        found = _loss(node, refs, point, terms, mine, got, position)
         if found:
             what, beyond, off = found
             many = f", one of {len(suspects)} entries this small" if len(suspects) > 1 else ""
@@ -306,37 +345,61 @@ def _first_loss(
     return None
 
 
+def _owners(shape: tuple[int, ...], full: tuple[int, ...]) -> Any:
+    """For each entry of the broadcast shape, the flat index of the input's entry it
+    comes from (numpy's rule: leading axes added, axes of length 1 repeated)."""
+    import numpy as np
+
+    return np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), full)
+
+
 def _loss(
     node: Node,
     refs: Sequence[str],
     xs: Sequence[float],
-    upstream: float,
-    grad: float,
+    terms: Sequence[tuple[float, float]],
+    mine: int,
+    sent: float,
     position: int,
 ) -> Loss | None:
-    """What float64 lost at one gate input (one entry), or None."""
+    """What float64 lost at one gate input (one entry), or None. `terms` are the
+    (upstream, local) pairs the engine summed into `sent` (one, unless the input was
+    broadcast), `mine` the one at `xs`."""
     gate = node.gate
     assert gate is not None
+    upstream, grad = terms[mine]
     if upstream == 0:
         return None
+    exact_local: Any = None
     if abs(grad) < SMALL_LOCAL and not gate.exact_locals:  # the local gradient itself
         exact = _exact(gate, xs, position)
         # kept: a true 0 (cos at 0), or its digits; None: sympy cannot say
         if exact is not None and exact != 0 and not _kept(grad, exact):
-            beyond = abs(exact) < g.MIN_NORMAL
-            formula = gate.formulas(refs, node.ref)[position]
-            where = "below the smallest float" if beyond else "lost to rounding in float64"
-            return (
-                f"the local gradient at {node.ref}, {formula}, is {where} ({_at(refs, xs)})"
-                f": it is {_wide(exact)} in exact arithmetic and {_float_text(grad)} in floats",
-                beyond,
-                _off(grad, exact),
-            )
-    if grad == 0:
-        return None  # a true 0: nothing to lose in the product
+            exact_local = exact
+    # what the engine sent back, in exact arithmetic (the lost local at its exact value)
+    exact_sent = sum(
+        (
+            Fraction(u)
+            * (_fraction(exact_local) if i == mine and exact_local is not None else Fraction(v))
+            for i, (u, v) in enumerate(terms)
+        ),
+        Fraction(0),
+    )
+    if exact_sent == 0 or _kept(sent, exact_sent):
+        return None  # a true 0, or the sum kept its digits (a broadcast input)
+    if exact_local is not None:
+        beyond = abs(_fraction(exact_local)) < Fraction(g.MIN_NORMAL)
+        formula = gate.formulas(refs, node.ref)[position]
+        where = "below the smallest float" if beyond else "lost to rounding in float64"
+        return (
+            f"the local gradient at {node.ref}, {formula}, is {where} ({_at(refs, xs)})"
+            f": it is {_wide(exact_local)} in exact arithmetic and {_float_text(grad)} in floats",
+            beyond,
+            _off(sent, exact_sent),
+        )
     got = upstream * grad
-    if abs(got) >= g.MIN_NORMAL:
-        return None
+    if grad == 0 or abs(got) >= g.MIN_NORMAL:
+        return None  # a true 0, or this product is a float: the loss is not here
     product = Fraction(upstream) * Fraction(grad)  # exact: floats are fractions
     if _kept(got, product):
         return None
@@ -344,7 +407,7 @@ def _loss(
         f"at {node.ref} the product upstream {upstream:.3g} × local {grad:.3g} = "
         f"{_wide(product)} is below the smallest float: it is {_float_text(got)} in floats",
         True,
-        _off(got, product),
+        _off(sent, exact_sent),
     )
 
 
@@ -367,33 +430,69 @@ def _suspects(
 
 def _exact(gate: g.Gate, xs: Sequence[float], position: int | None) -> Any:
     """The gate's value (`position` None) or local gradient at these float inputs, in
-    30-digit sympy Floats (each float's exact binary value, no float range); None
-    where sympy cannot evaluate it or the result is not a finite real number."""
+    30-digit sympy Floats (each float's exact binary value, no float range); where that
+    is 0 or below RECHECK, again at the exact point with evalf's adaptive precision
+    (`_at_exact_point`). None where sympy cannot evaluate it or the result is not a
+    finite real number."""
     import sympy
 
     k = g.SympyMath()
     wide = [sympy.Float(x, 30) for x in xs]
     try:
-        out = gate.forward(k, wide)
-        number = out if position is None else gate.local(k, wide, out)[position]
-        value = sympy.sympify(number).evalf(30)
+        value = sympy.sympify(_rule(gate, k, wide, position)).evalf(30)
+    except (TypeError, ValueError, ArithmeticError, AttributeError):
+        value = None
+    if value is not None and not (value.is_real and value.is_finite):
+        value = None
+    if value is not None and value != 0 and abs(value) >= RECHECK:
+        return value
+    again = _at_exact_point(gate, k, xs, position)
+    return value if again is None else again
+
+
+def _rule(gate: g.Gate, k: g.SympyMath, xs: Sequence[Any], position: int | None) -> Any:
+    out = gate.forward(k, xs)
+    return out if position is None else gate.local(k, xs, out)[position]
+
+
+def _at_exact_point(gate: g.Gate, k: g.SympyMath, xs: Sequence[float], position: int | None) -> Any:
+    """The rule on symbols, evaluated at the binary floats as exact rationals: evalf
+    raises its working precision (up to EXACT_DIGITS) through cancellation, where 30-digit
+    Floats give 1 − tanh(40)² as 0 (it is 7.2e-35). 0 for a true zero and for what stays
+    below NO_PRODUCT; None where sympy cannot say."""
+    import sympy
+
+    names = [sympy.Dummy(real=True) for _ in xs]
+    try:
+        point = {s: sympy.Rational(*x.as_integer_ratio()) for s, x in zip(names, xs, strict=True)}
+        rule = sympy.sympify(_rule(gate, k, names, position))
+        number = rule.evalf(30, subs=point, maxn=EXACT_DIGITS)
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
-    return value if value.is_real and value.is_finite else None
+    if number.is_Float and number._prec < 10:  # no digits: below 10^-EXACT_DIGITS
+        return sympy.Integer(0)
+    if not (number.is_real and number.is_finite):
+        return None
+    return sympy.Integer(0) if abs(number) < NO_PRODUCT else number
+
+
+def _fraction(value: Any) -> Fraction:
+    return value if isinstance(value, Fraction) else Fraction(str(value))
 
 
 def _kept(got: float, exact: Any) -> bool:
-    """Whether the float kept all but KEPT of the exact value."""
-    return got != 0 and abs(Fraction(got) - Fraction(str(exact))) <= KEPT * abs(
-        Fraction(str(exact))
-    )
+    """Whether the float kept all but KEPT of the exact value (in Fractions: a float
+    KEPT·|exact| is 0 below 5e-321, and every denormal would be 'lost')."""
+    want = _fraction(exact)
+    return got != 0 and abs(Fraction(got) - want) <= Fraction(KEPT) * abs(want)
 
 
 def _off(got: float, exact: Any) -> str:
     """How far off what flows back is: '0', or 'off by 30%'."""
     if got == 0:
         return "0"
-    share = abs(Fraction(got) - Fraction(str(exact))) / abs(Fraction(str(exact)))
+    want = _fraction(exact)
+    share = abs(Fraction(got) - want) / abs(want)
     return f"off by {100 * float(share):.2g}%"
 
 
