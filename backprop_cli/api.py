@@ -221,12 +221,15 @@ def check(*paths: str | Path, symbolic: bool = True) -> list[ProblemResult]:
     """Check every stated answer in problem-set files or folders (the bundled sets if none).
 
     Each result has `.status` ("pass", "fail" or "error"), `.problem` and `.diffs`,
-    as `backprop check --format json` reports them.
+    as `backprop check --format json` reports them. A file that cannot be loaded is
+    one "error" result in its place (`.unreadable`, `.problem.file` and `.problem.line`
+    say where, `.message` what), and the other files are still checked, as `backprop
+    check` does; a path that does not exist raises InputError.
     """
-    from backprop_cli.problems.sets import bundled_path, check_problems, load_problems
+    from backprop_cli.problems.sets import bundled_path, check_each, load_each
 
     chosen: Sequence[Path] = [Path(p) for p in paths] or [bundled_path()]
-    return check_problems(load_problems(chosen), symbolic=symbolic)
+    return check_each(load_each(chosen), symbolic=symbolic)
 
 
 def _short(value: Any) -> str:

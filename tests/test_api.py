@@ -111,6 +111,24 @@ def test_check_proves_the_bundled_problems() -> None:
     assert {r.status for r in results} == {"pass"}
 
 
+def test_check_reports_an_unreadable_file_in_its_place_and_checks_the_others(
+    tmp_path: Path,
+) -> None:
+    # (x + y)·z at x = -2, y = 5, z = -4: the notes' ∂f/∂x = ∂f/∂y = z = -4, ∂f/∂z = 3.
+    good = tmp_path / "a.toml"
+    good.write_text(
+        '[set]\ntitle = "good"\n[[problem]]\nid = "notes"\nexpression = "(x + y) * z"\n'
+        "bindings = { x = -2, y = 5, z = -4 }\n"
+        "[problem.expect]\ngradients = { x = -4, y = -4, z = 3 }\n",
+        encoding="utf-8",
+    )
+    broken = '[set]\ntitle = "broken"\n[[problem]]\nid = "unclosed\n'  # line 4
+    (tmp_path / "b.toml").write_text(broken, encoding="utf-8")
+    results = bp.check(tmp_path)
+    assert [(r.status, r.unreadable) for r in results] == [("pass", False), ("error", True)]
+    assert results[1].problem.file.name == "b.toml" and results[1].problem.line == 4
+
+
 def test_importing_the_package_loads_no_core() -> None:
     code = (
         "import sys, backprop_cli; "
