@@ -149,6 +149,24 @@ def test_a_gradient_tiny_from_forward_rounding_agrees_and_exits_0(
     assert runner.invoke(app, ["trace", text, f"x={x!r}", "w=2"]).exit_code == 0
 
 
+def test_the_share_rule_holds_only_the_inputs_behind_a_lost_gradient() -> None:
+    # tanh(y) at 40 loses y's gradient (1/cosh(40)² = 7.2e-35); w's -2^-54 from the
+    # forward rounding of 3·x is not behind that step and still agrees under the floor
+    trace, statuses, messages = checked(
+        "w*(3*x - 1) + tanh(y)", "x=0.3333333333333333", "w=2", "y=40"
+    )
+    (loss,) = trace.float_losses
+    assert loss.reaches == frozenset({"y"})
+    assert statuses[0] == "disagree"
+    assert messages[0].startswith(f"disagree on y: got 0, sympy {1 / math.cosh(40) ** 2:.6g}.")
+    # after a lost value (u*v = 1e-400 is 0) every number is held to the share rule
+    trace, _, messages = checked(
+        "w*(3*x - 1) + u*v*z", "x=0.3333333333333333", "w=2", "u=1e-200", "v=1e-200", "z=1e200"
+    )
+    assert [loss.reaches for loss in trace.float_losses] == [None]
+    assert "disagree on w: got 0" in messages[0]
+
+
 @pytest.mark.parametrize(
     ("text", "x", "want"),
     [

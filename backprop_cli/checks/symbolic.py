@@ -60,7 +60,8 @@ SYMPY_ATOL = 1e-12
 # ... but an absolute floor hides every value below it: at x = -373 the staged sigmoid's
 # gradient is e^-373 = 4.4e-163, and the engine's 0 (1/s² overflowed at s = 9.8e161)
 # was "agree". So where the engine itself recorded a number float64 lost
-# (`trace.float_losses`, core/floatrange.py), a value that is not zero must also be
+# (`trace.float_losses`, core/floatrange.py: the gradients of the inputs behind a lost
+# gradient, every number after a lost value), a value that is not zero must also be
 # within this share of itself: min(1e-12, 0.1·|want|) tells 0 from 4.4e-163 (and a factor
 # of 1.1 or more, a sign). Only there: a value tiny because the forward pass rounded
 # (3·x is 1.0 in floats at x = 0.3333333333333333, so w*(3*x - 1) sends 0 to w for an
@@ -396,15 +397,19 @@ def _compare_numeric(
         got = _entry(trace.gradients[name], index)
         slack = 8 * _EPS * fork
         pairs.append((_where(entry), got, want, SYMPY_RTOL + lost, slack))
-    # The share rule only where the engine recorded a loss, for the whole trace: which
-    # inputs a loss reaches is not kept, and a trace that lost one number is rare.
-    strict = any(not loss.unsure for loss in trace.float_losses)
+    # The share rule only where the engine recorded a loss: for the gradients of the
+    # inputs behind a lost gradient, and for every number after a lost value.
+    found = [loss for loss in trace.float_losses if not loss.unsure]
+    strict_all = any(loss.reaches is None for loss in found)
+    strict = {name for loss in found for name in (loss.reaches or ())}
     worst = 0.0
     failures = []
-    for where, got, want, rtol, slack in pairs:
+    owners: list[str | None] = [None, *(entry[0] for entry in wanted)]  # f, then inputs
+    for (where, got, want, rtol, slack), owner in zip(pairs, owners, strict=True):
         error = abs(got - want)
         worst = max(worst, error / max(abs(want), 1.0))
-        floor = min(SYMPY_ATOL, SYMPY_TINY_SHARE * abs(want)) if strict else SYMPY_ATOL
+        share = strict_all or owner in strict
+        floor = min(SYMPY_ATOL, SYMPY_TINY_SHARE * abs(want)) if share else SYMPY_ATOL
         if error <= rtol * abs(want) + slack + floor:
             continue
         failures.append(f"{where}: got {got:.6g}, sympy {want:.6g}")

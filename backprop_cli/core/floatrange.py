@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from itertools import chain
 from typing import Any, NamedTuple
@@ -91,6 +91,9 @@ class FloatLoss(NamedTuple):
     beyond_range: bool  # below the smallest float (else lost to rounding: 1 − tanh²)
     # not a loss found, but entries past the budget (LOSS_ENTRIES) that were not looked at
     unsure: bool = False
+    # the inputs whose gradients a lost gradient flows into (a backward loss reaches only
+    # the inputs behind its gate input); None: a lost value, which can reach every number
+    reaches: frozenset[str] | None = None
 
 
 class _Unlooked(NamedTuple):
@@ -146,8 +149,28 @@ def losses(
             refs = [graph.nodes[j].ref for j in node.inputs]
             xs = [values[j] for j in node.inputs]
             i = node.index
-            found.extend(backward_losses(node, refs, kind, xs, grads[i], locals_[i], products[i]))
+            found.extend(
+                backward_losses(graph, node, refs, kind, xs, grads[i], locals_[i], products[i])
+            )
     return _first_said(found)
+
+
+def _behind(graph: Graph, start: int) -> frozenset[str]:
+    """The inputs behind node `start` (itself, if it is one): the only gradients that a
+    gradient lost on its way to `start` can change."""
+    todo = [start]
+    seen: set[int] = set()
+    names = set()
+    while todo:
+        j = todo.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        behind = graph.nodes[j]
+        if behind.kind == "input":
+            names.add(behind.ref)
+        todo.extend(behind.inputs)
+    return frozenset(names)
 
 
 def _first_said(found: list[FloatLoss]) -> list[FloatLoss]:
@@ -170,8 +193,19 @@ def _first_said(found: list[FloatLoss]) -> list[FloatLoss]:
             else f"and {len(rest)} more notes like these, at {named}",
             any(loss.beyond_range for loss in rest),
             unsure=all(loss.unsure for loss in rest),
+            reaches=_union(loss.reaches for loss in rest if not loss.unsure),
         ),
     ]
+
+
+def _union(reaches: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    """All the inputs some losses reach (None: every input)."""
+    out: frozenset[str] = frozenset()
+    for reach in reaches:
+        if reach is None:
+            return None
+        out |= reach
+    return out
 
 
 def _smallest_entry(items: Sequence[Any], nonzero: bool = False) -> float:
@@ -225,6 +259,7 @@ def _forward_losses(
 
 
 def backward_losses(
+    graph: Graph,
     node: Node,
     refs: Sequence[str],
     kind: g.Kind,
@@ -267,6 +302,7 @@ def backward_losses(
                     f"{LOSS_ENTRIES} a gate input)",
                     False,
                     unsure=True,
+                    reaches=_behind(graph, node.inputs[position]),
                 )
             )
             continue
@@ -278,6 +314,7 @@ def backward_losses(
                 f"{what}, so the gradient it sends back to {refs[position]} is {off} "
                 f"in float arithmetic, not in exact arithmetic. The rule is right; {why}",
                 beyond,
+                reaches=_behind(graph, node.inputs[position]),
             )
         )
     return found
