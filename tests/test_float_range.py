@@ -227,6 +227,31 @@ def test_a_product_lost_in_one_broadcast_entry_is_kept_by_the_sum() -> None:
     assert value.message.startswith("the value of s2 = c * s1 (entry [0]) is below")
 
 
+def test_a_broadcast_input_whose_sum_is_lost_is_named() -> None:
+    # x = [1e-200, 1e-200]: b gets 1e-400 + 1e-400 = 2e-400 exactly, 0 in floats
+    trace, _, _ = checked("sum(c*(x*b))", "c=1e-200", "x=[1e-200,1e-200]", "b=1")
+    assert trace.gradients["b"] == 0
+    sent = [loss.message for loss in trace.float_losses if "sends back to b" in loss.message]
+    assert len(sent) == 1
+    assert sent[0].startswith(
+        "at s1 the product upstream 1e-200 × local 1e-200 = 1.00e-400 is below the smallest "
+        "float: it is 0 in floats (entry [0], one of 2 entries this small), so the gradient "
+        "it sends back to b is 0"
+    )
+
+
+def test_a_broadcast_sum_past_the_budget_is_said_unlooked() -> None:
+    # b's one entry sums 10,001 products: none recomputed, and the note says why
+    x = np.full(10_001, 1e-200)
+    trace = trace_text("sum(c*(x*b))", {"c": 1e-200, "x": x, "b": 1.0}, check=False).trace
+    notes = [loss for loss in trace.float_losses if loss.unsure]
+    assert [note.message for note in notes] == [
+        "at s1, 10,001 entries of the gradient sent back to b are small enough that float64 "
+        "may have lost them; none were recomputed: each entry of b is a sum of 10,001 of "
+        "them (a budget of 10,000)"
+    ]
+
+
 def test_an_exact_denormal_is_not_said_to_be_lost() -> None:
     # a = a*0.1, 300 times from 1e-300: the values pass through the denormals. A value
     # whose float is its exact value is kept; the losses said are only those whose

@@ -97,9 +97,11 @@ class FloatLoss(NamedTuple):
 
 
 class _Unlooked(NamedTuple):
-    """Suspect entries of one gate input, none lost among the first LOSS_ENTRIES."""
+    """Suspect entries of one gate input, none lost among the first LOSS_ENTRIES (or
+    none looked at: each input entry is a sum of more than FAN_IN products)."""
 
     suspects: int
+    fan_in: int = 0
 
 
 # --------------------------------------------------------------------------- the pass
@@ -292,14 +294,19 @@ def backward_losses(
         if loss is None:
             continue
         if isinstance(loss, _Unlooked):  # the budget: say what was not looked at
+            looked = (
+                f"{LOSS_ENTRIES} different ones, recomputed in 30 digits, lost nothing, "
+                f"and the rest were not recomputed (a budget of {LOSS_ENTRIES} a gate input)"
+                if not loss.fan_in
+                else f"none were recomputed: each entry of {refs[position]} is a sum of "
+                f"{loss.fan_in:,} of them (a budget of {FAN_IN:,})"
+            )
             found.append(
                 FloatLoss(
                     node.ref,
                     f"at {node.ref}, {loss.suspects:,} entries of the gradient sent back to "
                     f"{refs[position]} are small enough that float64 may have lost them; "
-                    f"{LOSS_ENTRIES} different ones, recomputed in 30 digits, lost nothing, "
-                    "and the rest were not recomputed (a budget of "
-                    f"{LOSS_ENTRIES} a gate input)",
+                    f"{looked}",
                     False,
                     unsure=True,
                     reaches=_behind(graph, node.inputs[position]),
@@ -358,20 +365,25 @@ def _first_loss(
     sent = np.asarray(product, dtype=float)
     owner = _owners(np.shape(xs[position]), ups.shape)
     suspects = [tuple(int(i) for i in index) for index in np.argwhere(suspect)]
+    # every entry of the input gets the same number of broadcast entries
+    fan_in = ups.size // max(1, math.prod(np.shape(xs[position])))
+    if fan_in > FAN_IN:
+        return _Unlooked(len(suspects), fan_in)
     seen: set[tuple[float, ...]] = set()  # x = zeros(40) into cos: one look, not 40
     for index in suspects:
         point = [float(a[index]) for a in inputs]
         u, local = float(ups[index]), float(grads[index])
-        mask = owner == owner[index]
-        fan_in = int(np.count_nonzero(mask))
         key = (*point, u, local) if fan_in == 1 else (*point, u, local, float(owner[index]))
         if key in seen:
             continue
-        if len(seen) == LOSS_ENTRIES or fan_in > FAN_IN:
+        if len(seen) == LOSS_ENTRIES:
             return _Unlooked(len(suspects))
         seen.add(key)
-        terms = list(zip(ups[mask].tolist(), grads[mask].tolist(), strict=True))
-        mine = int(np.count_nonzero(mask.ravel()[: np.ravel_multi_index(index, ups.shape)]))
+        terms, mine = [(u, local)], 0
+        if fan_in > 1:  # the engine's sum for this input entry, term by term
+            mask = owner == owner[index]
+            terms = list(zip(ups[mask].tolist(), grads[mask].tolist(), strict=True))
+            mine = int(np.count_nonzero(mask.ravel()[: np.ravel_multi_index(index, ups.shape)]))
         got = float(sent.ravel()[int(owner[index])])
         found = _loss(node, refs, point, terms, mine, got, position)
         if found:
