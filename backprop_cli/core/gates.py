@@ -50,6 +50,13 @@ class MathKit(Protocol):
     def cos(self, x: Any) -> Any: ...
     def tanh(self, x: Any) -> Any: ...
     def sigmoid(self, x: Any) -> Any: ...
+    # The local gradients of tanh and σ, given the input and the cached output. The
+    # notes' forms 1 − t² and σ(1 − σ) cancel to 0 in floats once t or σ rounds to 1
+    # (tanh from |x| ≈ 19, σ from x ≈ 37), where the true value is still 1.7e-17 or
+    # 8.5e-17: the number kits compute them without the cancellation, the symbol and
+    # source kits write the notes' forms.
+    def tanh_slope(self, x: Any, out: Any) -> Any: ...
+    def sigmoid_slope(self, x: Any, out: Any) -> Any: ...
     def power(self, a: Any, b: Any) -> Any: ...
     def relu(self, x: Any) -> Any: ...
     def step(self, x: Any) -> Any: ...
@@ -200,6 +207,18 @@ class FloatMath:
         return z / (1.0 + z)
 
     @staticmethod
+    def tanh_slope(x: float, out: float) -> float:
+        # 1 − tanh² = 4e/(1 + e)² with e = exp(−2|x|) ≤ 1: no cancellation, no overflow
+        e = math.exp(-2.0 * abs(x))
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+    @staticmethod
+    def sigmoid_slope(x: float, out: float) -> float:
+        # σ(1 − σ) = σ(x)·σ(−x) = e/(1 + e)² with e = exp(−|x|) ≤ 1
+        e = math.exp(-abs(x))
+        return e / ((1.0 + e) * (1.0 + e))
+
+    @staticmethod
     def power(a: float, b: float) -> float:
         if a < 0 and not float(b).is_integer():
             raise DomainError("a negative number to a fractional power is not a real number")
@@ -313,6 +332,12 @@ class SympyMath:
 
     def sigmoid(self, x: Any) -> Any:
         return 1 / (1 + self.sp.exp(-x))
+
+    def tanh_slope(self, x: Any, out: Any) -> Any:
+        return 1 - out * out
+
+    def sigmoid_slope(self, x: Any, out: Any) -> Any:
+        return out * (1 - out)
 
     def power(self, a: Any, b: Any) -> Any:
         return self.sp.Pow(a, b)
@@ -446,6 +471,14 @@ class NumpyMath:
         # exp of -|x| never overflows; the two forms of FloatMath.sigmoid in one line.
         z = self.np.exp(-self.np.abs(x))
         return self.np.where(self.np.asarray(x) >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+    def tanh_slope(self, x: Any, out: Any) -> Any:
+        e = self.np.exp(-2.0 * self.np.abs(x))  # as FloatMath.tanh_slope
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+    def sigmoid_slope(self, x: Any, out: Any) -> Any:
+        e = self.np.exp(-self.np.abs(x))  # as FloatMath.sigmoid_slope
+        return e / ((1.0 + e) * (1.0 + e))
 
     def power(self, a: Any, b: Any) -> Any:
         np = self.np
@@ -1066,7 +1099,7 @@ class Tanh(Gate):
         return k.tanh(xs[0])
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        return (1 - out * out,)
+        return (k.tanh_slope(xs[0], out),)  # 1 − out², without its cancellation
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         return (f"1 - {atom(out)}²",)  # from the cached output t = tanh(x): 1 − t²
@@ -1086,7 +1119,7 @@ class Sigmoid(Gate):
         return k.sigmoid(xs[0])
 
     def local(self, k: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        return (out * (1 - out),)
+        return (k.sigmoid_slope(xs[0], out),)  # out·(1 − out), without its cancellation
 
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         # From the cached output, as the notes write it: f·(1 − f), f = σ(x).

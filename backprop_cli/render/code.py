@@ -135,6 +135,16 @@ class _SourceFunctions:
     def tanh(self, x: Src) -> Src:
         return call(f"{self.module}.tanh", x)
 
+    # The code is the notes' (1 - f**2, f * (1 - f)); the engine's numbers avoid their
+    # cancellation where tanh or σ round to 1 (gates.FloatMath.tanh_slope).
+    @staticmethod
+    def tanh_slope(x: Src, out: Src) -> Src:
+        return 1 - out * out
+
+    @staticmethod
+    def sigmoid_slope(x: Src, out: Src) -> Src:
+        return out * (1 - out)
+
 
 class SourceMath(_SourceFunctions):
     """The gates' math kit, writing Python source instead of computing.
