@@ -109,6 +109,10 @@ def check_backward_text(
 
     forward, lines = split_backward(text, limits=limits)
     if not lines:
+        # A syntax error anywhere hides the dNAME lines from split_backward: the
+        # forward parser says where it is (`dy = x +` was "found no backward pass").
+        if not _parses(text):
+            read(text, bindings, output=output, limits=limits)
         raise InputError(_no_backward_pass(text, limits))
     # The sigmoid fused, as the notes' backward code treats it (ddot = (1 - f) * f):
     # gradients on every named value are the same, and σ's own slip can be named.
@@ -146,6 +150,18 @@ def check_backward_text(
             f"sum({out} * {target}): its gradients are what {target} sends back"
         )
     return CheckedBackward(result, report)
+
+
+def _parses(text: str) -> bool:
+    import ast
+
+    from backprop_cli.core.language import python_source
+
+    try:
+        ast.parse(python_source(text), mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _no_backward_pass(text: str, limits: Limits) -> str:

@@ -363,6 +363,18 @@ def test_a_gradient_of_a_name_the_forward_pass_lacks_is_named(program: str, mess
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize(
+    ("last", "where"),
+    [("dy = x +", "invalid syntax (line 5, column 9)"), ("dy = x)", "(line 5, column 7)")],
+)
+def test_a_syntax_error_in_the_backward_pass_says_where_not_no_backward_pass(
+    last: str, where: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        check_backward_text(f"x = 2\ny = 3\nf = x*y\ndx = y\n{last}\n", {})
+    assert where in str(caught.value) and "no backward pass" not in str(caught.value)
+
+
 def test_a_forward_output_that_starts_with_d_is_not_taken_for_a_gradient() -> None:
     with pytest.raises(InputError, match=r"^found no backward pass"):
         check_backward_text("x = 2\ny = 3\ndist = x*y\n", {})
