@@ -397,15 +397,15 @@ def trace(
 
       backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3
 
-      backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))"          (symbolic)
+      backprop trace "1/(1+exp(-(w0*x0+w1*x1+w2)))"           # symbolic
 
-      backprop trace "q = x + y; f = q * z" x=-2 y=5 z=-4     (a staged program)
+      backprop trace "q = x + y; f = q * z" x=-2 y=5 z=-4     # a staged program
 
-      backprop trace "q = x*2; f = q + 1" x=3 --result q  (the output: q)
+      backprop trace "q = x*2; f = q + 1" x=3 --result q      # the output: q
 
       backprop trace "(x + y) * z" x=-2 y=5 z=-4 --json -o trace.json
 
-      backprop trace --problem sigmoid-neuron                 (a bundled problem)
+      backprop trace --problem sigmoid-neuron                 # a bundled problem
 
       backprop trace "(x + y) * z" x=-2 y=5 z=-4 --format html --out page.html
 
@@ -621,13 +621,13 @@ def check(
 
       backprop check problems/
 
-      backprop check                               (the bundled sets)
+      backprop check                               # the bundled sets
 
-      backprop check course/week1.toml --format github
+      backprop check examples/wrong-claim.toml --format github
 
       backprop check problems/ --format junit > report.xml
 
-      backprop check problems/ -j 1                (in one process)
+      backprop check problems/ -j 1                # in one process
 
     [bold]Exit codes[/bold]: 0 all passed, 1 a claim (or a cross-check) failed,
     2 a file or a problem cannot be used (an error row; the other files are still
@@ -717,7 +717,7 @@ def list_problems(
 
       backprop problems --tag fork
 
-      backprop problems course/ --difficulty 3
+      backprop problems problems/ --difficulty 3
 
     The table shows each problem's id, difficulty (1 to 5, what --difficulty
     selects), tags and title; --json prints the same as a list.
@@ -903,7 +903,7 @@ def stats(
 
       backprop stats --json
 
-      BACKPROP_HOME=/tmp/class backprop stats      (another history)
+      BACKPROP_HOME=/tmp/class backprop stats      # another history
 
     Every quiz answer is kept in a SQLite database: on Linux
     ~/.local/share/backprop/history.sqlite3 (the data directory of your system,
@@ -1124,7 +1124,7 @@ def graph(
 
       backprop graph "(x + y) * z" x=-2 y=5 z=-4 --format mermaid
 
-      backprop graph "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 -o neuron.svg
+      backprop graph "1/(1+exp(-(w*x+b)))" w=2 x=-1 b=-3 -o neuron.svg
 
       backprop graph "(x + y) * z" x=-2 y=5 z=-4 -o circuit.html
 
@@ -1278,7 +1278,7 @@ def code(
 
       backprop code "(x + y) * z" x=-2 y=5 z=-4
 
-      backprop code --file staged.txt x=3 y=-4 -o staged.py && python staged.py
+      backprop code -f examples/notes-neuron.py -o neuron.py && python neuron.py
     """
     from backprop_cli.pipeline import trace_text
     from backprop_cli.render.code import to_python
@@ -1371,7 +1371,7 @@ def step(
 
       backprop step --generate --difficulty 2 --seed 7
 
-      backprop step "(x + y) * z" x=-2 y=5 z=-4 --serve      (in a browser)
+      backprop step "(x + y) * z" x=-2 y=5 z=-4 --serve      # in a browser
 
     Needs a terminal of at least 80×24; without one (piped, CI) it says so and
     exits 2: use backprop trace --explain or backprop quiz there.

@@ -21,8 +21,15 @@ them for the description and folded `backward|forward|local|gradients|full` mid-
 options table two columns instead: the names as one unbroken cell (`--file, -f FILE`,
 `--check / --no-check`) and the description taking the rest, wrapped at spaces.
 
-tests/test_help.py fails if any command's help shows a type name, breaks a word, or
-squeezes a description.
+In Typer's rich markup mode a docstring's single line breaks are kept, so at 80
+columns a sentence broke twice: once where Rich wrapped it and once where the source
+line ended ("DOT, Mermaid" alone on a line). `Command` joins each paragraph's prose
+lines (`_reflow`) and Rich wraps the paragraph once; an indented line (an example)
+stays a line of its own. Examples are kept short enough (78 characters) to fit 80
+columns unwrapped, so the line a user pastes is the whole command.
+
+tests/test_help.py fails if any command's help shows a type name, breaks a word,
+squeezes a description, wraps an example or breaks a sentence early.
 """
 
 from __future__ import annotations
@@ -73,6 +80,20 @@ def _argument_help(command: Any) -> None:
         said = getattr(getattr(info, "default", None), "help", None)
         if said:
             param.help = said
+
+
+def _reflow(text: str) -> str:
+    """Each paragraph's prose lines joined into one; indented lines (examples) kept."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            if lines and line[:1] not in ("", " ") and lines[-1][:1] not in ("", " "):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def _usage(command: Any, ctx: Any) -> list[str]:
@@ -156,6 +177,8 @@ class Command(TyperCommand):
         super().__init__(*args, **kwargs)
         _clean(self.params)
         _argument_help(self)
+        if self.help:
+            self.help = _reflow(self.help)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with _help_tables():

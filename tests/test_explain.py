@@ -264,3 +264,45 @@ def test_symbolic_gradients_staged_then_expanded_in_one_power_notation() -> None
 def test_inputs_in_the_order_typed() -> None:
     said = sentences(STAGED, {"x": 3, "y": -4})  # y is used first, x typed first
     assert said[-1].startswith("So ∂f/∂x = 2.06 and ∂f/∂y = 1.59")
+
+
+def view_at(width: int, text: str, values: dict[str, object]) -> str:
+    trace = trace_text(text, values, check=False).trace  # type: ignore[arg-type]
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(explain_view(trace))
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+
+
+def test_a_max_tie_says_the_gradient_is_split() -> None:
+    """max(1, 1) gives each tied input half of the upstream 3 (the kink warning's rule):
+    the pattern line said "the whole gradient goes to the largest input, none to the
+    others" right after the sentence that passed 1.50 to each."""
+    out = view_at(80, "max(x,y)*z", {"x": 1, "y": 1, "z": 3})
+    assert out.split("\n")[6:] == [
+        "s1  The max gate receives upstream 3.00; its local gradients are 𝟙(x is the",
+        "    largest) = 𝟙(1.00 is the largest) = 0.50 for x and 𝟙(y is the largest) =",
+        "    𝟙(1.00 is the largest) = 0.50 for y, so it passes 1.50 to x and 1.50 to y.",
+        "    Max routes: the whole gradient goes to the largest input, none to the",
+        "    others; where inputs tie for the largest, as here, it is split evenly among",
+        "    them.",
+        "f   So ∂f/∂x = 1.50, ∂f/∂y = 1.50 and ∂f/∂z = 1.00.",
+    ]
+    # Away from a tie the notes' words hold as they are.
+    apart = view_at(80, "max(x,y)*z", {"x": 2, "y": 1, "z": 3})
+    assert "none to the\n    others.\n" in apart and "tie" not in apart
+
+
+def test_a_tie_in_a_vectors_min_says_the_gradient_is_split() -> None:
+    from backprop_cli.core.language import parse_bindings
+
+    tie = trace_text("min(v)", parse_bindings(["v=[2,1,1]"]), check=False).trace
+    said = explain(tie)
+    patterns = [s.text for s in said if s.kind == "pattern"]
+    assert patterns == [
+        "Min routes: the whole gradient goes to the smallest entry; where entries tie, "
+        "it is split evenly among them."
+    ]
+    said = explain(trace_text("min(v)", parse_bindings(["v=[2,1,3]"]), check=False).trace)
+    assert [s.text for s in said if s.kind == "pattern"] == [
+        "Min routes: the whole gradient goes to the smallest entry."
+    ]

@@ -632,6 +632,11 @@ class Gate:
     def formulas(self, xs: Sequence[str], out: str) -> tuple[str, ...]:
         raise NotImplementedError
 
+    def pattern_at(self, kink: str | None) -> str:
+        """The pattern words as they hold where the gate is: `kink` is what its `kink`
+        said at these inputs (None: away from any kink, or a gate without one)."""
+        return self.pattern
+
     def computes(self, xs: Sequence[str]) -> str:
         return f"{self.name}({', '.join(xs)})"
 
@@ -1205,6 +1210,17 @@ class _Extreme(Gate):
         share = k.routes(xs, self.largest)[position]
         # The winner's share given to a loser (or the reverse), or an even split.
         return (("max-not-routed", 1 - share), ("max-not-routed", 0 * share + 1 / len(xs)))
+
+    def pattern_at(self, kink: str | None) -> str:
+        # At a tie the routes rule does not hold ("the whole gradient goes to the
+        # largest"): max(1, 1) sends half to each input, as its kink warning says.
+        if not kink:
+            return self.pattern
+        word = "largest" if self.largest else "smallest"
+        return (
+            f"{self.name} routes: the whole gradient goes to the {word} input, none to the "
+            f"others; where inputs tie for the {word}, as here, it is split evenly among them"
+        )
 
     def kink(self, xs: Sequence[float]) -> str | None:
         best = xs[self.winner(xs)]

@@ -526,6 +526,12 @@ class Extreme(VectorGate):
         base = "max" if self.largest else "min"
         return f"{base}({xs[0]})" if self.axis is None else f"{base}({xs[0]}, axis={self.axis})"
 
+    def pattern_at(self, kink: str | None) -> str:
+        # A tie: the winning entries share the gradient evenly (see `mask`).
+        if not kink:
+            return self.pattern
+        return f"{self.pattern}; where entries tie, it is split evenly among them"
+
     def kink(self, xs: Sequence[Any]) -> str | None:
         import numpy as np
 
