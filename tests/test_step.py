@@ -658,3 +658,61 @@ def test_warnings_past_the_panel_are_counted_not_cut_off() -> None:
     # with room for them all, all are shown and nothing is counted
     whole = render(explanation_view(Where(model, -1), None, (), width=78, lines=20), 78)
     assert whole.count("warning: ") == 8 and "more warning" not in whole
+
+
+# ------------------------------------------------------------------ the status line
+# The play-test at 80×24 saw "… ? hint · q" on a backward step and "… ? hint ·" on a
+# `--predict` start screen: the keys ran past the 80th column.
+
+
+def test_the_status_line_fits_80_columns_and_ends_with_quit() -> None:
+    from backprop_cli.step.panels import status_view
+
+    model = neuron_model()  # 35 steps: the widest step numbers a neuron has
+    for at in range(-1, len(model)):
+        for predict in (False, True):
+            for asking in (False, True):
+                line = status_view(model, at, predict, asking, width=80).plain
+                assert len(line) <= 80, line
+                assert line.endswith("^Q quit" if asking else "q quit"), line
+
+
+def test_the_status_line_drops_the_keys_least_needed() -> None:
+    from backprop_cli.step.panels import status_view
+
+    model = neuron_model()
+    backward = next(i for i, s in enumerate(model.steps) if s.phase == "backward") + 6
+    assert status_view(model, backward, False, False).plain == (
+        " step 16 of 35  backward  → next · ← back · p predict · ? hint · q quit"
+    )
+    assert status_view(model, -1, True, False).plain == (
+        " step 0 of 35  start  predict  → next · ← back · p predict · ? hint · q quit"
+    )
+    assert status_view(model, backward, True, True).plain == (
+        " step 16 of 35  backward  predict  Enter check · ? hint · Esc reveal · ^Q quit"
+    )
+    # With room, every key (a forward step's 24 columns leave room at 80).
+    assert status_view(model, 3, False, False).plain == (
+        " step 4 of 35  forward  → next · ← back · Home/End · p predict · ? hint · q quit"
+    )
+    assert status_view(model, backward, False, False, width=120).plain == (
+        " step 16 of 35  backward  → next · ← back · Home/End · p predict · ? hint · q quit"
+    )
+
+
+def test_the_start_screen_says_predict_mode_is_on_when_it_is() -> None:
+    def start(predict: bool) -> str:
+        console = Console(file=io.StringIO(), width=78, color_system=None)
+        console.print(explanation_view(Where(neuron_model(), -1), predict=predict))
+        out: str = console.file.getvalue()  # type: ignore[attr-defined]
+        return "".join(line.rstrip() + "\n" for line in out.splitlines())
+
+    assert start(False) == (
+        "Press → (or space) to start: the forward pass first, gate by gate, then the\n"
+        "backward pass. Press p to predict each number before it is shown.\n"
+    )
+    assert start(True) == (
+        "Press → (or space) to start: the forward pass first, gate by gate, then the\n"
+        "backward pass. Predict mode is on: type each number before it is shown; p\n"
+        "turns it off.\n"
+    )

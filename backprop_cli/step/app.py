@@ -203,10 +203,17 @@ class StepApp(App[None]):
                 self.feedback,
                 width=max(self.size.width, MIN_WIDTH) - 2,  # inside its padding
                 lines=EXPLAIN_LINES,
+                predict=self.predict,
             )
         )
         self.query_one("#status", Static).update(
-            panels.status_view(self.model, self.at, self.predict, self.asking is not None)
+            panels.status_view(
+                self.model,
+                self.at,
+                self.predict,
+                self.asking is not None,
+                width=max(self.size.width, MIN_WIDTH),
+            )
         )
         answer = self.query_one("#answer", Input)
         answer.set_class(self.asking is not None, "asking")

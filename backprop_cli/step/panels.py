@@ -276,6 +276,7 @@ def explanation_view(
     *,
     width: int | None = None,
     lines: int | None = None,
+    predict: bool = False,
 ) -> RenderableType:
     """The current step in the notes' words, its warnings, the feedback on the last
     prediction and, in predict mode, the question being asked.
@@ -290,7 +291,10 @@ def explanation_view(
     if step is None:
         head.append("Press → (or space) to start: ", style="bold")
         head.append("the forward pass first, gate by gate, then the backward pass. ")
-        head.append("Press p to predict each number before it is shown.")
+        if predict:  # `--predict`: the mode is on already (p turns it off)
+            head.append("Predict mode is on: type each number before it is shown; p turns it off.")
+        else:
+            head.append("Press p to predict each number before it is shown.")
         warnings = where.model.warnings
     else:
         head.append(f"{step.title}: ", style="bold cyan")
@@ -381,22 +385,32 @@ def hint_text(question: Question, problem_hint: str = "", count: int = 1) -> Tex
     return Text.assemble(("hint: ", "bold blue"), said)
 
 
-def status_view(model: StepModel, at: int, predict: bool, asking: bool) -> Text:
-    """step k of n, forward or backward, and the keys that work now."""
+# The key hints in the order shown, and the order they are dropped in when they do not
+# all fit (the quit key is never dropped). At 80 columns a backward step (" step 12 of
+# 24 " " backward ", 25 columns) left 55 for the 56 of every hint, and a `--predict`
+# start screen (" predict " too) cut "q quit" off.
+KEYS = ("→ next", "← back", "Home/End", "p predict", "? hint")
+DROPPED_FIRST = ("Home/End", "← back", "p predict", "? hint")
+ASKING_KEYS = ("Enter check", "? hint", "Esc reveal")
+
+
+def status_view(model: StepModel, at: int, predict: bool, asking: bool, width: int = 80) -> Text:
+    """step k of n, forward or backward, and the keys that work now: as many as fit
+    in `width` columns (dropped in the order of `DROPPED_FIRST`), then the quit key."""
     n = len(model)
     step = model.steps[at] if at >= 0 else None
     phase = "start" if step is None else step.phase
-    if phase == "done":
-        phase = "done"
     text = Text()
     text.append(f" step {at + 1} of {n} ", style="bold reverse")
     text.append(f" {phase} ", style="bold")
     text.append(" predict " if predict else "", style="bold black on yellow")
-    if asking:
-        keys = "Enter check · ? hint · Esc reveal · ^Q quit"
-    else:
-        keys = "→ next · ← back · Home/End · p predict · ? hint · q quit"
-    text.append(" " + keys)
+    keys = [*ASKING_KEYS, "^Q quit"] if asking else [*KEYS, "q quit"]
+    dropping = list(DROPPED_FIRST)
+    while len(text) + 1 + len(" · ".join(keys)) > width and dropping:
+        gone = dropping.pop(0)
+        if gone in keys:
+            keys.remove(gone)
+    text.append(" " + " · ".join(keys))
     return text
 
 
