@@ -920,15 +920,14 @@ def stats(
         error(f"no statistics: the history database {path} could not be read (see above)")
         raise typer.Exit(EXIT_BAD_INPUT)
     result = history.compute_stats(rows)
-    where = str(path)
-    if as_json:
+    if as_json:  # the whole path, for programs
         from backprop_cli.render.json import stats_dict
 
-        typer.echo(json.dumps(stats_dict(result, where), indent=2))
+        typer.echo(json.dumps(stats_dict(result, str(path)), indent=2))
         return
     from backprop_cli.render.quiz import stats_view
 
-    stdout_console().print(stats_view(result, where))
+    stdout_console().print(stats_view(result, history.shown_path(path)))
 
 
 # --------------------------------------------------------------------------- issue 5:

@@ -276,3 +276,61 @@ def test_stats_on_a_damaged_file_say_so(tmp_path: Path) -> None:
     rows, notices = history.read_rows(path)
     assert rows == [] and "cannot read the history database" in notices[0]
     assert path.read_text() == "not a database"  # reading never moves or changes it
+
+
+# ----------------------------------------------------------- "Practise next" says its rule
+
+
+def practise_next(rows: list[Row]) -> list[str]:
+    """The "Practise next" lines of `backprop stats` at 80 columns."""
+    import io
+
+    from rich.console import Console
+
+    from backprop_cli.render.quiz import stats_view
+
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(stats_view(compute_stats(rows, NOW), "~/history.sqlite3"))
+    out: str = console.file.getvalue()  # type: ignore[attr-defined]
+    lines = [line.rstrip() for line in out.splitlines()]
+    start = lines.index("Practise next")
+    return lines[start + 1 : start + 3]
+
+
+def test_practise_next_says_which_gates_it_judges() -> None:
+    """The play-test: add 6 of 7 (86%), and fork, min and 1/x one wrong answer each
+    (0% in the table above) were left out without a word, as the quiz leaves out a
+    gate with fewer than MIN_ATTEMPTS (3) answers when it picks."""
+    rows = [row(gate="add", correct=i != 3) for i in range(7)]
+    rows += [row(gate=gate, correct=False) for gate in ("fork", "min", "1/x")]
+    assert practise_next(rows) == [
+        "  gates with the lowest recent accuracy (3 or more answers): add (86%)",
+        "  not judged yet (fewer than 3 answers): 1/x, fork, min",
+    ]
+    # The quiz reads the same rule: those three count as not yet tried (1.0), add as 6/7.
+    recent = {t.name: t.recent for t in history.tally(rows, "gate")}
+    assert recent["fork"] == 0 and recent["add"] == pytest.approx(6 / 7)
+    picked = choose(
+        [Candidate("uses-fork", 2, ("fork",)), Candidate("uses-add", 2, ("add",))], rows, NOW
+    )
+    assert picked.id == "uses-add"
+
+
+def test_practise_next_with_no_weak_gate_says_so_and_what_it_left_out() -> None:
+    rows = [row(gate="add") for _ in range(3)] + [row(gate="mul", correct=False)]
+    assert practise_next(rows) == [
+        "  no weak gate (3 or more answers): each is above 90% lately; try --difficulty 3",
+        "  not judged yet (fewer than 3 answers): mul",
+    ]
+    assert practise_next([row(gate="mul", correct=False)])[0] == (
+        "  not judged yet (fewer than 3 answers): mul"
+    )
+
+
+def test_the_history_path_is_shown_from_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    inside = tmp_path / ".local" / "share" / "backprop" / "history.sqlite3"
+    assert history.shown_path(inside) == "~/.local/share/backprop/history.sqlite3"
+    assert history.shown_path(Path("/srv/class/history.sqlite3")) == "/srv/class/history.sqlite3"

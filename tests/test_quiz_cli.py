@@ -214,7 +214,7 @@ def test_stats_table_and_empty_history(runner: CliRunner) -> None:
     assert "By gate (weakest first)" in out and "By mode" in out
     assert "Streaks: 7 right in a row now (best 7)" in out
     # mul: 3 of 4 right (75%) is below 90% over 3 or more answers: practise it
-    assert "gates with the lowest recent accuracy: mul (75%)" in out
+    assert "gates with the lowest recent accuracy (3 or more answers): mul (75%)" in out
 
 
 def test_a_bundled_problem_by_id(runner: CliRunner) -> None:

@@ -91,6 +91,15 @@ def default_path() -> Path:
     return data_dir() / FILENAME
 
 
+def shown_path(path: Path) -> str:
+    """`path` as a user types it: under the home folder, from ~ (the README's
+    `~/.local/share/backprop/history.sqlite3`, where the screen said `/home/ana/…`)."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # elsewhere, or no home folder known
+        return str(path)
+
+
 # --------------------------------------------------------------------------- rows
 
 

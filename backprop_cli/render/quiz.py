@@ -258,13 +258,21 @@ def stats_view(stats: Stats, where: str) -> RenderableType:
         parts.append(_slips_table(stats.slips))
     nxt = Text()
     nxt.append("Practise next\n", style="bold")
+    # The quiz's own rule (history.MIN_ATTEMPTS, as `choose` reads it): a gate with
+    # fewer answers says nothing yet. Said on screen, with the gates it leaves out: the
+    # table above showed fork 0% (1 answer) beside "lowest recent accuracy: add (86%)".
+    few = sorted(
+        (t for t in stats.by_gate if t.attempts < MIN_ATTEMPTS), key=lambda t: (t.recent, t.name)
+    )
+    rule = f"{MIN_ATTEMPTS} or more answers"
     if stats.weak_gates:
         names = ", ".join(f"{shown(t.name)} ({_percent(t.recent)})" for t in stats.weak_gates[:3])
-        nxt.append(f"  gates with the lowest recent accuracy: {names}\n")
-    elif any(t.attempts < MIN_ATTEMPTS for t in stats.by_gate):
-        nxt.append(f"  answer {MIN_ATTEMPTS} or more questions on a gate to see how you do on it\n")
-    else:
-        nxt.append("  no weak gate: every gate is above 90% lately; try --difficulty 3 or more\n")
+        nxt.append(f"  gates with the lowest recent accuracy ({rule}): {names}\n")
+    elif len(few) < len(stats.by_gate):
+        nxt.append(f"  no weak gate ({rule}): each is above 90% lately; try --difficulty 3\n")
+    if few:
+        names = ", ".join(shown(t.name) for t in few)
+        nxt.append(f"  not judged yet (fewer than {MIN_ATTEMPTS} answers): {names}\n")
     if stats.due:
         names = ", ".join(shown(r.problem) for r in stats.due[:5])
         nxt.append(f"  problems due for review: {names}\n")
