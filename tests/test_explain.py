@@ -306,3 +306,18 @@ def test_a_tie_in_a_vectors_min_says_the_gradient_is_split() -> None:
     assert [s.text for s in said if s.kind == "pattern"] == [
         "Min routes: the whole gradient goes to the smallest entry."
     ]
+
+
+def test_the_json_pattern_is_the_explanations_at_a_tie() -> None:
+    """`--json` carries the same pattern words as `--explain`: at max(1, 1) the split."""
+    from backprop_cli.render.json import trace_dict
+
+    tie = trace_text("max(x,y)*z", {"x": 1, "y": 1, "z": 3}, check=False).trace
+    apart = trace_text("max(x,y)*z", {"x": 2, "y": 1, "z": 3}, check=False).trace
+    assert trace_dict(tie, [])["steps"][0]["pattern"] == (
+        "max routes: the whole gradient goes to the largest input, none to the others; "
+        "where inputs tie for the largest, as here, it is split evenly among them"
+    )
+    assert trace_dict(apart, [])["steps"][0]["pattern"] == (
+        "max routes: the whole gradient goes to the largest input, none to the others"
+    )

@@ -255,6 +255,16 @@ def kit(kind: Kind) -> g.ValueKit:
     return g.NumpyMath() if kind == "arrays" else g.SympyMath()
 
 
+def kink_at(trace: Trace, node: Node) -> str | None:
+    """What a gate's `kink` says at its inputs in this trace (None in symbols, which
+    have no values, and for a gate without kinks): the views ask it for the pattern
+    words that hold there (`Gate.pattern_at`)."""
+    gate = node.gate
+    if gate is None or not gate.kinked or trace.kind == "symbols":
+        return None
+    return kit(trace.kind).ask(gate.kink, gate, [trace.values[i] for i in node.inputs])
+
+
 @dataclass(frozen=True)
 class Probe:
     """One forward pass in floats, as finite differences need it."""

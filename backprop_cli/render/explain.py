@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.core.engine import Trace
+from backprop_cli.core.engine import Trace, kink_at
 from backprop_cli.core.graph import Node
 from backprop_cli.core.numbers import agreeing_decimals, fixed, show
 from backprop_cli.render.table import KEEP_ROWS, elided
@@ -168,7 +168,7 @@ class _Explainer:
             result.append(Sentence(node.ref, self.gate_sentence(node), "gate"))
             # The notes' pattern words (add distributes, mul switches, max routes),
             # the first time each is seen.
-            pattern = node.gate.pattern_at(self.kink(node))
+            pattern = node.gate.pattern_at(kink_at(self.trace, node))
             if pattern and pattern not in said_patterns:
                 said_patterns.add(pattern)
                 result.append(Sentence("", pattern[0].upper() + pattern[1:] + ".", "pattern"))
@@ -180,16 +180,6 @@ class _Explainer:
         if trace.kind == "arrays":
             result.append(Sentence("", self.shape_rule(), "shape"))
         return result
-
-    def kink(self, node: Node) -> str | None:
-        """What the gate's `kink` says at its inputs here (None in symbols: no values)."""
-        gate = node.gate
-        if gate is None or not gate.kinked or self.trace.kind == "symbols":
-            return None
-        from backprop_cli.core.engine import kit
-
-        xs = [self.trace.values[i] for i in node.inputs]
-        return kit(self.trace.kind).ask(gate.kink, gate, xs)
 
     def shape_rule(self) -> str:
         """Vectors and matrices: the shape rule, and why no Jacobian is ever built."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from backprop_cli.checks import Check
 from backprop_cli.core.advice import advise
-from backprop_cli.core.engine import Trace
+from backprop_cli.core.engine import Trace, kink_at
 from backprop_cli.core.numbers import to_json
 from backprop_cli.problems.sets import Problem, ProblemResult, shown_path, summarize
 from backprop_cli.quiz.history import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
@@ -42,7 +42,7 @@ def trace_dict(trace: Trace, checks: Sequence[Check]) -> dict[str, Any]:
                 "local": [to_json(v) for v in trace.locals[node.index]],
                 "local_formulas": list(node.gate.formulas(refs, node.ref)),
                 "products": [to_json(v) for v in trace.products[node.index]],
-                "pattern": node.gate.pattern or None,
+                "pattern": node.gate.pattern_at(kink_at(trace, node)) or None,
             }
         )
         if trace.kind == "arrays":  # vectors and matrices: numpy shapes as lists
