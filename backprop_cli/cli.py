@@ -839,7 +839,9 @@ def quiz(
 
     On a terminal it asks at a prompt; otherwise it reads one answer per line, and
     the end of input ends the quiz. The last line is [italic]Score: K/N[/italic].
-    Exit codes: 0 done, 2 bad input, 130 interrupted (answers so far are saved).
+
+    [bold]Exit codes[/bold]: 0 done, 2 bad input, 130 interrupted (answers so far are
+    saved).
     """
     from backprop_cli import play
     from backprop_cli.core.language import parse_bindings
