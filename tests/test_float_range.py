@@ -210,6 +210,15 @@ def test_a_gradient_below_the_float_range_is_float64s_best_0() -> None:
     trace, statuses, _ = checked("tanh(x)", "x=1000")
     assert trace.float_losses == []
     assert statuses == ["agree", "agree"]
+    # the edge, 4e^-2x = 2.7e-632, is at x = 727.8: 727 is said, 729 is not
+    edge = math.log10(5e-324) - math.log10(1.7976931348623157e308)
+    assert math.log10(4) - 2 * 727 * math.log10(math.e) > edge
+    assert math.log10(4) - 2 * 729 * math.log10(math.e) < edge
+    assert len(checked("tanh(x)", "x=727")[0].float_losses) == 1
+    assert checked("tanh(x)", "x=729")[0].float_losses == []
+    # (1e-200)**1e300 is 2.4e-200000…0: no number is built of it (it took minutes)
+    trace, statuses, _ = checked("x**y", "x=1e-200", "y=1e300")
+    assert trace.float_losses == [] and statuses == ["agree", "agree"]
     # at 400 the local, 4e^-800 = 1.5e-347, is above that edge: said, as at -373; the
     # judges agree, since the true gradient is itself below the smallest float
     trace, statuses, _ = checked("tanh(x)", "x=400")

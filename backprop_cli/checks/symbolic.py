@@ -439,7 +439,7 @@ def _tiny_value(form: Any, exact_point: dict[Any, Any], want: float | None) -> f
     try:
         number = form.evalf(30, subs=exact_point, maxn=TINY_DIGITS)
         real, imag = (_digits(part) for part in number.as_real_imag())
-    except SYMPY_FAILURES:
+    except (*SYMPY_FAILURES, RuntimeError):  # NotImplementedError, RecursionError
         return want
     if real is None or imag is None or abs(imag) > 1e-12 or not math.isfinite(real):
         return want

@@ -59,7 +59,7 @@ RECHECK = 1e-20
 # -1/s3² = -1.04e-324 is above it, says float64 lost it (e^373 later brings it back to
 # 1.02e-162). 700 digits reach 1e-632 with 30 digits to spare over 1e-40 of the terms.
 EXACT_DIGITS = 700
-NO_PRODUCT = 5e-324 / sys.float_info.max
+NO_PRODUCT = Fraction(5e-324) / Fraction(sys.float_info.max)  # as floats, 0.0
 # Different entries of one array looked at closely, per gate input: each is recomputed
 # in sympy (about 0.2 ms). The first loss found is said, with the count of suspect
 # entries; past the budget, a note says the rest were not looked at.
@@ -496,6 +496,10 @@ def _exact(gate: g.Gate, xs: Sequence[float], position: int | None) -> Any:
     if value is not None and value != 0 and abs(value) >= RECHECK:
         return value
     again = _at_exact_point(gate, k, xs, position)
+    if again is None and value is not None and abs(value) < _no_product():
+        # as at the exact point; and a Fraction of (1e-200)**1e300 = 2.4e-200000…0 (a
+        # 303-digit exponent) would never be built
+        return sympy.Integer(0)
     return value if again is None else again
 
 
@@ -516,13 +520,19 @@ def _at_exact_point(gate: g.Gate, k: g.SympyMath, xs: Sequence[float], position:
         point = {s: sympy.Rational(*x.as_integer_ratio()) for s, x in zip(names, xs, strict=True)}
         rule = sympy.sympify(_rule(gate, k, names, position))
         number = rule.evalf(30, subs=point, maxn=EXACT_DIGITS)
-    except (TypeError, ValueError, ArithmeticError, AttributeError):
-        return None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, RuntimeError):
+        return None  # RuntimeError: NotImplementedError, RecursionError from sympy
     if number.is_Float and number._prec < 10:  # no digits: below 10^-EXACT_DIGITS
         return sympy.Integer(0)
     if not (number.is_real and number.is_finite):
         return None
-    return sympy.Integer(0) if abs(number) < NO_PRODUCT else number
+    return sympy.Integer(0) if abs(number) < _no_product() else number
+
+
+def _no_product() -> Any:
+    import sympy
+
+    return sympy.Rational(NO_PRODUCT.numerator, NO_PRODUCT.denominator)
 
 
 def _fraction(value: Any) -> Fraction:
@@ -532,8 +542,10 @@ def _fraction(value: Any) -> Fraction:
 def _kept(got: float, exact: Any) -> bool:
     """Whether the float kept all but KEPT of the exact value (in Fractions: a float
     KEPT·|exact| is 0 below 5e-321, and every denormal would be 'lost')."""
+    if got == 0:
+        return False
     want = _fraction(exact)
-    return got != 0 and abs(Fraction(got) - want) <= Fraction(KEPT) * abs(want)
+    return abs(Fraction(got) - want) <= Fraction(KEPT) * abs(want)
 
 
 def _off(got: float, exact: Any) -> str:
