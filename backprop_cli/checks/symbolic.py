@@ -66,9 +66,9 @@ SYMPY_ATOL = 1e-12
 # of 1.1 or more, a sign). Only there: a value tiny because the forward pass rounded
 # (3·x is 1.0 in floats at x = 0.3333333333333333, so w*(3*x - 1) sends 0 to w for an
 # exact -5.6e-17) is float rounding of the gradient, which the floor is for, and it
-# agreed before the share rule. Where the engine lost a local gradient (σ(1−σ) past
-# z ≈ 36.5, 1 − tanh² past 18.5: 0 or more than 10% off) the judge disagrees, with the
-# engine's warning.
+# agreed before the share rule. Where the engine lost a local gradient (-1/s² below the
+# float range at the staged sigmoid's -373, or more than 10% off) the judge disagrees,
+# with the engine's warning.
 SYMPY_TINY_SHARE = 0.1
 # A value below the floor is evaluated again at the exact point: the binary floats the
 # engine used, as exact rationals (not the decimal text: 1.0000000000000002 is

@@ -37,10 +37,10 @@ from backprop_cli.core import gates as g
 from backprop_cli.core.graph import Graph, Node
 
 # A local gradient this small is recomputed. The sympy judge holds a value below 1e-12
-# to 10% of itself in a trace with a loss found here (checks/symbolic.py); the engine's
-# σ(1−σ) loses that much from z ≈ 36.5 (σ'(z) = 1.4e-16: 1 - σ keeps a digit), tanh's
-# 1 − tanh² from 18.5 (3.4e-16), so every local gradient that could lose that much is
-# looked at here.
+# to 10% of itself in a trace with a loss found here (checks/symbolic.py); the notes'
+# forms σ(1−σ) and 1 − tanh² lost that much from z ≈ 36.5 (σ'(z) = 1.4e-16: 1 - σ keeps
+# a digit) and 18.5 (3.4e-16), so every local gradient that could lose that much is
+# looked at here (the engine now computes those two without the cancellation).
 SMALL_LOCAL = 1e-12
 # ... and a product of a larger local gradient is lost only under an upstream this small.
 UPSTREAM_SMALL = g.MIN_NORMAL / SMALL_LOCAL  # 2.2e-296
@@ -277,7 +277,8 @@ def backward_losses(
     nonzero (an upstream 0 was lost, or is a true 0, before this step):
     - the local gradient is 0, denormal or below 1e-12, and the gate's rule at the exact
       point says float64 lost it: -1/s² at s = 9.8e161 is -1.04e-324 exactly and -0.0
-      in floats; 1 − tanh² at 20 is 1.7e-17 exactly and 0 in floats;
+      in floats; 1 − t² written out at t = tanh(20) is 1.7e-17 exactly and 0 in
+      floats (the tanh gate itself keeps it: 4e/(1+e)²);
     - the local gradient is a float, but upstream × local is below the float range:
       1e-200 × 1e-200.
     A product lost at one broadcast entry is no loss where the sum it joins keeps its
