@@ -64,12 +64,16 @@ def command_path() -> str:
 
 # The phases of `backprop trace NEURON`, in the order the command runs them, each
 # timed with perf_counter in one fresh process; printed as "phase seconds" lines.
-BREAKDOWN = """
+LAPS = """
 import time, io
 t = time.perf_counter()
 def lap(label):
     global t
     now = time.perf_counter(); print(label, now - t); t = now
+"""
+BREAKDOWN = (
+    LAPS
+    + """
 import typer
 lap("import typer")
 from backprop_cli import cli
@@ -92,12 +96,10 @@ lap("import rich.console and our tables")
 Console(file=io.StringIO(), width=80).print(trace_view(result.trace, checks, 4, ""))
 lap("draw the tables")
 """
-BASELINE_BREAKDOWN = """
-import time
-t = time.perf_counter()
-def lap(label):
-    global t
-    now = time.perf_counter(); print(label, now - t); t = now
+)
+BASELINE_BREAKDOWN = (
+    LAPS
+    + """
 import typer
 lap("import typer")
 app = typer.Typer(rich_markup_mode="rich")
@@ -113,6 +115,7 @@ typer.main.get_command(app)
 lap("our modules, and Typer building our commands")
 app(["hello"], standalone_mode=False)
 """
+)
 
 
 def breakdown(runs: int) -> None:
