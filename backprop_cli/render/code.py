@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import keyword
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,6 +302,40 @@ def _array_text(value: Any) -> str:
     return f"np.array({rows(array)})"
 
 
+def _operands(graph: Graph, names: dict[int, str]) -> Callable[[int], Src]:
+    """A node as an operand in the code: its constant, or the variable it is cached in."""
+
+    def operand(j: int) -> Src:
+        node = graph.nodes[j]
+        if node.kind == "const":
+            assert node.value is not None
+            return number(node.value)
+        return Src(names[j])
+
+    return operand
+
+
+def _inputs_and_forward(
+    trace: Trace,
+    names: dict[int, str],
+    kit: MathKit,
+    operand: Callable[[int], Src],
+    value_text: Callable[[Any], str],
+) -> list[str]:
+    """The inputs (in the order the values were given) and the forward pass, each stage
+    cached in a variable: the same for the math code and the numpy code."""
+    graph = trace.graph
+    lines = ["# inputs"]
+    for name in trace.bindings:
+        lines.append(f"{names[graph.inputs[name]]} = {value_text(trace.bindings[name])}")
+    lines += ["", "# forward pass (each stage cached in a variable for the backward pass)"]
+    for node in graph.gate_nodes:
+        assert node.gate is not None
+        value = node.gate.forward(kit, [operand(j) for j in node.inputs])
+        lines.append(f"{names[node.index]} = {lift(value).text}")
+    return lines
+
+
 def to_numpy(trace: Trace) -> str:
     """Runnable numpy code for a circuit of vectors and matrices, in the notes' style:
     forward values cached, then `dW = dD.dot(X.T)`, `+=` at forks."""
@@ -311,24 +345,9 @@ def to_numpy(trace: Trace) -> str:
     kit: MathKit = NumpySourceMath()
     shapes = [trace.shape(i) for i in range(len(graph.nodes))]
 
-    def operand(j: int) -> Src:
-        node = graph.nodes[j]
-        if node.kind == "const":
-            assert node.value is not None
-            return number(node.value)
-        return Src(names[j])
-
+    operand = _operands(graph, names)
     out = graph.output
-    body = ["# inputs"]
-    for name in trace.bindings:
-        index = graph.inputs[name]
-        body.append(f"{names[index]} = {_array_text(trace.bindings[name])}")
-
-    body += ["", "# forward pass (each stage cached in a variable for the backward pass)"]
-    for node in graph.gate_nodes:
-        assert node.gate is not None
-        value = node.gate.forward(kit, [operand(j) for j in node.inputs])
-        body.append(f"{names[node.index]} = {lift(value).text}")
+    body = _inputs_and_forward(trace, names, kit, operand, _array_text)
 
     body += ["", "# backward pass: each gate's rule on its upstream gradient, += at forks"]
     seed = "np.ones_like(" + names[out] + ")" if shapes[out] else "1.0"
@@ -433,30 +452,15 @@ def to_python(trace: Trace) -> str:
     grads = _gradient_names(names)
     kit = SourceMath()
 
-    def operand(j: int) -> Src:
-        node = graph.nodes[j]
-        if node.kind == "const":
-            assert node.value is not None
-            return number(node.value)
-        return Src(names[j])
-
+    operand = _operands(graph, names)
     out = graph.output
     lines = [
         f'"""Backpropagation through the circuit for {names[out]}, staged as in the notes."""',
         "",
         "import math",
         "",
-        "# inputs",
+        *_inputs_and_forward(trace, names, kit, operand, lambda v: number(v).text),
     ]
-    for name in trace.bindings:  # in the order the values were given
-        index = graph.inputs[name]
-        lines.append(f"{names[index]} = {number(trace.bindings[name]).text}")
-
-    lines += ["", "# forward pass (each stage cached in a variable for the backward pass)"]
-    for node in graph.gate_nodes:
-        assert node.gate is not None
-        value = node.gate.forward(kit, [operand(j) for j in node.inputs])
-        lines.append(f"{names[node.index]} = {lift(value).text}")
 
     lines += ["", "# backward pass: local gradient times upstream gradient, += at forks"]
     lines.append(f"{grads[out]} = 1.0")
